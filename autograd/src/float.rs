@@ -1,0 +1,65 @@
+//! The element type of tensors: `f32` or `f64`, behind one sealed trait.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type the engine computes in: `f32` (training) or `f64` (gradient
+/// checks). Sealed: the kernels are written for exactly these two.
+pub trait Float:
+    num_traits::Float
+    + ndarray::LinalgScalar
+    + ndarray::ScalarOperand
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Sum
+    + Default
+    + Debug
+    + Display
+    + Send
+    + Sync
+    + 'static
+    + sealed::Sealed
+{
+    /// `"f32"` or `"f64"`, for messages and file metadata.
+    const NAME: &'static str;
+
+    /// Converts from `f64`, rounding to nearest for `f32`.
+    fn from_f64(x: f64) -> Self;
+
+    /// Converts to `f64` exactly.
+    fn to_f64(self) -> f64;
+
+    /// `n` as this type (exact for every `n` below 2^24 in `f32`).
+    fn from_usize(n: usize) -> Self {
+        Self::from_f64(n as f64)
+    }
+}
+
+impl Float for f32 {
+    const NAME: &'static str = "f32";
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Float for f64 {
+    const NAME: &'static str = "f64";
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}

@@ -1,0 +1,136 @@
+//! 2-D convolution kernels by im2col + GEMM. Layouts: input `x[n, c, h, w]`, weight
+//! `w[o, c, kh, kw]`, output `y[n, o, ho, wo]`.
+//!
+//! `col(x[n])` is the `(c·kh·kw) × (ho·wo)` matrix whose column `(p, q)` holds the input patch
+//! read by output pixel `(p, q)`:
+//! `col[(c·kh + i)·kw + j, p·wo + q] = x[n, c, p·s_h − pad_h + i·d_h, q·s_w − pad_w + j·d_w]`
+//! (zero outside the image). Then, with `W` the `o × (c·kh·kw)` weight matrix and `G[n]` the
+//! `o × (ho·wo)` output cotangent:
+//!
+//! * forward:      `y[n] = W · col(x[n])`
+//! * input grad:   `x̄[n] = col2im(Wᵀ · G[n])`   (col2im adds each column back into its patch)
+//! * weight grad:  `W̄ = Σ_n G[n] · col(x[n])ᵀ`
+
+use ndarray::{Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut2, ArrayViewMut3, Axis};
+
+use super::gemm;
+use crate::float::Float;
+use crate::ops::Conv2dGeometry;
+
+/// Spatial sizes of one convolution: input `h×w`, kernel `kh×kw`, output `ho×wo`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dims {
+    pub(crate) h: usize,
+    pub(crate) w: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) ho: usize,
+    pub(crate) wo: usize,
+}
+
+/// The input coordinate read by output coordinate `o` and kernel tap `k` along one axis, if it
+/// falls inside the image.
+#[inline]
+fn source(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> Option<usize> {
+    (o * stride + k * dil).checked_sub(pad).filter(|&i| i < size)
+}
+
+fn im2col<F: Float>(x: ArrayView3<'_, F>, g: &Conv2dGeometry, d: Dims, mut col: ArrayViewMut2<'_, F>) {
+    let channels = x.shape()[0];
+    for c in 0..channels {
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let row = (c * d.kh + i) * d.kw + j;
+                let mut dst = col.row_mut(row);
+                for p in 0..d.ho {
+                    let src_h = source(p, i, g.stride[0], g.padding[0], g.dilation[0], d.h);
+                    for q in 0..d.wo {
+                        let src_w = source(q, j, g.stride[1], g.padding[1], g.dilation[1], d.w);
+                        dst[p * d.wo + q] = match (src_h, src_w) {
+                            (Some(a), Some(b)) => x[[c, a, b]],
+                            _ => F::zero(),
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn col2im<F: Float>(col: ArrayView2<'_, F>, g: &Conv2dGeometry, d: Dims, mut x: ArrayViewMut3<'_, F>) {
+    let channels = x.shape()[0];
+    for c in 0..channels {
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let row = col.row((c * d.kh + i) * d.kw + j);
+                for p in 0..d.ho {
+                    let Some(a) = source(p, i, g.stride[0], g.padding[0], g.dilation[0], d.h) else {
+                        continue;
+                    };
+                    for q in 0..d.wo {
+                        if let Some(b) = source(q, j, g.stride[1], g.padding[1], g.dilation[1], d.w)
+                        {
+                            x[[c, a, b]] += row[p * d.wo + q];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y = conv(x, w)`.
+pub(crate) fn conv2d<F: Float>(
+    x: ArrayView4<'_, F>,
+    w: ArrayView4<'_, F>,
+    g: &Conv2dGeometry,
+    d: Dims,
+) -> Array4<F> {
+    let (n, c, o) = (x.shape()[0], x.shape()[1], w.shape()[0]);
+    let w2 = w.into_shape_with_order((o, c * d.kh * d.kw)).expect("contiguous");
+    let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
+    let mut y = Array4::<F>::zeros((n, o, d.ho, d.wo));
+    for (xn, mut yn) in x.axis_iter(Axis(0)).zip(y.axis_iter_mut(Axis(0))) {
+        im2col(xn, g, d, col.view_mut());
+        let yn = yn.view_mut().into_shape_with_order((o, d.ho * d.wo)).expect("contiguous");
+        gemm(F::one(), w2, col.view(), F::zero(), yn);
+    }
+    y
+}
+
+/// `x̄ = convᵀ(ḡ, w)`: the cotangent of the input for an output cotangent `gy`.
+pub(crate) fn conv2d_input_grad<F: Float>(
+    gy: ArrayView4<'_, F>,
+    w: ArrayView4<'_, F>,
+    g: &Conv2dGeometry,
+    d: Dims,
+) -> Array4<F> {
+    let (n, o, c) = (gy.shape()[0], gy.shape()[1], w.shape()[1]);
+    let w2 = w.into_shape_with_order((o, c * d.kh * d.kw)).expect("contiguous");
+    let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
+    let mut x = Array4::<F>::zeros((n, c, d.h, d.w));
+    for (gn, xn) in gy.axis_iter(Axis(0)).zip(x.axis_iter_mut(Axis(0))) {
+        let gn = gn.into_shape_with_order((o, d.ho * d.wo)).expect("contiguous");
+        gemm(F::one(), w2.t(), gn, F::zero(), col.view_mut());
+        col2im(col.view(), g, d, xn);
+    }
+    x
+}
+
+/// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: the cotangent of the weight.
+pub(crate) fn conv2d_weight_grad<F: Float>(
+    x: ArrayView4<'_, F>,
+    gy: ArrayView4<'_, F>,
+    g: &Conv2dGeometry,
+    d: Dims,
+) -> Array4<F> {
+    let (c, o) = (x.shape()[1], gy.shape()[1]);
+    let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
+    let mut w = ndarray::Array2::<F>::zeros((o, c * d.kh * d.kw));
+    for (xn, gn) in x.axis_iter(Axis(0)).zip(gy.axis_iter(Axis(0))) {
+        im2col(xn, g, d, col.view_mut());
+        let gn = gn.into_shape_with_order((o, d.ho * d.wo)).expect("contiguous");
+        gemm(F::one(), gn, col.t(), F::one(), w.view_mut());
+    }
+    w.into_shape_with_order((o, c, d.kh, d.kw)).expect("contiguous")
+}

@@ -1,0 +1,45 @@
+//! Elementwise kernels: maps over one array and broadcasting zips of two.
+//!
+//! Above [`PARALLEL_MIN_LEN`] elements the work is split across the rayon pool; below it a
+//! plain loop is faster than any thread hand-off.
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+
+use crate::float::Float;
+
+/// Arrays with at least this many elements are mapped in parallel. One element costs a few
+/// nanoseconds at most, so below this the rayon hand-off (microseconds) would dominate.
+pub(crate) const PARALLEL_MIN_LEN: usize = 1 << 16;
+
+/// `f` applied to every element of `x`, in a standard-layout result.
+pub(crate) fn map<F: Float>(x: ArrayViewD<'_, F>, f: impl Fn(F) -> F + Sync + Send) -> ArrayD<F> {
+    if x.len() >= PARALLEL_MIN_LEN {
+        let mut out = ArrayD::<F>::zeros(x.raw_dim());
+        Zip::from(&mut out).and(&x).par_for_each(|o, &v| *o = f(v));
+        out
+    } else {
+        x.mapv(f)
+    }
+}
+
+/// `f(a, b)` elementwise over `a` and `b` broadcast to the common shape `shape`.
+/// The caller has checked that both broadcast to `shape`.
+pub(crate) fn zip_map<F: Float>(
+    a: ArrayViewD<'_, F>,
+    b: ArrayViewD<'_, F>,
+    shape: &[usize],
+    f: impl Fn(F, F) -> F + Sync + Send,
+) -> ArrayD<F> {
+    let dim = IxDyn(shape);
+    let a = a.broadcast(dim.clone()).expect("caller checked broadcasting");
+    let b = b.broadcast(dim.clone()).expect("caller checked broadcasting");
+    let mut out = ArrayD::<F>::zeros(dim);
+    let parallel = out.len() >= PARALLEL_MIN_LEN;
+    let zip = Zip::from(&mut out).and(&a).and(&b);
+    if parallel {
+        zip.par_for_each(|o, &x, &y| *o = f(x, y));
+    } else {
+        zip.for_each(|o, &x, &y| *o = f(x, y));
+    }
+    out
+}

@@ -1,0 +1,508 @@
+//! Dense matrix product `C ← α·A·B + β·C` for `f32` and `f64`, on 2-D views with arbitrary strides.
+//!
+//! The algorithm is the BLIS one:
+//!
+//! ```text
+//! for jc in steps of NC over the columns of C          (B block: KC × NC, shared, lives in L3)
+//!   for pc in steps of KC over the summation index     (pack B̃ once, in parallel)
+//!     for ic in blocks of ≈ MC rows of C               ← parallel tasks (rayon), each packs its Ã
+//!       for jr in steps of NR:                         (B̃ micro-panel KC × NR stays in L1)
+//!         for ir in steps of MR:                       (Ã, MC × KC, stays in L2)
+//!           MR × NR register micro-kernel over KC
+//! ```
+//!
+//! Operands are read through their strides while packing, so a transposed operand (`x.t()`) costs
+//! nothing extra; a column-major C is handled by computing `Cᵀ = Bᵀ·Aᵀ` on swapped views.
+//!
+//! **Reproducibility.** Each output element is the sum over `k` in the same order whatever the
+//! thread count: `K` is never split across threads, the `KC` blocks depend only on `k`, and the
+//! partition over `M`/`N` only decides *which thread* computes a tile, not *how*. The epilogue
+//! (`α·acc + β·c`) uses separate multiply and add (no FMA) on every path — vector, masked and
+//! scalar — so an element gets the same bits whether it sits in a full or an edge tile.
+//!
+//! **Micro-kernels** (chosen once at run time, `is_x86_feature_detected!`):
+//!
+//! | path | f32 tile | f64 tile | registers |
+//! |---|---|---|---|
+//! | AVX-512F | 12 × 32 | 12 × 16 | 24 accumulators of 32 zmm |
+//! | AVX2 + FMA | 6 × 16 | 6 × 8 | 12 accumulators of 16 ymm |
+//! | portable | 4 × 8 | 4 × 4 | plain Rust, auto-vectorised |
+//!
+//! Block sizes and the threading threshold were measured on the 2-core AMD EPYC (Zen 4) the project
+//! is developed on; see [`PAR_MIN_MNK`] and each path's `BLOCKING`.
+
+use std::sync::OnceLock;
+
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3};
+use rayon::prelude::*;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod pack;
+mod portable;
+#[cfg(test)]
+mod tests;
+
+/// Products with fewer than this many multiply-adds (`m·n·k`) run on the calling thread.
+///
+/// Measured (release, 2 threads vs 1, square sizes, AVX-512 path): see the module's report in the
+/// commit history; at 64³ two threads are slower than one (the rayon round trip costs more than
+/// the work), from ≈ 96³ on they win.
+pub const PAR_MIN_MNK: usize = 96 * 96 * 96;
+
+/// Element types the GEMM supports (implemented for f32 and f64 only).
+pub trait GemmScalar: Copy + Send + Sync + 'static {
+    #[doc(hidden)]
+    const ZERO: Self;
+    #[doc(hidden)]
+    const ONE: Self;
+    /// The micro-kernel and blocking of an instruction-set path, `None` if this CPU lacks it.
+    #[doc(hidden)]
+    fn kernel(isa: Isa) -> Option<Kernel<Self>>;
+    #[doc(hidden)]
+    fn mul(self, other: Self) -> Self;
+    #[doc(hidden)]
+    fn add(self, other: Self) -> Self;
+    #[doc(hidden)]
+    fn is_zero(self) -> bool;
+    #[doc(hidden)]
+    fn is_one(self) -> bool;
+}
+
+/// An instruction-set path of the GEMM.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Avx512,
+    Avx2Fma,
+    Portable,
+}
+
+impl Isa {
+    pub const ALL: [Isa; 3] = [Isa::Avx512, Isa::Avx2Fma, Isa::Portable];
+
+    /// Whether this CPU can run the path.
+    pub fn available(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            Isa::Portable => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The best path of this CPU (detected once).
+    pub fn best() -> Isa {
+        static BEST: OnceLock<Isa> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            Isa::ALL
+                .into_iter()
+                .find(|isa| isa.available())
+                .unwrap_or(Isa::Portable)
+        })
+    }
+}
+
+/// Cache blocking: rows of the packed A block (`mc`), depth of a packed block (`kc`), columns of
+/// the packed B block (`nc`).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocking {
+    pub mc: usize,
+    pub kc: usize,
+    pub nc: usize,
+}
+
+/// Where a micro-kernel writes its `m × n` (≤ `MR × NR`) tile: `c[i·rs + j·cs] ← α·acc + β·c`.
+struct Tile<T> {
+    c: *mut T,
+    rs: isize,
+    cs: isize,
+    m: usize,
+    n: usize,
+    alpha: T,
+    beta: T,
+}
+
+/// `kc` steps of the rank-1 update over a packed A panel (`kc` groups of `MR`) and a packed B
+/// panel (`kc` groups of `NR`), then the epilogue into `tile`.
+type MicroKernel<T> = unsafe fn(kc: usize, a: *const T, b: *const T, tile: &Tile<T>);
+
+/// A micro-kernel with its tile shape and cache blocking.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Kernel<T> {
+    pub isa: Isa,
+    pub mr: usize,
+    pub nr: usize,
+    pub blocking: Blocking,
+    ukr: MicroKernel<T>,
+}
+
+macro_rules! impl_scalar {
+    ($t:ty, $avx512:path, $avx2:path, $portable:path) => {
+        impl GemmScalar for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            fn kernel(isa: Isa) -> Option<Kernel<Self>> {
+                if !isa.available() {
+                    return None;
+                }
+                match isa {
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx512 => Some($avx512),
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx2Fma => Some($avx2),
+                    Isa::Portable => Some($portable),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                }
+            }
+            #[inline(always)]
+            fn mul(self, other: Self) -> Self {
+                self * other
+            }
+            #[inline(always)]
+            fn add(self, other: Self) -> Self {
+                self + other
+            }
+            #[inline(always)]
+            fn is_zero(self) -> bool {
+                self == 0.0
+            }
+            #[inline(always)]
+            fn is_one(self) -> bool {
+                self == 1.0
+            }
+        }
+    };
+}
+
+impl_scalar!(f32, avx512::F32, avx2::F32, portable::F32);
+impl_scalar!(f64, avx512::F64, avx2::F64, portable::F64);
+
+/// Scalar epilogue of a tile: `tile` holds the accumulators (row stride `ld`); writes
+/// `c ← α·acc + β·c` as separate multiply and add, exactly like the vector epilogues.
+/// `β = 0` never reads `c`.
+#[inline(always)]
+unsafe fn store_tile_scalar<T: GemmScalar>(acc: *const T, ld: usize, tile: &Tile<T>) {
+    for i in 0..tile.m {
+        for j in 0..tile.n {
+            let x = *acc.add(i * ld + j);
+            let x = if tile.alpha.is_one() {
+                x
+            } else {
+                tile.alpha.mul(x)
+            };
+            let p = tile.c.offset(i as isize * tile.rs + j as isize * tile.cs);
+            *p = if tile.beta.is_zero() {
+                x
+            } else if tile.beta.is_one() {
+                x.add(*p)
+            } else {
+                x.add(tile.beta.mul(*p))
+            };
+        }
+    }
+}
+
+/// C ← α·A·B + β·C for 2-D views with ARBITRARY strides (a transposed operand is just `x.t()`,
+/// a view with swapped strides: never copied by the caller; packing reads strided data).
+/// Panics only if shapes disagree (the caller checks them first and reports errors).
+/// β = 0 must overwrite C even if C holds NaN.
+pub fn gemm<T: GemmScalar>(
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    c: ArrayViewMut2<T>,
+) {
+    let kernel = best_kernel::<T>();
+    let (m, k) = a.dim();
+    let n = b.ncols();
+    let threads = threads_for(m, n, k);
+    gemm_with(&kernel, kernel.blocking, threads, alpha, a, b, beta, c);
+}
+
+/// Batched: C[i] ← α·A[i]·B[i] + β·C[i] over the first axis (3-D views, arbitrary strides).
+///
+/// Products too small to be worth splitting ([`PAR_MIN_MNK`]) are spread over the threads one
+/// whole product each; larger ones run one after the other, each split like [`gemm`]. Either way
+/// every product is computed exactly as [`gemm`] computes it.
+pub fn gemm_batched<T: GemmScalar>(
+    alpha: T,
+    a: ArrayView3<T>,
+    b: ArrayView3<T>,
+    beta: T,
+    mut c: ArrayViewMut3<T>,
+) {
+    let (batch, m, k) = a.dim();
+    let (batch_b, k_b, n) = b.dim();
+    assert!(
+        batch == batch_b && k == k_b && c.dim() == (batch, m, n),
+        "gemm_batched: shapes {:?} · {:?} → {:?} disagree",
+        a.dim(),
+        b.dim(),
+        c.dim()
+    );
+    let kernel = best_kernel::<T>();
+    let per_product = threads_for(m, n, k);
+    let pool = rayon::current_num_threads();
+    if per_product == 1 && pool > 1 && batch > 1 && batch * m * n * k >= PAR_MIN_MNK {
+        let outs: Vec<ArrayViewMut2<T>> = c.outer_iter_mut().collect();
+        outs.into_par_iter().enumerate().for_each(|(i, ci)| {
+            gemm_with(
+                &kernel,
+                kernel.blocking,
+                1,
+                alpha,
+                a.index_axis(ndarray::Axis(0), i),
+                b.index_axis(ndarray::Axis(0), i),
+                beta,
+                ci,
+            );
+        });
+    } else {
+        for (i, ci) in c.outer_iter_mut().enumerate() {
+            gemm_with(
+                &kernel,
+                kernel.blocking,
+                per_product,
+                alpha,
+                a.index_axis(ndarray::Axis(0), i),
+                b.index_axis(ndarray::Axis(0), i),
+                beta,
+                ci,
+            );
+        }
+    }
+}
+
+fn best_kernel<T: GemmScalar>() -> Kernel<T> {
+    T::kernel(Isa::best())
+        .or_else(|| T::kernel(Isa::Portable))
+        .expect("the portable GEMM path is always available")
+}
+
+/// How many threads a product of this size uses: 1 below [`PAR_MIN_MNK`], else the current rayon
+/// pool's size.
+fn threads_for(m: usize, n: usize, k: usize) -> usize {
+    if m.saturating_mul(n).saturating_mul(k) < PAR_MIN_MNK {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
+/// [`gemm`] on a given path, blocking and thread count (`threads` = number of parallel tasks the
+/// work is shaped for; 1 = run on the calling thread). The result does not depend on `threads`.
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_with<T: GemmScalar>(
+    kernel: &Kernel<T>,
+    blocking: Blocking,
+    threads: usize,
+    alpha: T,
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let (k_b, n) = b.dim();
+    assert!(
+        k == k_b && c.dim() == (m, n),
+        "gemm: shapes {:?} · {:?} → {:?} disagree",
+        a.dim(),
+        b.dim(),
+        c.dim()
+    );
+    let mut a = MatPtr {
+        ptr: a.as_ptr() as *mut T,
+        rs: a.strides()[0],
+        cs: a.strides()[1],
+    };
+    let mut b = MatPtr {
+        ptr: b.as_ptr() as *mut T,
+        rs: b.strides()[0],
+        cs: b.strides()[1],
+    };
+    let mut cm = MatPtr {
+        ptr: c.as_mut_ptr(),
+        rs: c.strides()[0],
+        cs: c.strides()[1],
+    };
+    let (mut m, mut n) = (m, n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha.is_zero() {
+        scale(beta, c);
+        return;
+    }
+    // The micro-kernels store rows of C with vectors when C's column stride is 1. For a
+    // column-major C compute Cᵀ = Bᵀ·Aᵀ instead: the same sums, on swapped views.
+    if cm.cs != 1 && cm.rs == 1 {
+        std::mem::swap(&mut a, &mut b);
+        std::mem::swap(&mut a.rs, &mut a.cs);
+        std::mem::swap(&mut b.rs, &mut b.cs);
+        std::mem::swap(&mut cm.rs, &mut cm.cs);
+        std::mem::swap(&mut m, &mut n);
+    }
+    // SAFETY: the pointers and strides come from valid views of the shapes checked above; C is
+    // a mutable view, so its elements do not alias each other or A and B.
+    unsafe { driver(kernel, blocking, threads.max(1), m, n, k, alpha, a, b, beta, cm) }
+}
+
+/// C ← β·C (β = 0 writes zeros, whatever C held).
+fn scale<T: GemmScalar>(beta: T, mut c: ArrayViewMut2<T>) {
+    if beta.is_zero() {
+        c.fill(T::ZERO);
+    } else if !beta.is_one() {
+        c.map_inplace(|x| *x = beta.mul(*x));
+    }
+}
+
+/// A raw strided matrix: element (i, j) at `ptr + i·rs + j·cs`.
+struct MatPtr<T> {
+    ptr: *mut T,
+    rs: isize,
+    cs: isize,
+}
+
+impl<T> Clone for MatPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for MatPtr<T> {}
+// SAFETY: a MatPtr is only shared between the tasks of one product, which read A, B and the
+// packed buffers and write disjoint tiles of C.
+unsafe impl<T: Send> Send for MatPtr<T> {}
+unsafe impl<T: Sync> Sync for MatPtr<T> {}
+
+impl<T> MatPtr<T> {
+    #[inline(always)]
+    unsafe fn at(self, i: usize, j: usize) -> *mut T {
+        self.ptr.offset(i as isize * self.rs + j as isize * self.cs)
+    }
+}
+
+/// Runs `f(0..tasks)`, on the rayon pool when `parallel`.
+fn for_each_task(tasks: usize, parallel: bool, f: impl Fn(usize) + Send + Sync) {
+    if parallel && tasks > 1 {
+        (0..tasks).into_par_iter().with_max_len(1).for_each(f);
+    } else {
+        (0..tasks).for_each(f);
+    }
+}
+
+/// The blocked product on raw views (C row-major-ish: its tiles are written through `cm`'s
+/// strides). `m, n, k ≥ 1`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn driver<T: GemmScalar>(
+    kernel: &Kernel<T>,
+    blocking: Blocking,
+    threads: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: MatPtr<T>,
+    b: MatPtr<T>,
+    beta: T,
+    cm: MatPtr<T>,
+) {
+    let (mr, nr, ukr) = (kernel.mr, kernel.nr, kernel.ukr);
+    let size = std::mem::size_of::<T>();
+    // K blocks of equal depth (≤ kc): the split depends on k alone, never on the threads.
+    let k_blocks = k.div_ceil(blocking.kc.max(1));
+    let kc_max = k.div_ceil(k_blocks);
+    let nc_max = blocking.nc.max(nr).div_ceil(nr) * nr;
+    let panels_per_block = (blocking.mc / mr).max(1);
+    let parallel = threads > 1;
+    let m_panels = m.div_ceil(mr);
+
+    for jc in (0..n).step_by(nc_max) {
+        let nc = nc_max.min(n - jc);
+        let n_panels = nc.div_ceil(nr);
+        // Task grid: `m_tasks` row blocks × `n_tasks` column ranges. One thread: blocks of at
+        // most `mc` rows. Several: a multiple of `threads` row blocks of equal size, and if C
+        // has fewer row panels than threads, column ranges as well.
+        let mut m_tasks = m_panels.div_ceil(panels_per_block);
+        let mut n_tasks = 1;
+        if parallel {
+            m_tasks = (m_tasks.div_ceil(threads) * threads).min(m_panels);
+            if m_tasks < threads {
+                n_tasks = threads.div_ceil(m_tasks).min(n_panels);
+            }
+        }
+        for kb in 0..k_blocks {
+            let pc = kb * kc_max;
+            let kc = kc_max.min(k - pc);
+            let beta = if kb == 0 { beta } else { T::ONE };
+            pack::with_buffer(pack::Slot::B, n_panels * nr * kc * size, |bbuf| {
+                let bbuf = MatPtr {
+                    ptr: bbuf as *mut T,
+                    rs: 0,
+                    cs: 0,
+                };
+                // Pack B̃ (kc × nc) in chunks of whole panels.
+                let chunks = if parallel {
+                    (threads * 4).min(n_panels)
+                } else {
+                    1
+                };
+                for_each_task(chunks, parallel, |t| {
+                    let (q0, q1) = (t * n_panels / chunks, (t + 1) * n_panels / chunks);
+                    let cols = (q1 * nr).min(nc) - q0 * nr;
+                    pack::pack_b(
+                        nr,
+                        cols,
+                        kc,
+                        b.at(pc, jc + q0 * nr),
+                        b.rs,
+                        b.cs,
+                        bbuf.ptr.add(q0 * nr * kc),
+                    );
+                });
+                for_each_task(m_tasks * n_tasks, parallel, |t| {
+                    let (i, j) = (t / n_tasks, t % n_tasks);
+                    let (p0, p1) = (i * m_panels / m_tasks, (i + 1) * m_panels / m_tasks);
+                    let (q0, q1) = (j * n_panels / n_tasks, (j + 1) * n_panels / n_tasks);
+                    if p0 == p1 || q0 == q1 {
+                        return;
+                    }
+                    let rows = (p1 * mr).min(m) - p0 * mr;
+                    pack::with_buffer(pack::Slot::A, (p1 - p0) * mr * kc * size, |abuf| {
+                        let abuf = abuf as *mut T;
+                        pack::pack_a(mr, rows, kc, a.at(p0 * mr, pc), a.rs, a.cs, abuf);
+                        for q in q0..q1 {
+                            let bp = bbuf.ptr.add(q * nr * kc);
+                            let col = jc + q * nr;
+                            let cols = nr.min(nc - q * nr);
+                            for p in p0..p1 {
+                                let row = p * mr;
+                                let tile = Tile {
+                                    c: cm.at(row, col),
+                                    rs: cm.rs,
+                                    cs: cm.cs,
+                                    m: mr.min(m - row),
+                                    n: cols,
+                                    alpha,
+                                    beta,
+                                };
+                                ukr(kc, abuf.add((p - p0) * mr * kc), bp, &tile);
+                            }
+                        }
+                    });
+                });
+            });
+        }
+    }
+}

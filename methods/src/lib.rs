@@ -1,0 +1,1 @@
+//! The knowledge-transfer methods of the seed works.

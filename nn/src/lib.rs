@@ -1,0 +1,1 @@
+//! Neural-network building blocks on the autograd tape (layers, losses, optimisers, data).
