@@ -121,9 +121,7 @@ impl<F: Float> Tape<F> {
                 ))
             }
             Some(s) => s,
-            None if output.numel() == 1 => {
-                self.constant(ArrayD::<F>::ones(IxDyn(&output.shape())))
-            }
+            None if output.numel() == 1 => self.constant(ArrayD::<F>::ones(IxDyn(&output.shape()))),
             None => {
                 return Err(Error::NonScalarOutput {
                     shape: output.shape().as_slice().into(),
@@ -197,7 +195,11 @@ impl<F: Float> Tape<F> {
     }
 }
 
-fn check_directions<F: Float>(op: &'static str, vars: &[Var<'_, F>], v: &[Tensor<F>]) -> Result<()> {
+fn check_directions<F: Float>(
+    op: &'static str,
+    vars: &[Var<'_, F>],
+    v: &[Tensor<F>],
+) -> Result<()> {
     if vars.len() != v.len() {
         return Err(Error::argument(
             op,

@@ -40,6 +40,7 @@ pub mod tape;
 
 pub use error::{Error, Result};
 pub use float::Float;
+pub use gradcheck::{gradcheck, gradgradcheck, GradCheckReport, Tolerance};
 
 pub use ops::{Conv2dGeometry, OpKind};
 pub use tape::{IntoTensor, RecordingGuard, Tape, Tensor, Var};
@@ -47,6 +48,7 @@ pub use tape::{IntoTensor, RecordingGuard, Tape, Tensor, Var};
 /// The names most programs need: `use autograd::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Conv2dGeometry, Error, Float, Tape, Tensor, Var,
+        gradcheck, gradgradcheck, Conv2dGeometry, Error, Float, GradCheckReport, Tape, Tensor,
+        Tolerance, Var,
     };
 }

@@ -32,10 +32,17 @@ pub(crate) struct Dims {
 /// falls inside the image.
 #[inline]
 fn source(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> Option<usize> {
-    (o * stride + k * dil).checked_sub(pad).filter(|&i| i < size)
+    (o * stride + k * dil)
+        .checked_sub(pad)
+        .filter(|&i| i < size)
 }
 
-fn im2col<F: Float>(x: ArrayView3<'_, F>, g: &Conv2dGeometry, d: Dims, mut col: ArrayViewMut2<'_, F>) {
+fn im2col<F: Float>(
+    x: ArrayView3<'_, F>,
+    g: &Conv2dGeometry,
+    d: Dims,
+    mut col: ArrayViewMut2<'_, F>,
+) {
     let channels = x.shape()[0];
     for c in 0..channels {
         for i in 0..d.kh {
@@ -57,14 +64,20 @@ fn im2col<F: Float>(x: ArrayView3<'_, F>, g: &Conv2dGeometry, d: Dims, mut col: 
     }
 }
 
-fn col2im<F: Float>(col: ArrayView2<'_, F>, g: &Conv2dGeometry, d: Dims, mut x: ArrayViewMut3<'_, F>) {
+fn col2im<F: Float>(
+    col: ArrayView2<'_, F>,
+    g: &Conv2dGeometry,
+    d: Dims,
+    mut x: ArrayViewMut3<'_, F>,
+) {
     let channels = x.shape()[0];
     for c in 0..channels {
         for i in 0..d.kh {
             for j in 0..d.kw {
                 let row = col.row((c * d.kh + i) * d.kw + j);
                 for p in 0..d.ho {
-                    let Some(a) = source(p, i, g.stride[0], g.padding[0], g.dilation[0], d.h) else {
+                    let Some(a) = source(p, i, g.stride[0], g.padding[0], g.dilation[0], d.h)
+                    else {
                         continue;
                     };
                     for q in 0..d.wo {
@@ -87,12 +100,17 @@ pub(crate) fn conv2d<F: Float>(
     d: Dims,
 ) -> Array4<F> {
     let (n, c, o) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-    let w2 = w.into_shape_with_order((o, c * d.kh * d.kw)).expect("contiguous");
+    let w2 = w
+        .into_shape_with_order((o, c * d.kh * d.kw))
+        .expect("contiguous");
     let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
     let mut y = Array4::<F>::zeros((n, o, d.ho, d.wo));
     for (xn, mut yn) in x.axis_iter(Axis(0)).zip(y.axis_iter_mut(Axis(0))) {
         im2col(xn, g, d, col.view_mut());
-        let yn = yn.view_mut().into_shape_with_order((o, d.ho * d.wo)).expect("contiguous");
+        let yn = yn
+            .view_mut()
+            .into_shape_with_order((o, d.ho * d.wo))
+            .expect("contiguous");
         gemm(F::one(), w2, col.view(), F::zero(), yn);
     }
     y
@@ -106,11 +124,15 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     d: Dims,
 ) -> Array4<F> {
     let (n, o, c) = (gy.shape()[0], gy.shape()[1], w.shape()[1]);
-    let w2 = w.into_shape_with_order((o, c * d.kh * d.kw)).expect("contiguous");
+    let w2 = w
+        .into_shape_with_order((o, c * d.kh * d.kw))
+        .expect("contiguous");
     let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
     let mut x = Array4::<F>::zeros((n, c, d.h, d.w));
     for (gn, xn) in gy.axis_iter(Axis(0)).zip(x.axis_iter_mut(Axis(0))) {
-        let gn = gn.into_shape_with_order((o, d.ho * d.wo)).expect("contiguous");
+        let gn = gn
+            .into_shape_with_order((o, d.ho * d.wo))
+            .expect("contiguous");
         gemm(F::one(), w2.t(), gn, F::zero(), col.view_mut());
         col2im(col.view(), g, d, xn);
     }
@@ -129,8 +151,11 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
     let mut w = ndarray::Array2::<F>::zeros((o, c * d.kh * d.kw));
     for (xn, gn) in x.axis_iter(Axis(0)).zip(gy.axis_iter(Axis(0))) {
         im2col(xn, g, d, col.view_mut());
-        let gn = gn.into_shape_with_order((o, d.ho * d.wo)).expect("contiguous");
+        let gn = gn
+            .into_shape_with_order((o, d.ho * d.wo))
+            .expect("contiguous");
         gemm(F::one(), gn, col.t(), F::one(), w.view_mut());
     }
-    w.into_shape_with_order((o, c, d.kh, d.kw)).expect("contiguous")
+    w.into_shape_with_order((o, c, d.kh, d.kw))
+        .expect("contiguous")
 }

@@ -31,8 +31,12 @@ pub(crate) fn zip_map<F: Float>(
     f: impl Fn(F, F) -> F + Sync + Send,
 ) -> ArrayD<F> {
     let dim = IxDyn(shape);
-    let a = a.broadcast(dim.clone()).expect("caller checked broadcasting");
-    let b = b.broadcast(dim.clone()).expect("caller checked broadcasting");
+    let a = a
+        .broadcast(dim.clone())
+        .expect("caller checked broadcasting");
+    let b = b
+        .broadcast(dim.clone())
+        .expect("caller checked broadcasting");
     let mut out = ArrayD::<F>::zeros(dim);
     let parallel = out.len() >= PARALLEL_MIN_LEN;
     let zip = Zip::from(&mut out).and(&a).and(&b);

@@ -99,7 +99,10 @@ impl Binary {
             // ∂(a − b) = (1, −1)
             Binary::Sub => (Some(g), v.grad_if(1, || Ok(g.neg()))?),
             // ∂(a b) = (b, a)
-            Binary::Mul => (v.grad_if(0, || g.try_mul(b))?, v.grad_if(1, || g.try_mul(a))?),
+            Binary::Mul => (
+                v.grad_if(0, || g.try_mul(b))?,
+                v.grad_if(1, || g.try_mul(a))?,
+            ),
             // ∂(a / b) = (1/b, −a/b²) = (1/b, −y/b)
             Binary::Div => {
                 let q = g.try_div(b)?;
@@ -110,7 +113,11 @@ impl Binary {
                 let (av, bv) = (a.value(), b.value());
                 let shape = y.shape();
                 let to_a = zip_map(av.view(), bv.view(), &shape, |p, q| {
-                    let first = if matches!(self, Binary::Maximum) { p >= q } else { p <= q };
+                    let first = if matches!(self, Binary::Maximum) {
+                        p >= q
+                    } else {
+                        p <= q
+                    };
                     if first {
                         F::one()
                     } else {
@@ -205,7 +212,8 @@ macro_rules! var_operator {
 var_operator!(Add, add, try_add, |x: Var<'t, F>, c: f64| x.add_scalar(c));
 var_operator!(Sub, sub, try_sub, |x: Var<'t, F>, c: f64| x.add_scalar(-c));
 var_operator!(Mul, mul, try_mul, |x: Var<'t, F>, c: f64| x.mul_scalar(c));
-var_operator!(Div, div, try_div, |x: Var<'t, F>, c: f64| x.mul_scalar(1.0 / c));
+var_operator!(Div, div, try_div, |x: Var<'t, F>, c: f64| x
+    .mul_scalar(1.0 / c));
 
 impl<'t, F: Float> ops::Neg for Var<'t, F> {
     type Output = Var<'t, F>;

@@ -66,21 +66,36 @@ impl Conv2dGeometry {
         if self.stride.contains(&0) || self.dilation.contains(&0) {
             return Err(Error::argument(
                 "conv2d",
-                format!("stride {:?} and dilation {:?} must be positive", self.stride, self.dilation),
+                format!(
+                    "stride {:?} and dilation {:?} must be positive",
+                    self.stride, self.dilation
+                ),
             ));
         }
         if x.len() != 4 || w.len() != 4 {
-            return Err(err("input must be [n, c, h, w] and weight [o, c, kh, kw]".into()));
+            return Err(err(
+                "input must be [n, c, h, w] and weight [o, c, kh, kw]".into()
+            ));
         }
         if x[1] != w[1] {
-            return Err(err(format!("input has {} channels, the weight expects {}", x[1], w[1])));
+            return Err(err(format!(
+                "input has {} channels, the weight expects {}",
+                x[1], w[1]
+            )));
         }
         let (h, wd, kh, kw) = (x[2], x[3], w[2], w[3]);
         if kh == 0 || kw == 0 {
             return Err(err("the kernel is empty".into()));
         }
         match (self.out_size(0, h, kh), self.out_size(1, wd, kw)) {
-            (Some(ho), Some(wo)) => Ok(Dims { h, w: wd, kh, kw, ho, wo }),
+            (Some(ho), Some(wo)) => Ok(Dims {
+                h,
+                w: wd,
+                kh,
+                kw,
+                ho,
+                wo,
+            }),
             _ => Err(err(format!(
                 "the dilated kernel is larger than the padded input (padding {:?}, dilation {:?})",
                 self.padding, self.dilation
@@ -91,11 +106,17 @@ impl Conv2dGeometry {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Conv {
-    Forward { geom: Conv2dGeometry },
+    Forward {
+        geom: Conv2dGeometry,
+    },
     /// Inputs `(g, w)`.
-    InputGrad { geom: Conv2dGeometry },
+    InputGrad {
+        geom: Conv2dGeometry,
+    },
     /// Inputs `(x, g)`.
-    WeightGrad { geom: Conv2dGeometry },
+    WeightGrad {
+        geom: Conv2dGeometry,
+    },
 }
 
 impl Conv {

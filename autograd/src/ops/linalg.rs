@@ -84,10 +84,24 @@ impl<'t, F: Float> Var<'t, F> {
         if nd == 3 && sa[0] != sb[0] {
             return Err(err(format!("batch sizes differ: {} vs {}", sa[0], sb[0])));
         }
-        let (m, ka) = if ta { (sa[nd - 1], sa[nd - 2]) } else { (sa[nd - 2], sa[nd - 1]) };
-        let (kb, n) = if tb { (sb[nd - 1], sb[nd - 2]) } else { (sb[nd - 2], sb[nd - 1]) };
+        let (m, ka) = if ta {
+            (sa[nd - 1], sa[nd - 2])
+        } else {
+            (sa[nd - 2], sa[nd - 1])
+        };
+        let (kb, n) = if tb {
+            (sb[nd - 1], sb[nd - 2])
+        } else {
+            (sb[nd - 2], sb[nd - 1])
+        };
         if ka != kb {
-            let what = |t: bool, name: &str| if t { format!("{name}ᵀ") } else { name.to_string() };
+            let what = |t: bool, name: &str| {
+                if t {
+                    format!("{name}ᵀ")
+                } else {
+                    name.to_string()
+                }
+            };
             return Err(err(format!(
                 "inner dimensions of {}·{} differ: {ka} vs {kb}",
                 what(ta, "A"),

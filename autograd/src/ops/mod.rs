@@ -40,19 +40,44 @@ macro_rules! op_kinds {
 
 op_kinds!(
     // unary.rs
-    Neg, Exp, Log, Log1p, Sqrt, Abs, Relu, Sigmoid, Tanh, PowScalar, AddScalar, MulScalar, Clamp,
+    Neg,
+    Exp,
+    Log,
+    Log1p,
+    Sqrt,
+    Abs,
+    Relu,
+    Sigmoid,
+    Tanh,
+    PowScalar,
+    AddScalar,
+    MulScalar,
+    Clamp,
     // binary.rs
-    Add, Sub, Mul, Div, Maximum, Minimum,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Maximum,
+    Minimum,
     // reduce.rs
     Sum,
     // movement.rs
-    Reshape, Permute, BroadcastTo, Slice, Pad, Concat,
+    Reshape,
+    Permute,
+    BroadcastTo,
+    Slice,
+    Pad,
+    Concat,
     // index.rs
-    Take, ScatterAdd,
+    Take,
+    ScatterAdd,
     // linalg.rs
     MatMul,
     // conv.rs
-    Conv2d, Conv2dInputGrad, Conv2dWeightGrad,
+    Conv2d,
+    Conv2dInputGrad,
+    Conv2dWeightGrad,
 );
 
 /// A primitive op with its parameters, as stored on a tape node.

@@ -17,10 +17,19 @@ pub(crate) enum Movement {
     Permute(Vec<usize>),
     BroadcastTo,
     /// Elements `start..end` along `axis`.
-    Slice { axis: usize, start: usize, end: usize },
+    Slice {
+        axis: usize,
+        start: usize,
+        end: usize,
+    },
     /// `before` zeros, the input, then zeros along `axis` (how many: the output's shape).
-    Pad { axis: usize, before: usize },
-    Concat { axis: usize },
+    Pad {
+        axis: usize,
+        before: usize,
+    },
+    Concat {
+        axis: usize,
+    },
 }
 
 impl Movement {
@@ -125,16 +134,21 @@ impl<'t, F: Float> Var<'t, F> {
             .permuted_axes(IxDyn(axes))
             .as_standard_layout()
             .into_owned();
-        Ok(self
-            .tape
-            .push_op(Op::Movement(Movement::Permute(axes.to_vec())), &[self], value))
+        Ok(self.tape.push_op(
+            Op::Movement(Movement::Permute(axes.to_vec())),
+            &[self],
+            value,
+        ))
     }
 
     /// Swaps the last two axes (the matrix transpose, batched over leading axes).
     pub fn t(self) -> Result<Var<'t, F>> {
         let n = self.ndim();
         if n < 2 {
-            return Err(Error::argument("t", format!("needs at least 2 axes, got {n}")));
+            return Err(Error::argument(
+                "t",
+                format!("needs at least 2 axes, got {n}"),
+            ));
         }
         let mut axes: Vec<usize> = (0..n).collect();
         axes.swap(n - 2, n - 1);
@@ -171,9 +185,7 @@ impl<'t, F: Float> Var<'t, F> {
                 format!("range {start}..{end} is outside 0..{len} of axis {axis}"),
             ));
         }
-        let value = x
-            .slice_axis(Axis(axis), Slice::from(start..end))
-            .to_owned();
+        let value = x.slice_axis(Axis(axis), Slice::from(start..end)).to_owned();
         let op = Movement::Slice { axis, start, end };
         Ok(self.tape.push_op(Op::Movement(op), &[self], value))
     }

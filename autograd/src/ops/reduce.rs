@@ -51,7 +51,10 @@ impl<'t, F: Float> Var<'t, F> {
             .collect::<Result<Vec<_>>>()?;
         resolved.sort_unstable();
         if resolved.windows(2).any(|w| w[0] == w[1]) {
-            return Err(Error::argument("sum", format!("axes {axes:?} repeat an axis")));
+            return Err(Error::argument(
+                "sum",
+                format!("axes {axes:?} repeat an axis"),
+            ));
         }
         let value = sum_value(&self.value().to_owned(), &resolved, keepdim);
         let op = Sum {
@@ -85,7 +88,9 @@ impl<'t, F: Float> Var<'t, F> {
         for &a in axes {
             n *= shape[normalize_axis("mean", a, shape.len())?];
         }
-        Ok(self.sum_axes(axes, keepdim)?.mul_scalar(1.0 / n.max(1) as f64))
+        Ok(self
+            .sum_axes(axes, keepdim)?
+            .mul_scalar(1.0 / n.max(1) as f64))
     }
 
     /// Mean over one axis.
@@ -102,7 +107,11 @@ impl<'t, F: Float> Var<'t, F> {
             return Ok(self);
         }
         let lead = own.len().checked_sub(shape.len()).ok_or_else(|| {
-            Error::shape("sum_to", &[&own, shape], "the target has more axes than the input")
+            Error::shape(
+                "sum_to",
+                &[&own, shape],
+                "the target has more axes than the input",
+            )
         })?;
         let mut axes: Vec<isize> = (0..lead as isize).collect();
         for (i, (&have, &want)) in own[lead..].iter().zip(shape).enumerate() {
@@ -112,7 +121,10 @@ impl<'t, F: Float> Var<'t, F> {
                 return Err(Error::shape(
                     "sum_to",
                     &[&own, shape],
-                    format!("axis {} has size {have}, which does not reduce to {want}", lead + i),
+                    format!(
+                        "axis {} has size {have}, which does not reduce to {want}",
+                        lead + i
+                    ),
                 ));
             }
         }

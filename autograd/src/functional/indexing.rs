@@ -1,0 +1,281 @@
+//! Indexing ops composed from the gather primitive `take_flat`: each computes *which* elements
+//! to pick from the values (a non-differentiable decision), then gathers them. The gradient of a
+//! gather is a scatter-add, so e.g. the gradient of a max flows to the chosen element only.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use crate::float::Float;
+use crate::ops::normalize_axis;
+use crate::tape::Var;
+use crate::{Error, Result};
+
+/// A shape seen as `outer × n × inner` around `axis`: element `(o, k, i)` has flat index
+/// `(o·n + k)·inner + i`.
+#[derive(Clone, Copy)]
+struct Lines {
+    outer: usize,
+    n: usize,
+    inner: usize,
+}
+
+impl Lines {
+    fn new(shape: &[usize], axis: usize) -> Self {
+        Lines {
+            outer: shape[..axis].iter().product(),
+            n: shape[axis],
+            inner: shape[axis + 1..].iter().product(),
+        }
+    }
+
+    fn flat(&self, o: usize, k: usize, i: usize) -> usize {
+        (o * self.n + k) * self.inner + i
+    }
+
+    /// Calls `f(o, i)` for every line along the axis, in row-major order of `(o, i)`.
+    fn for_each(&self, mut f: impl FnMut(usize, usize)) {
+        for o in 0..self.outer {
+            for i in 0..self.inner {
+                f(o, i);
+            }
+        }
+    }
+}
+
+/// `shape` with `axis` removed, or set to 1 if `keepdim`.
+fn reduced(shape: &[usize], axis: usize, keepdim: bool) -> Vec<usize> {
+    let mut out = shape.to_vec();
+    if keepdim {
+        out[axis] = 1;
+    } else {
+        out.remove(axis);
+    }
+    out
+}
+
+impl<'t, F: Float> Var<'t, F> {
+    /// The flat indices of the maximum (`largest`) or minimum along `axis`, one per line, in
+    /// row-major order of the remaining axes. Ties: the first (lowest) index wins.
+    fn extremum_indices(self, axis: usize, largest: bool) -> Result<Vec<usize>> {
+        let x = self.value();
+        let shape = x.shape();
+        if shape[axis] == 0 {
+            return Err(Error::argument("max/min", format!("axis {axis} is empty")));
+        }
+        let data = x.as_slice().expect("tape values are contiguous, row-major");
+        let lines = Lines::new(shape, axis);
+        let mut picks = Vec::with_capacity(lines.outer * lines.inner);
+        lines.for_each(|o, i| {
+            let mut best = lines.flat(o, 0, i);
+            for k in 1..lines.n {
+                let j = lines.flat(o, k, i);
+                let better = if largest {
+                    data[j] > data[best]
+                } else {
+                    data[j] < data[best]
+                };
+                if better {
+                    best = j;
+                }
+            }
+            picks.push(best);
+        });
+        Ok(picks)
+    }
+
+    /// The indices (along `axis`) of the maximum of each line; ties go to the lowest index.
+    pub fn argmax(self, axis: isize) -> Result<Vec<usize>> {
+        let a = normalize_axis("argmax", axis, self.ndim())?;
+        let lines = Lines::new(&self.shape(), a);
+        let picks = self.extremum_indices(a, true)?;
+        Ok(picks.iter().map(|&j| (j / lines.inner) % lines.n).collect())
+    }
+
+    /// The maximum along `axis`. Ties: the gradient goes to the first (lowest-index) maximum.
+    pub fn max_axis(self, axis: isize, keepdim: bool) -> Result<Var<'t, F>> {
+        let a = normalize_axis("max", axis, self.ndim())?;
+        let picks = self.extremum_indices(a, true)?;
+        self.take_flat(picks.into(), &reduced(&self.shape(), a, keepdim))
+    }
+
+    /// The minimum along `axis`. Ties: the gradient goes to the first (lowest-index) minimum.
+    pub fn min_axis(self, axis: isize, keepdim: bool) -> Result<Var<'t, F>> {
+        let a = normalize_axis("min", axis, self.ndim())?;
+        let picks = self.extremum_indices(a, false)?;
+        self.take_flat(picks.into(), &reduced(&self.shape(), a, keepdim))
+    }
+
+    /// The slices `indices` along `axis`, in that order (repeats allowed): `torch.index_select`.
+    pub fn index_select(self, axis: isize, indices: &[usize]) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        let a = normalize_axis("index_select", axis, shape.len())?;
+        if let Some(&bad) = indices.iter().find(|&&k| k >= shape[a]) {
+            return Err(Error::argument(
+                "index_select",
+                format!(
+                    "index {bad} is out of range for axis {a} of size {}",
+                    shape[a]
+                ),
+            ));
+        }
+        let lines = Lines::new(&shape, a);
+        let mut flat = Vec::with_capacity(lines.outer * indices.len() * lines.inner);
+        for o in 0..lines.outer {
+            for &k in indices {
+                flat.extend((0..lines.inner).map(|i| lines.flat(o, k, i)));
+            }
+        }
+        let mut out = shape;
+        out[a] = indices.len();
+        self.take_flat(flat.into(), &out)
+    }
+
+    /// `y[..., j, ...] = x[..., index[..., j, ...], ...]` along `axis` (`torch.gather`,
+    /// `take_along_axis`): `index` has the input's number of axes and its shape is the output's;
+    /// off the axis, its sizes must not exceed the input's.
+    pub fn gather(self, axis: isize, index: &ndarray::ArrayD<usize>) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        let a = normalize_axis("gather", axis, shape.len())?;
+        let ish = index.shape();
+        let fits = ish.len() == shape.len()
+            && ish
+                .iter()
+                .zip(&shape)
+                .enumerate()
+                .all(|(d, (&i, &s))| d == a || i <= s);
+        if !fits {
+            return Err(Error::shape(
+                "gather",
+                &[&shape, ish],
+                "the index must have as many axes, and be no larger off the gather axis",
+            ));
+        }
+        let strides: Vec<usize> = (0..shape.len())
+            .map(|d| shape[d + 1..].iter().product())
+            .collect();
+        let mut flat = Vec::with_capacity(index.len());
+        for (pos, &k) in index.indexed_iter() {
+            if k >= shape[a] {
+                return Err(Error::argument(
+                    "gather",
+                    format!(
+                        "index {k} is out of range for axis {a} of size {}",
+                        shape[a]
+                    ),
+                ));
+            }
+            let mut f = 0;
+            for d in 0..shape.len() {
+                f += strides[d] * if d == a { k } else { pos[d] };
+            }
+            flat.push(f);
+        }
+        self.take_flat(flat.into(), ish)
+    }
+
+    /// The values sorted along `axis` (ascending, or descending), with the gradient routed back
+    /// through the permutation. Stable: equal values keep their order. NaN sorts last.
+    pub fn sort(self, axis: isize, descending: bool) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        let a = normalize_axis("sort", axis, shape.len())?;
+        let x = self.value();
+        let data = x.as_slice().expect("tape values are contiguous, row-major");
+        let lines = Lines::new(&shape, a);
+        let mut flat = vec![0; data.len()];
+        let mut order: Vec<usize> = Vec::with_capacity(lines.n);
+        lines.for_each(|o, i| {
+            order.clear();
+            order.extend(0..lines.n);
+            let key = |k: usize| data[lines.flat(o, k, i)].to_f64();
+            order.sort_by(|&p, &q| {
+                let c = key(p).total_cmp(&key(q));
+                if descending {
+                    c.reverse()
+                } else {
+                    c
+                }
+            });
+            for (j, &k) in order.iter().enumerate() {
+                flat[lines.flat(o, j, i)] = lines.flat(o, k, i);
+            }
+        });
+        self.take_flat(Arc::from(flat), &shape)
+    }
+
+    /// GroupSort (Anil, Lucas & Grosse, 2019): splits `axis` into consecutive groups of
+    /// `group` elements and sorts each group in descending order. It only permutes its input,
+    /// so it preserves the gradient norm: with orthonormal linear layers it builds networks
+    /// whose gradient norm is exactly 1 almost everywhere. `group = 2` is MaxMin.
+    pub fn group_sort(self, group: usize, axis: isize) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        let a = normalize_axis("group_sort", axis, shape.len())?;
+        if group == 0 || shape[a] % group != 0 {
+            return Err(Error::argument(
+                "group_sort",
+                format!(
+                    "axis {a} of size {} does not split into groups of {group}",
+                    shape[a]
+                ),
+            ));
+        }
+        let mut grouped = shape[..a].to_vec();
+        grouped.extend([shape[a] / group, group]);
+        grouped.extend_from_slice(&shape[a + 1..]);
+        self.reshape(&grouped)?
+            .sort(a as isize + 1, true)?
+            .reshape(&shape)
+    }
+
+    /// MaxMin: each consecutive pair `(a, b)` along `axis` becomes `(max(a, b), min(a, b))`.
+    pub fn max_min(self, axis: isize) -> Result<Var<'t, F>> {
+        self.group_sort(2, axis)
+    }
+
+    /// 2-D max-pooling of `[n, c, h, w]` with window `kernel` and step `stride` (no padding):
+    /// output `[n, c, ⌊(h − kh)/sh⌋ + 1, ⌊(w − kw)/sw⌋ + 1]`. Ties: the first maximum in
+    /// row-major window order gets the gradient.
+    pub fn max_pool2d(self, kernel: [usize; 2], stride: [usize; 2]) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        let [kh, kw] = kernel;
+        let [sh, sw] = stride;
+        if shape.len() != 4 || kh == 0 || kw == 0 || sh == 0 || sw == 0 {
+            return Err(Error::argument(
+                "max_pool2d",
+                format!(
+                    "needs a [n, c, h, w] input and positive kernel and stride \
+                     (got shape {shape:?}, kernel {kernel:?}, stride {stride:?})"
+                ),
+            ));
+        }
+        let (planes, h, w) = (shape[0] * shape[1], shape[2], shape[3]);
+        if h < kh || w < kw {
+            return Err(Error::shape(
+                "max_pool2d",
+                &[&shape],
+                format!("the {kh}×{kw} window is larger than the {h}×{w} image"),
+            ));
+        }
+        let (ho, wo) = ((h - kh) / sh + 1, (w - kw) / sw + 1);
+        let x = self.value();
+        let data = x.as_slice().expect("tape values are contiguous, row-major");
+        let mut picks = Vec::with_capacity(planes * ho * wo);
+        for p in 0..planes {
+            let base = p * h * w;
+            for i in 0..ho {
+                for j in 0..wo {
+                    let mut best = base + i * sh * w + j * sw;
+                    for di in 0..kh {
+                        for dj in 0..kw {
+                            let k = base + (i * sh + di) * w + j * sw + dj;
+                            if data[k].partial_cmp(&data[best]) == Some(Ordering::Greater) {
+                                best = k;
+                            }
+                        }
+                    }
+                    picks.push(best);
+                }
+            }
+        }
+        self.take_flat(picks.into(), &[shape[0], shape[1], ho, wo])
+    }
+}
