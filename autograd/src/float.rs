@@ -35,8 +35,9 @@ pub trait Float:
     /// Converts from `f64`, rounding to nearest for `f32`.
     fn from_f64(x: f64) -> Self;
 
-    /// Converts to `f64` exactly.
-    fn to_f64(self) -> f64;
+    /// Converts to `f64` exactly. (Named so as not to collide with num-traits'
+    /// `ToPrimitive::to_f64`, which returns an `Option`.)
+    fn as_f64(self) -> f64;
 
     /// `n` as this type (exact for every `n` below 2^24 in `f32`).
     fn from_usize(n: usize) -> Self {
@@ -49,7 +50,7 @@ impl Float for f32 {
     fn from_f64(x: f64) -> Self {
         x as f32
     }
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self as f64
     }
 }
@@ -59,7 +60,7 @@ impl Float for f64 {
     fn from_f64(x: f64) -> Self {
         x
     }
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self
     }
 }

@@ -110,7 +110,7 @@ impl fmt::Display for GradCheckReport {
 }
 
 /// Seed of the random projections, fixed so that a check is reproducible.
-const PROJECTION_SEED: u64 = 0x5eed_0f_9ad;
+const PROJECTION_SEED: u64 = 0x5eed_0f9a;
 
 fn random_like(shape: &[usize], rng: &mut StdRng) -> ArrayD<f64> {
     ArrayD::from_shape_simple_fn(IxDyn(shape), || StandardNormal.sample(rng))

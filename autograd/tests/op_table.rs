@@ -9,6 +9,7 @@
 //! `every_primitive_is_covered` fails when an op of `OpKind::ALL` is exercised by no entry.
 
 use std::collections::BTreeSet;
+use std::ops::Neg;
 use std::sync::Arc;
 
 use autograd::functional::{

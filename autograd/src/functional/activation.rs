@@ -1,5 +1,7 @@
 //! Activations composed from primitives.
 
+use std::ops::Neg;
+
 use crate::float::Float;
 use crate::tape::Var;
 

@@ -186,7 +186,7 @@ impl<'t, F: Float> Var<'t, F> {
         lines.for_each(|o, i| {
             order.clear();
             order.extend(0..lines.n);
-            let key = |k: usize| data[lines.flat(o, k, i)].to_f64();
+            let key = |k: usize| data[lines.flat(o, k, i)].as_f64();
             order.sort_by(|&p, &q| {
                 let c = key(p).total_cmp(&key(q));
                 if descending {
@@ -209,7 +209,7 @@ impl<'t, F: Float> Var<'t, F> {
     pub fn group_sort(self, group: usize, axis: isize) -> Result<Var<'t, F>> {
         let shape = self.shape();
         let a = normalize_axis("group_sort", axis, shape.len())?;
-        if group == 0 || shape[a] % group != 0 {
+        if group == 0 || !shape[a].is_multiple_of(group) {
             return Err(Error::argument(
                 "group_sort",
                 format!(

@@ -3,6 +3,8 @@
 
 use std::f64::consts::PI;
 
+use std::ops::Neg;
+
 use crate::float::Float;
 use crate::tape::Var;
 use crate::{Error, Result};

@@ -2,7 +2,7 @@
 //! `ā = sum_to(ȳ · ∂f/∂a, shape(a))`, `b̄ = sum_to(ȳ · ∂f/∂b, shape(b))`: the cotangent of a
 //! broadcast input is summed over the axes it was broadcast along.
 
-use std::ops;
+use std::ops::{self, Neg};
 
 use crate::float::Float;
 use crate::kernels::elementwise::zip_map;
@@ -203,7 +203,7 @@ macro_rules! var_operator {
             type Output = Var<'t, F>;
             fn $method(self, rhs: F) -> Var<'t, F> {
                 #[allow(clippy::redundant_closure_call)]
-                ($scalar)(self, rhs.to_f64())
+                ($scalar)(self, rhs.as_f64())
             }
         }
     };
@@ -214,10 +214,3 @@ var_operator!(Sub, sub, try_sub, |x: Var<'t, F>, c: f64| x.add_scalar(-c));
 var_operator!(Mul, mul, try_mul, |x: Var<'t, F>, c: f64| x.mul_scalar(c));
 var_operator!(Div, div, try_div, |x: Var<'t, F>, c: f64| x
     .mul_scalar(1.0 / c));
-
-impl<'t, F: Float> ops::Neg for Var<'t, F> {
-    type Output = Var<'t, F>;
-    fn neg(self) -> Var<'t, F> {
-        Var::neg(self)
-    }
-}

@@ -4,6 +4,8 @@
 //! Where `f'` is piecewise constant (abs, relu, clamp), the VJP multiplies by a constant mask:
 //! its own derivative is zero almost everywhere, which is the exact second derivative there.
 
+use std::ops::Neg;
+
 use crate::float::Float;
 use crate::kernels::elementwise::map;
 use crate::ops::{Grads, Op, OpKind, Vjp};
@@ -145,15 +147,18 @@ impl Unary {
     }
 }
 
+/// `−x`.
+impl<'t, F: Float> std::ops::Neg for Var<'t, F> {
+    type Output = Var<'t, F>;
+    fn neg(self) -> Var<'t, F> {
+        self.unary(Unary::Neg)
+    }
+}
+
 impl<'t, F: Float> Var<'t, F> {
     fn unary(self, op: Unary) -> Var<'t, F> {
         let value = map(self.value().view(), |e| op.apply(e));
         self.tape.push_op(Op::Unary(op), &[self], value)
-    }
-
-    /// `−x`.
-    pub fn neg(self) -> Var<'t, F> {
-        self.unary(Unary::Neg)
     }
 
     /// `eˣ`.
