@@ -72,7 +72,11 @@ pub enum Error {
 }
 
 fn shapes_list(shapes: &[Shape]) -> String {
-    shapes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+    shapes
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Error {
