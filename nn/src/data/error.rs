@@ -189,6 +189,15 @@ pub enum DataError {
         what: &'static str,
     },
 
+    /// A download failed (network, HTTP status, size limit).
+    #[error("download of {url} failed: {reason}")]
+    Download {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// Every mirror of a file failed.
     #[error(
         "could not download {file}:\n  {}\nCheck the network connection and run \
