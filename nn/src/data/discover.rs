@@ -232,11 +232,11 @@ pub struct NotFound {
 
 impl fmt::Display for NotFound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.dataset {
-            DatasetId::FashionMnist => "Fashion-MNIST",
-            DatasetId::Mnist | DatasetId::Mnist10k => {
-                "MNIST (neither the full set nor the 10k subset)"
-            }
+        let what = match (self.dataset, self.includes_both_mnist_layouts()) {
+            (DatasetId::FashionMnist, _) => "Fashion-MNIST",
+            (DatasetId::Mnist, true) => "MNIST (neither the full set nor the 10,000-digit subset)",
+            (DatasetId::Mnist, false) => "The full MNIST",
+            (DatasetId::Mnist10k, _) => "The 10,000-digit MNIST subset",
         };
         writeln!(f, "{what} was not found. Searched, in order:")?;
         for a in &self.attempts {
@@ -251,27 +251,31 @@ impl fmt::Display for NotFound {
                         .join(", ")
                 ),
             };
-            writeln!(
-                f,
-                "  {:<16} {}: {status}",
-                a.origin.to_string(),
-                a.dir.display()
-            )?;
+            let origin = a.origin.to_string();
+            writeln!(f, "  {origin:<16} {}: {status}", a.dir.display())?;
         }
         let into = match &self.cache_dir {
             Some(d) => format!(" (into {})", d.display()),
             None => String::new(),
         };
-        let what = match self.dataset {
-            DatasetId::FashionMnist => "it",
-            _ => "the full MNIST",
+        let (what, dirs) = match self.dataset {
+            DatasetId::FashionMnist => ("it", "fashion-mnist/"),
+            DatasetId::Mnist => ("the full MNIST", "mnist/ or mnist-10k/"),
+            DatasetId::Mnist10k => ("the full MNIST (used instead when present)", "mnist-10k/"),
         };
         write!(
             f,
-            "Download {what} with `{FETCH_COMMAND}`{into}, pass --data-dir, or set {ENV_VAR} \
-             to a directory holding {}/",
-            self.dataset.dir_name()
+            "Download {what} with `{FETCH_COMMAND}`{into}, or pass --data-dir or set {ENV_VAR} \
+             to a directory holding {dirs}"
         )
+    }
+}
+
+impl NotFound {
+    /// Whether the attempts cover both the `mnist/` and the `mnist-10k/` layouts.
+    fn includes_both_mnist_layouts(&self) -> bool {
+        let has = |name: &str| self.attempts.iter().any(|a| a.dir.ends_with(name));
+        has(DatasetId::Mnist.dir_name()) && has(DatasetId::Mnist10k.dir_name())
     }
 }
 

@@ -43,7 +43,7 @@ pub enum DataError {
 
     /// The decompressed content is larger than any IDX file this program reads.
     #[error(
-        "{}: decompresses to more than {limit} bytes, far more than any data set this program \
+        "{}: more than {limit} bytes (decompressed), far more than any data set this program \
          reads; the file is not what its name says",
         path.display()
     )]
@@ -74,7 +74,8 @@ pub enum DataError {
     /// The first two bytes of an IDX file must be zero.
     #[error(
         "{}: not an IDX file: expected the magic number to start with the bytes 00 00, found \
-         {:02x} {:02x}",
+         {:02x} {:02x}; check that the path names an MNIST-style IDX file (`distillery data \
+         check` verifies the data files)",
         path.display(), found[0], found[1]
     )]
     BadMagic {
@@ -99,9 +100,8 @@ pub enum DataError {
 
     /// The IDX file has a different number of dimensions than the caller needs.
     #[error(
-        "{}: wrong number of dimensions: expected {expected} ({}), found {found}",
-        path.display(),
-        if *expected == 1 { "a labels file" } else if *expected == 3 { "an images file: count × rows × columns" } else { "as asked by the caller" }
+        "{}: wrong number of dimensions: expected {expected}{}, found {found}{}",
+        path.display(), dims_meaning(*expected), swapped_hint(*expected, *found)
     )]
     WrongDims {
         /// The file.
@@ -221,6 +221,24 @@ pub enum DataError {
 
 /// Results of the data layer.
 pub type Result<T, E = DataError> = std::result::Result<T, E>;
+
+/// What an IDX dimension count means, for messages.
+fn dims_meaning(ndims: usize) -> &'static str {
+    match ndims {
+        1 => " (a labels file)",
+        3 => " (an images file: count × rows × columns)",
+        _ => "",
+    }
+}
+
+/// A hint when an images file was given for a labels file or the reverse.
+fn swapped_hint(expected: usize, found: usize) -> &'static str {
+    match (expected, found) {
+        (1, 3) => "; this is an images file: are the images and labels paths swapped?",
+        (3, 1) => "; this is a labels file: are the images and labels paths swapped?",
+        _ => "",
+    }
+}
 
 impl DataError {
     /// Wraps an `io::Error` with what was being done and to which path.

@@ -31,9 +31,9 @@ pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// The IDX element type code of unsigned bytes.
 pub const TYPE_U8: u8 = 0x08;
 
-/// The largest decompressed size accepted (1 GiB; the largest file used, Fashion-MNIST's
-/// training images, is 47 MB). Protects against a corrupt or hostile file that decompresses
-/// without end.
+/// The largest file size, and decompressed size, accepted (1 GiB; the largest file used,
+/// Fashion-MNIST's training images, is 47 MB). Protects against a corrupt or hostile file that
+/// decompresses without end.
 pub const MAX_DECOMPRESSED: u64 = 1 << 30;
 
 /// An n-dimensional array of bytes read from (or to be written to) an IDX file.
@@ -242,23 +242,38 @@ fn read_dims(content: &[u8], ndims: usize) -> Vec<usize> {
 pub fn decode_idx(raw: &[u8], expected_ndims: usize, path: &Path) -> Result<IdxArray> {
     match decompress_if_gzip(raw, path)? {
         Cow::Borrowed(content) => parse_idx(content, expected_ndims, path),
-        Cow::Owned(mut content) => {
-            // Reuse the decompressed buffer instead of copying the data out of it.
-            let header_len = check_header(&content, expected_ndims, path)?;
-            let dims = read_dims(&content, expected_ndims);
-            content.drain(..header_len);
-            Ok(IdxArray {
-                dims,
-                data: content,
-            })
-        }
+        Cow::Owned(content) => parse_idx_owned(content, expected_ndims, path),
     }
+}
+
+/// [`parse_idx`] reusing the buffer for the data instead of copying it out.
+fn parse_idx_owned(mut content: Vec<u8>, expected_ndims: usize, path: &Path) -> Result<IdxArray> {
+    let header_len = check_header(&content, expected_ndims, path)?;
+    let dims = read_dims(&content, expected_ndims);
+    content.drain(..header_len);
+    Ok(IdxArray {
+        dims,
+        data: content,
+    })
 }
 
 /// Reads an IDX file, plain or gzip, with `expected_ndims` dimensions.
 pub fn read_idx(path: &Path, expected_ndims: usize) -> Result<IdxArray> {
+    let size = fs::metadata(path)
+        .map_err(|e| DataError::io("read", path, e))?
+        .len();
+    if size > MAX_DECOMPRESSED {
+        return Err(DataError::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_DECOMPRESSED,
+        });
+    }
     let raw = fs::read(path).map_err(|e| DataError::io("read", path, e))?;
-    decode_idx(&raw, expected_ndims, path)
+    if is_gzip(&raw) {
+        decode_idx(&raw, expected_ndims, path)
+    } else {
+        parse_idx_owned(raw, expected_ndims, path)
+    }
 }
 
 /// Writes an IDX file atomically (temporary file, then rename), plain or gzip.
