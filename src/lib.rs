@@ -1,6 +1,7 @@
-//! distillery: knowledge transfer from first principles.
+#![doc = include_str!("../README.md")]
 //!
-//! Re-exports the workspace crates so that users write `use distillery::prelude::*`.
+//! This crate re-exports the workspace crates, so that programs can depend on `distillery`
+//! alone and write `use distillery::prelude::*`.
 pub use autograd;
 pub use methods;
 pub use nn;

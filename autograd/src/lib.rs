@@ -34,7 +34,7 @@ pub mod error;
 pub mod float;
 pub mod functional;
 pub mod gradcheck;
-pub(crate) mod kernels;
+pub mod kernels;
 pub mod ops;
 pub mod tape;
 

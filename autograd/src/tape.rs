@@ -9,6 +9,7 @@
 //! are stored as constants: value only, no op, no inputs. That one rule gives the no-grad mode
 //! (recording off: everything built is a constant) and keeps data out of backward passes.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
@@ -98,6 +99,54 @@ pub struct Tape<F: Float> {
     recording: Cell<bool>,
 }
 
+/// Arenas of dropped tapes, kept for the next tape of this thread: a training loop builds one
+/// tape per step, and an arena freed and reallocated every step would be unmapped and
+/// page-faulted back in each time (glibc serves large blocks with mmap). Holds at most
+/// [`POOLED_ARENAS`] arenas of at most [`POOLED_NODES`] nodes' capacity.
+mod arena_pool {
+    use super::*;
+
+    pub(super) const POOLED_ARENAS: usize = 4;
+    pub(super) const POOLED_NODES: usize = 1 << 20;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty arena, recycled if one of this element type is pooled.
+    pub(super) fn take<F: Float>() -> Vec<Node<F>> {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let found = pool.iter().position(|a| a.is::<Vec<Node<F>>>());
+            found
+                .and_then(|i| pool.swap_remove(i).downcast::<Vec<Node<F>>>().ok())
+                .map_or_else(|| Vec::with_capacity(64), |arena| *arena)
+        })
+    }
+
+    /// Returns an arena to the pool (emptied; its capacity is what is kept).
+    pub(super) fn give<F: Float>(mut arena: Vec<Node<F>>) {
+        arena.clear();
+        if arena.capacity() > POOLED_NODES {
+            return;
+        }
+        // `try_with`: during thread teardown the pool may already be gone; then just free.
+        let _ = POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                if pool.len() < POOLED_ARENAS {
+                    pool.push(Box::new(arena));
+                }
+            }
+        });
+    }
+}
+
+impl<F: Float> Drop for Tape<F> {
+    fn drop(&mut self) {
+        arena_pool::give(std::mem::take(self.nodes.get_mut()));
+    }
+}
+
 impl<F: Float> Default for Tape<F> {
     fn default() -> Self {
         Self::new()
@@ -118,7 +167,7 @@ impl<F: Float> Tape<F> {
     /// An empty tape, recording.
     pub fn new() -> Self {
         Tape {
-            nodes: RefCell::new(Vec::with_capacity(64)),
+            nodes: RefCell::new(arena_pool::take()),
             recording: Cell::new(true),
         }
     }
@@ -289,6 +338,22 @@ impl<'t, F: Float> Var<'t, F> {
     /// The value (a shared handle: no copy).
     pub fn value(&self) -> Tensor<F> {
         self.tape.value_of(self.id)
+    }
+
+    /// Runs `f` on the value without taking a handle to it. `f` must not touch the tape.
+    pub(crate) fn with_value<R>(&self, f: impl FnOnce(&Tensor<F>) -> R) -> R {
+        f(&self.tape.nodes.borrow()[self.id].value)
+    }
+
+    /// Whether both values have one shape (no allocation).
+    pub(crate) fn same_shape(&self, other: &Var<'t, F>) -> bool {
+        let nodes = self.tape.nodes.borrow();
+        nodes[self.id].value.shape() == nodes[other.id].value.shape()
+    }
+
+    /// Whether the value has exactly this shape (no allocation).
+    pub(crate) fn has_shape(&self, shape: &[usize]) -> bool {
+        self.with_value(|v| v.shape() == shape)
     }
 
     /// The shape of the value.

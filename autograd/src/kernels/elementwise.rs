@@ -24,7 +24,35 @@ pub(crate) fn map<F: Float>(x: ArrayViewD<'_, F>, f: impl Fn(F) -> F + Sync + Se
 
 /// `f(a, b)` elementwise over `a` and `b` broadcast to the common shape `shape`.
 /// The caller has checked that both broadcast to `shape`.
+///
+/// Small operands of equal shape, or with one side a single element, take a direct loop over
+/// the contiguous data: for tiny tensors ndarray's general broadcasting set-up would cost more
+/// than the arithmetic.
 pub(crate) fn zip_map<F: Float>(
+    a: ArrayViewD<'_, F>,
+    b: ArrayViewD<'_, F>,
+    shape: &[usize],
+    f: impl Fn(F, F) -> F + Sync + Send,
+) -> ArrayD<F> {
+    let small = a.len().max(b.len()) < PARALLEL_MIN_LEN;
+    if let (true, Some(xs), Some(ys)) = (small, a.as_slice(), b.as_slice()) {
+        let data: Option<Vec<F>> = if a.shape() == b.shape() {
+            Some(xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect())
+        } else if ys.len() == 1 && a.shape() == shape {
+            Some(xs.iter().map(|&x| f(x, ys[0])).collect())
+        } else if xs.len() == 1 && b.shape() == shape {
+            Some(ys.iter().map(|&y| f(xs[0], y)).collect())
+        } else {
+            None
+        };
+        if let Some(data) = data {
+            return ArrayD::from_shape_vec(IxDyn(shape), data).expect("length matches the shape");
+        }
+    }
+    zip_broadcast(a, b, shape, f)
+}
+
+fn zip_broadcast<F: Float>(
     a: ArrayViewD<'_, F>,
     b: ArrayViewD<'_, F>,
     shape: &[usize],

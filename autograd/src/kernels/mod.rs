@@ -1,5 +1,6 @@
 //! The kernel interface: every numeric inner loop the ops run goes through these functions, so
-//! a faster kernel replaces one function here and no op changes.
+//! a faster kernel replaces one function here and no op changes. The GEMM is public for
+//! benchmarks and for callers that manage their own buffers; the rest is internal.
 
 pub(crate) mod conv;
 pub(crate) mod elementwise;
@@ -10,7 +11,7 @@ use crate::float::Float;
 
 /// `C ← α·A·B + β·C` for 2-D views of any strides (a transposed operand is a view with swapped
 /// strides, never a copy). The caller has checked the shapes.
-pub(crate) fn gemm<F: Float>(
+pub fn gemm<F: Float>(
     alpha: F,
     a: ArrayView2<'_, F>,
     b: ArrayView2<'_, F>,
@@ -21,7 +22,7 @@ pub(crate) fn gemm<F: Float>(
 }
 
 /// `C[i] ← α·A[i]·B[i] + β·C[i]` over the first axis.
-pub(crate) fn gemm_batched<F: Float>(
+pub fn gemm_batched<F: Float>(
     alpha: F,
     a: ArrayView3<'_, F>,
     b: ArrayView3<'_, F>,

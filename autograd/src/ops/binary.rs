@@ -134,6 +134,7 @@ impl Binary {
         };
         let reduce = |i: usize, d: Option<Var<'t, F>>| -> Result<Option<Var<'t, F>>> {
             match d {
+                Some(d) if v.needs[i] && d.same_shape(&v.x[i]) => Ok(Some(d)),
                 Some(d) if v.needs[i] => d.sum_to(&v.x[i].shape()).map(Some),
                 _ => Ok(None),
             }
@@ -145,12 +146,15 @@ impl Binary {
 impl<'t, F: Float> Var<'t, F> {
     fn binary(self, op: Binary, other: Var<'t, F>) -> Result<Var<'t, F>> {
         self.same_tape(&other, op.name())?;
-        let (a, b) = (self.value(), other.value());
-        let value = if a.shape() == b.shape() {
-            zip_map(a.view(), b.view(), a.shape(), |p, q| op.apply(p, q))
-        } else {
-            let shape = broadcast_shape(op.name(), a.shape(), b.shape())?;
-            zip_map(a.view(), b.view(), &shape, |p, q| op.apply(p, q))
+        let value = {
+            let nodes = self.tape.nodes.borrow();
+            let (a, b) = (&nodes[self.id].value, &nodes[other.id].value);
+            if a.shape() == b.shape() {
+                zip_map(a.view(), b.view(), a.shape(), |p, q| op.apply(p, q))
+            } else {
+                let shape = broadcast_shape(op.name(), a.shape(), b.shape())?;
+                zip_map(a.view(), b.view(), &shape, |p, q| op.apply(p, q))
+            }
         };
         Ok(self.tape.push_op(Op::Binary(op), &[self, other], value))
     }

@@ -102,10 +102,10 @@ impl<'t, F: Float> Var<'t, F> {
     /// leading extra axes are summed away, axes where `shape` has 1 are summed with keepdim.
     /// This is how the cotangent of a broadcast input is reduced.
     pub fn sum_to(self, shape: &[usize]) -> Result<Var<'t, F>> {
-        let own = self.shape();
-        if own == shape {
+        if self.has_shape(shape) {
             return Ok(self);
         }
+        let own = self.shape();
         let lead = own.len().checked_sub(shape.len()).ok_or_else(|| {
             Error::shape(
                 "sum_to",

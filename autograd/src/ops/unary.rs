@@ -124,10 +124,10 @@ impl Unary {
             // d √x = 1/(2√x) = 1/(2y)
             Unary::Sqrt => g.try_div(y)?.mul_scalar(0.5),
             op @ (Unary::Abs | Unary::Relu | Unary::Clamp { .. }) => g.try_mul(mask(op))?,
-            // σ' = σ(1 − σ) = y(1 − y)
-            Unary::Sigmoid => g.try_mul(y.try_mul(y.neg().add_scalar(1.0))?)?,
-            // tanh' = 1 − tanh² = 1 − y²
-            Unary::Tanh => g.try_mul(y.powf(2.0).neg().add_scalar(1.0))?,
+            // σ' = σ(1 − σ) = y − y²
+            Unary::Sigmoid => g.try_mul(y.try_sub(y.square())?)?,
+            // tanh' = 1 − tanh² = 1 − y², applied as ȳ − (ȳ·y)·y (three ops)
+            Unary::Tanh => g.try_sub(g.try_mul(y)?.try_mul(y)?)?,
             // d xᵖ = p xᵖ⁻¹
             Unary::PowScalar(p) => {
                 if p == 0.0 {
@@ -157,7 +157,7 @@ impl<'t, F: Float> std::ops::Neg for Var<'t, F> {
 
 impl<'t, F: Float> Var<'t, F> {
     fn unary(self, op: Unary) -> Var<'t, F> {
-        let value = map(self.value().view(), |e| op.apply(e));
+        let value = self.with_value(|x| map(x.view(), |e| op.apply(e)));
         self.tape.push_op(Op::Unary(op), &[self], value)
     }
 

@@ -1,0 +1,148 @@
+//! `distillery bench`: the benchmark workloads of `docs/performance.md`, timed with its protocol
+//! and printed as its JSON, so that `../shared/bench/compare.sh` can set them beside PyTorch's.
+//!
+//! Protocol: at least [`WARMUP`] untimed calls, then the repetition count is grown until one
+//! block lasts `min_time / BLOCKS`; the figure is the median over [`BLOCKS`] timed blocks.
+
+mod workloads;
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+
+pub use workloads::WORKLOADS;
+
+/// Untimed calls before calibration.
+pub const WARMUP: usize = 3;
+/// Timed blocks; the figure is their median.
+pub const BLOCKS: usize = 5;
+
+/// How a workload's seconds per call become its figure.
+pub enum Metric {
+    /// `count` things (samples, HVPs, GFLOP) per second; higher is better.
+    PerSecond { unit: &'static str, count: f64 },
+    /// Microseconds per op, for `ops` ops per call; lower is better.
+    MicrosPerOp { ops: f64 },
+}
+
+impl Metric {
+    fn unit(&self) -> &'static str {
+        match self {
+            Metric::PerSecond { unit, .. } => unit,
+            Metric::MicrosPerOp { .. } => "us/op",
+        }
+    }
+
+    fn higher_is_better(&self) -> bool {
+        matches!(self, Metric::PerSecond { .. })
+    }
+
+    fn figure(&self, seconds: f64) -> f64 {
+        match self {
+            Metric::PerSecond { count, .. } => count / seconds,
+            Metric::MicrosPerOp { ops } => seconds / ops * 1e6,
+        }
+    }
+}
+
+/// A prepared workload: the call to time and how to report it.
+pub struct Prepared {
+    pub step: Box<dyn FnMut()>,
+    pub metric: Metric,
+}
+
+/// A named workload and how to prepare it.
+pub struct Workload {
+    pub name: &'static str,
+    pub prepare: fn() -> Prepared,
+}
+
+/// The median over [`BLOCKS`] blocks of the seconds one call of `step` takes.
+pub fn seconds_per_call(step: &mut dyn FnMut(), min_time: f64) -> f64 {
+    for _ in 0..WARMUP {
+        step();
+    }
+    let block_min = min_time / BLOCKS as f64;
+    let time_block = |step: &mut dyn FnMut(), reps: usize| {
+        let start = Instant::now();
+        for _ in 0..reps {
+            step();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let mut reps = 1;
+    loop {
+        let elapsed = time_block(step, reps);
+        if elapsed >= block_min {
+            break;
+        }
+        let grown = (reps as f64 * block_min / elapsed.max(1e-9)).ceil() as usize;
+        reps = grown.max(reps * 2);
+    }
+    let mut times: Vec<f64> = (0..BLOCKS)
+        .map(|_| time_block(step, reps) / reps as f64)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[BLOCKS / 2]
+}
+
+/// Options of one `bench` run.
+pub struct Options {
+    pub json: bool,
+    pub only: Option<Vec<String>>,
+    pub min_time: f64,
+    pub threads: usize,
+}
+
+/// Runs the selected workloads and prints one line (JSON or a table row) for each.
+pub fn run(opts: &Options) -> Result<()> {
+    let selected: Vec<&Workload> = match &opts.only {
+        None => WORKLOADS.iter().collect(),
+        Some(names) => {
+            let unknown: Vec<&String> = names
+                .iter()
+                .filter(|n| !WORKLOADS.iter().any(|w| w.name == n.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                bail!(
+                    "unknown workload(s) {unknown:?}; `distillery bench --list` prints the names"
+                );
+            }
+            WORKLOADS
+                .iter()
+                .filter(|w| names.iter().any(|n| n == w.name))
+                .collect()
+        }
+    };
+    if !opts.json {
+        println!("{} thread(s)", opts.threads);
+        println!("{:<28} {:<10} {:>14}", "name", "metric", "value");
+    }
+    for w in selected {
+        let Prepared { mut step, metric } = (w.prepare)();
+        let value = metric.figure(seconds_per_call(&mut step, opts.min_time));
+        if opts.json {
+            let record = serde_json::json!({
+                "name": w.name,
+                "metric": metric.unit(),
+                "value": value,
+                "higher_is_better": metric.higher_is_better(),
+                "threads": opts.threads,
+            });
+            println!("{record}");
+        } else {
+            let better = if metric.higher_is_better() {
+                "higher"
+            } else {
+                "lower"
+            };
+            println!(
+                "{:<28} {:<10} {:>14.3}   ({better} is better)",
+                w.name,
+                metric.unit(),
+                value
+            );
+        }
+    }
+    Ok(())
+}
