@@ -192,3 +192,56 @@ pub static FILES: [FileSpec; 10] = [
     spec!(Mnist10k, Labels, "labels-idx1-ubyte",
         Some("f31925c3214ec2baf398ea4abd180b70617b56fe071b663ed494875240960e78"), None, &[]),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_well_formed() {
+        let is_hash = |h: &str| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        for f in &FILES {
+            assert!(
+                f.sha256.or(f.download_sha256).is_some(),
+                "{} has no checksum",
+                f.name
+            );
+            assert!(
+                f.sha256.into_iter().chain(f.download_sha256).all(is_hash),
+                "{}",
+                f.name
+            );
+            let images = matches!(
+                f.role,
+                FileRole::TrainImages | FileRole::TestImages | FileRole::Images
+            );
+            assert_eq!(
+                f.name.contains("-images-idx3-") || f.name.starts_with("images-idx3"),
+                images
+            );
+            assert!(f
+                .urls()
+                .iter()
+                .all(|u| u.ends_with(&format!("/{}.gz", f.name))));
+        }
+        let roles = |d: DatasetId| d.files().map(|f| f.role).collect::<Vec<_>>();
+        let split = [
+            FileRole::TrainImages,
+            FileRole::TrainLabels,
+            FileRole::TestImages,
+            FileRole::TestLabels,
+        ];
+        assert_eq!(roles(DatasetId::FashionMnist), split);
+        assert_eq!(roles(DatasetId::Mnist), split);
+        assert_eq!(
+            roles(DatasetId::Mnist10k),
+            [FileRole::Images, FileRole::Labels]
+        );
+        assert!(DatasetId::FashionMnist.fetchable() && DatasetId::Mnist.fetchable());
+        assert!(!DatasetId::Mnist10k.fetchable());
+    }
+}

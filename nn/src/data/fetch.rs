@@ -194,9 +194,10 @@ pub fn verify_and_install(
                     found,
                     what: what.describe(),
                 }),
-                other => Err(DataError::InvalidArgument(format!(
-                    "{name} from {url}: {other}; not installed"
-                ))),
+                other => Err(DataError::Download {
+                    url: url.to_owned(),
+                    reason: format!("{name}: {other}; not installed"),
+                }),
             }
         });
     let gzip = match outcome {

@@ -196,6 +196,23 @@ fn extra_bytes_are_trailing_bytes() {
         "{err:?}"
     );
     assert!(err.to_string().contains("3 trailing bytes"), "{err}");
+    // A single extra byte is caught too, plain and gzipped.
+    let mut one = sample_images().encode();
+    one.push(0);
+    for bytes in [one.clone(), gzip(&one)] {
+        let err = decode_idx(&bytes, 3, &p()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::TrailingBytes {
+                    expected: 40,
+                    found: 41,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
 }
 
 #[test]
