@@ -122,11 +122,6 @@ impl FileSpec {
             .map(|m| format!("{m}{}.gz", self.name))
             .collect()
     }
-
-    /// The two file names it may have on disk: `NAME` and `NAME.gz`.
-    pub fn candidate_names(&self) -> [String; 2] {
-        [self.name.to_owned(), format!("{}.gz", self.name)]
-    }
 }
 
 macro_rules! spec {
