@@ -1,0 +1,13 @@
+//! Layers: each a [`Module`](crate::Module) with its forward formula in its doc comment.
+
+mod activation;
+mod conv;
+mod dropout;
+mod linear;
+mod sequential;
+
+pub use activation::Activation;
+pub use conv::{Conv2d, Flatten, MaxPool2d};
+pub use dropout::Dropout;
+pub use linear::Linear;
+pub use sequential::{mlp, Sequential};
