@@ -121,6 +121,25 @@ fn project<'t>(a: Var<'t, f64>, b: &ArrayD<f64>) -> Result<Var<'t, f64>> {
     Ok(a.try_mul(a.tape().constant(b.view()))?.sum())
 }
 
+/// Returns `f` unchanged, with its signature pinned to the one the checks take. A closure
+/// stored in a variable does not get a signature generic over the tape's lifetime by itself;
+/// passing it through here gives it one, so that it can be reused for both checks:
+///
+/// ```
+/// use autograd::{gradcheck, gradgradcheck, gradcheck::check_fn, Tolerance};
+/// let f = check_fn(|_, xs| Ok(xs[0].tanh().sum()));
+/// let x = [ndarray::arr1(&[0.3, -0.7]).into_dyn()];
+/// assert!(gradcheck(&f, &x, Tolerance::default())?.passed());
+/// assert!(gradgradcheck(&f, &x, Tolerance::default())?.passed());
+/// # Ok::<(), autograd::Error>(())
+/// ```
+pub fn check_fn<Fun>(f: Fun) -> Fun
+where
+    Fun: for<'t> Fn(&'t Tape<f64>, &[Var<'t, f64>]) -> Result<Var<'t, f64>>,
+{
+    f
+}
+
 /// Checks the first derivatives of `f` at `inputs` (see the module documentation).
 pub fn gradcheck<Fun>(f: Fun, inputs: &[ArrayD<f64>], tol: Tolerance) -> Result<GradCheckReport>
 where

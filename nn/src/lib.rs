@@ -27,6 +27,8 @@ pub mod data;
 pub mod error;
 pub mod init;
 pub mod layers;
+pub mod loss;
+pub mod metrics;
 pub mod module;
 pub mod param;
 
