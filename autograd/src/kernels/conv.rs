@@ -11,7 +11,10 @@
 //! * input grad:   `x̄[n] = col2im(Wᵀ · G[n])`   (col2im adds each column back into its patch)
 //! * weight grad:  `W̄ = Σ_n G[n] · col(x[n])ᵀ`
 
-use ndarray::{Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut2, ArrayViewMut3, Axis};
+use ndarray::{
+    Array2, Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut2, ArrayViewMut3, Axis,
+};
+use rayon::prelude::*;
 
 use super::gemm;
 use crate::float::Float;
@@ -92,7 +95,12 @@ fn col2im<F: Float>(
     }
 }
 
-/// `y = conv(x, w)`.
+/// Images per parallel task. Fixed (not derived from the thread count) so that the weight
+/// gradient, summed per chunk and then over chunks in order, has the same bits at any thread
+/// count; small enough that a batch of 32 keeps two cores busy.
+const CHUNK: usize = 4;
+
+/// `y = conv(x, w)`: per image, `y[n] = W · col(x[n])`; images in parallel.
 pub(crate) fn conv2d<F: Float>(
     x: ArrayView4<'_, F>,
     w: ArrayView4<'_, F>,
@@ -103,20 +111,25 @@ pub(crate) fn conv2d<F: Float>(
     let w2 = w
         .into_shape_with_order((o, c * d.kh * d.kw))
         .expect("contiguous");
-    let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
     let mut y = Array4::<F>::zeros((n, o, d.ho, d.wo));
-    for (xn, mut yn) in x.axis_iter(Axis(0)).zip(y.axis_iter_mut(Axis(0))) {
-        im2col(xn, g, d, col.view_mut());
-        let yn = yn
-            .view_mut()
-            .into_shape_with_order((o, d.ho * d.wo))
-            .expect("contiguous");
-        gemm(F::one(), w2, col.view(), F::zero(), yn);
-    }
+    y.axis_chunks_iter_mut(Axis(0), CHUNK)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(0), CHUNK))
+        .for_each(|(mut ys, xs)| {
+            let mut col = Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
+            for (xn, mut yn) in xs.axis_iter(Axis(0)).zip(ys.axis_iter_mut(Axis(0))) {
+                im2col(xn, g, d, col.view_mut());
+                let yn = yn
+                    .view_mut()
+                    .into_shape_with_order((o, d.ho * d.wo))
+                    .expect("contiguous");
+                gemm(F::one(), w2, col.view(), F::zero(), yn);
+            }
+        });
     y
 }
 
-/// `x̄ = convᵀ(ḡ, w)`: the cotangent of the input for an output cotangent `gy`.
+/// `x̄ = convᵀ(ḡ, w)`: per image, `x̄[n] = col2im(Wᵀ · G[n])`; images in parallel.
 pub(crate) fn conv2d_input_grad<F: Float>(
     gy: ArrayView4<'_, F>,
     w: ArrayView4<'_, F>,
@@ -127,19 +140,25 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     let w2 = w
         .into_shape_with_order((o, c * d.kh * d.kw))
         .expect("contiguous");
-    let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
     let mut x = Array4::<F>::zeros((n, c, d.h, d.w));
-    for (gn, xn) in gy.axis_iter(Axis(0)).zip(x.axis_iter_mut(Axis(0))) {
-        let gn = gn
-            .into_shape_with_order((o, d.ho * d.wo))
-            .expect("contiguous");
-        gemm(F::one(), w2.t(), gn, F::zero(), col.view_mut());
-        col2im(col.view(), g, d, xn);
-    }
+    x.axis_chunks_iter_mut(Axis(0), CHUNK)
+        .into_par_iter()
+        .zip(gy.axis_chunks_iter(Axis(0), CHUNK))
+        .for_each(|(mut xs, gs)| {
+            let mut col = Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
+            for (gn, xn) in gs.axis_iter(Axis(0)).zip(xs.axis_iter_mut(Axis(0))) {
+                let gn = gn
+                    .into_shape_with_order((o, d.ho * d.wo))
+                    .expect("contiguous");
+                gemm(F::one(), w2.t(), gn, F::zero(), col.view_mut());
+                col2im(col.view(), g, d, xn);
+            }
+        });
     x
 }
 
-/// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: the cotangent of the weight.
+/// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: a partial sum per chunk of images (in parallel), then the
+/// partials added in chunk order.
 pub(crate) fn conv2d_weight_grad<F: Float>(
     x: ArrayView4<'_, F>,
     gy: ArrayView4<'_, F>,
@@ -147,15 +166,28 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
     d: Dims,
 ) -> Array4<F> {
     let (c, o) = (x.shape()[1], gy.shape()[1]);
-    let mut col = ndarray::Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
-    let mut w = ndarray::Array2::<F>::zeros((o, c * d.kh * d.kw));
-    for (xn, gn) in x.axis_iter(Axis(0)).zip(gy.axis_iter(Axis(0))) {
-        im2col(xn, g, d, col.view_mut());
-        let gn = gn
-            .into_shape_with_order((o, d.ho * d.wo))
-            .expect("contiguous");
-        gemm(F::one(), gn, col.t(), F::one(), w.view_mut());
+    let partials: Vec<Array2<F>> = x
+        .axis_chunks_iter(Axis(0), CHUNK)
+        .into_par_iter()
+        .zip(gy.axis_chunks_iter(Axis(0), CHUNK))
+        .map(|(xs, gs)| {
+            let mut col = Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
+            let mut w = Array2::<F>::zeros((o, c * d.kh * d.kw));
+            for (xn, gn) in xs.axis_iter(Axis(0)).zip(gs.axis_iter(Axis(0))) {
+                im2col(xn, g, d, col.view_mut());
+                let gn = gn
+                    .into_shape_with_order((o, d.ho * d.wo))
+                    .expect("contiguous");
+                gemm(F::one(), gn, col.t(), F::one(), w.view_mut());
+            }
+            w
+        })
+        .collect();
+    let mut total = Array2::<F>::zeros((o, c * d.kh * d.kw));
+    for p in &partials {
+        total += p;
     }
-    w.into_shape_with_order((o, c, d.kh, d.kw))
+    total
+        .into_shape_with_order((o, c, d.kh, d.kw))
         .expect("contiguous")
 }
