@@ -22,6 +22,7 @@
 //! # Ok::<(), nn::Error>(())
 //! ```
 
+pub mod checkpoint;
 pub mod ctx;
 pub mod data;
 pub mod error;
@@ -30,6 +31,7 @@ pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod module;
+pub mod optim;
 pub mod param;
 
 pub use ctx::{Ctx, Grads};
