@@ -1,0 +1,244 @@
+//! A reader for the Sentiment140 CSV files (Go, Bhayani & Huang, 2009), for
+//! `prob-distill-twitter`.
+//!
+//! Each row has six fields: `polarity, id, date, query, user, text`, with `polarity` 0
+//! (negative), 2 (neutral; only in the small manually labelled test file) or 4 (positive). In
+//! the published files every field is double-quoted; a quoted field may contain commas, and a
+//! quote inside a quoted field is written twice (`""`), as in RFC 4180.
+//!
+//! Choices, where the format is silent:
+//! * one record per line: a quote left open at the end of a line is an error (the published
+//!   files have no line breaks inside fields);
+//! * a line that is not valid UTF-8 is decoded as Latin-1 (ISO-8859-1, one byte per
+//!   character): the 1.6M-tweet training file is Latin-1;
+//! * blank lines are skipped, and so is a first line that names the six columns (a header);
+//! * unquoted fields are accepted (text up to the next comma) but may not contain a quote.
+//!
+//! Every malformed row is an error naming the source and the line number; nothing panics.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use nn::data::Dataset;
+
+use super::hashing::HashingFeaturizer;
+use crate::{Error, Result};
+
+/// The sentiment label of a tweet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Polarity {
+    /// `0`.
+    Negative,
+    /// `2`.
+    Neutral,
+    /// `4`.
+    Positive,
+}
+
+impl Polarity {
+    /// The binary class used by the experiments: negative 0, positive 1, neutral none.
+    pub fn binary_label(self) -> Option<usize> {
+        match self {
+            Polarity::Negative => Some(0),
+            Polarity::Positive => Some(1),
+            Polarity::Neutral => None,
+        }
+    }
+}
+
+/// One row of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tweet {
+    /// The line number in the source, from 1.
+    pub line: usize,
+    /// The label.
+    pub polarity: Polarity,
+    /// The tweet's text (field 6), unquoted.
+    pub text: String,
+}
+
+const COLUMNS: [&str; 6] = ["polarity", "id", "date", "query", "user", "text"];
+
+/// Reads a Sentiment140 CSV file (see the module documentation for the format and choices).
+pub fn read_sentiment140(path: &Path) -> Result<Vec<Tweet>> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_sentiment140(BufReader::new(file), &path.display().to_string())
+}
+
+/// Parses Sentiment140 rows from any reader; `source_name` names it in error messages.
+pub fn parse_sentiment140(mut reader: impl BufRead, source_name: &str) -> Result<Vec<Tweet>> {
+    let mut tweets = Vec::new();
+    let mut bytes = Vec::new();
+    let mut line = 0;
+    loop {
+        bytes.clear();
+        line += 1;
+        let read = reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| Error::Csv {
+                source_name: source_name.to_string(),
+                line,
+                reason: format!("read error: {e}"),
+            })?;
+        if read == 0 {
+            return Ok(tweets);
+        }
+        while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+            bytes.pop();
+        }
+        let text = decode(&bytes);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let csv_error = |reason: String| Error::Csv {
+            source_name: source_name.to_string(),
+            line,
+            reason,
+        };
+        let fields = split_fields(&text).map_err(csv_error)?;
+        if line == 1 && is_header(&fields) {
+            continue;
+        }
+        if fields.len() != COLUMNS.len() {
+            return Err(csv_error(format!(
+                "expected 6 fields (polarity, id, date, query, user, text), found {}",
+                fields.len()
+            )));
+        }
+        let polarity = match fields[0].trim() {
+            "0" => Polarity::Negative,
+            "2" => Polarity::Neutral,
+            "4" => Polarity::Positive,
+            other => {
+                return Err(csv_error(format!(
+                    "polarity must be 0 (negative), 2 (neutral) or 4 (positive), found {other:?}"
+                )))
+            }
+        };
+        let text = fields.into_iter().nth(5).expect("six fields");
+        tweets.push(Tweet {
+            line,
+            polarity,
+            text,
+        });
+    }
+}
+
+/// The binary classification set of `tweets` (negative 0, positive 1), featurised by
+/// `featurizer`; neutral tweets are left out and counted (the second value).
+pub fn binary_dataset<F: autograd::Float>(
+    tweets: &[Tweet],
+    featurizer: &HashingFeaturizer,
+) -> Result<(Dataset<F>, usize)> {
+    let (texts, labels): (Vec<&str>, Vec<usize>) = tweets
+        .iter()
+        .filter_map(|t| t.polarity.binary_label().map(|y| (t.text.as_str(), y)))
+        .unzip();
+    let neutral = tweets.len() - labels.len();
+    let x = featurizer.matrix::<F, _>(&texts)?;
+    Ok((Dataset::new(x, labels.into())?.with_classes(2)?, neutral))
+}
+
+fn is_header(fields: &[String]) -> bool {
+    fields.len() == COLUMNS.len()
+        && fields
+            .iter()
+            .zip(COLUMNS)
+            .all(|(f, c)| f.trim().eq_ignore_ascii_case(c))
+}
+
+/// UTF-8 if valid, else Latin-1.
+fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+/// Splits one CSV record into fields (RFC 4180 quoting, `""` for a quote inside quotes).
+fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    let mut column = 1;
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => {
+                        return Err(format!(
+                            "field {column}: the quote opened here is never closed (one record \
+                             per line is expected)"
+                        ))
+                    }
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                }
+            }
+            match chars.next() {
+                None => {
+                    fields.push(field);
+                    return Ok(fields);
+                }
+                Some(',') => fields.push(field),
+                Some(c) => {
+                    return Err(format!(
+                        "field {column}: unexpected {c:?} after the closing quote (expected a \
+                         comma or the end of the line)"
+                    ))
+                }
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Ok(fields);
+                    }
+                    Some(',') => break,
+                    Some('"') => {
+                        return Err(format!(
+                            "field {column}: a quote inside an unquoted field (quote the whole \
+                             field and double the inner quote)"
+                        ))
+                    }
+                    Some(c) => field.push(c),
+                }
+            }
+            fields.push(field);
+        }
+        column += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_fields_keep_commas_and_doubled_quotes() {
+        let f = split_fields(r#""0","1","Mon","NO_QUERY","u","a, ""quoted"" b""#).unwrap();
+        assert_eq!(f.len(), 6);
+        assert_eq!(f[5], r#"a, "quoted" b"#);
+        let f = split_fields("4,2,d,q,u,plain text").unwrap();
+        assert_eq!(f[5], "plain text");
+        assert_eq!(split_fields(r#"a,"",b"#).unwrap(), vec!["a", "", "b"]);
+        assert_eq!(split_fields("a,,").unwrap(), vec!["a", "", ""]);
+    }
+
+    #[test]
+    fn latin1_bytes_are_decoded_one_char_per_byte() {
+        // 0xE9 alone is invalid UTF-8; as Latin-1 it is 'é'.
+        assert_eq!(decode(&[b'c', b'a', b'f', 0xE9]), "café");
+        assert_eq!(decode("café".as_bytes()), "café");
+    }
+}

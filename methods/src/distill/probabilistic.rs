@@ -1,0 +1,226 @@
+//! Probabilistic distillation for classification (seed S4, Grabovoy 2021).
+//!
+//! The joint likelihood of true labels and teacher answers,
+//! `p(y, S | X, g, I) = Π_{i∉I} p(y_i|x_i,g) Π_{i∈I} p(y_i, s_i|x_i,g)`, with the weight
+//! `λ ∈ [0, 1]` splitting each `i ∈ I` between its label and its teacher answer, gives the
+//! objective (maximised)
+//!
+//! `Σ_{i∉I} log p(y_i|x_i,g) + (1−λ) Σ_{i∈I} log p(y_i|x_i,g) + λ Σ_{i∈I} log p(s_i|x_i,g)`.
+//!
+//! For classification `p(y|x,g) = Cat(g(x))` with `g = softmax(z(x)/T)` at `T = 1`, and
+//! `p(s|x,g) = C Π_k g_k(x)^{s_k}` at `T = T0`, so `log p(s|x,g) = log C + Σ_k s_k log g_k`.
+//! The seed's `C = (−1)^K K^{K/2} 2^{−K(K−1)/2} Π_k g_k log g_k` contributes, up to a constant,
+//! `λ Σ_{i∈I} Σ_k (log g_k + log log(1/g_k))` at `T = T0` — the optional "log C" term (see
+//! [`log_normalizer_term`] for its numerical handling, and
+//! [`normalizing`](super::normalizing) for whether `C` normalises anything).
+
+use autograd::functional::soft_cross_entropy;
+use autograd::{Float, Var};
+use ndarray::Array1;
+
+use super::hinton::{check_temperature, check_unit};
+use super::index_set::IndexSet;
+use crate::{Error, Result};
+
+/// Whether the objective includes the `log C` term, and how it is kept finite.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LogNormalizer {
+    /// The objective without `log C` (only the cross-entropy terms).
+    Omit,
+    /// The term `λ Σ_{i∈I} Σ_k (log g_k + log max(log(1/g_k), δ))` with `δ = −ln(1 − ε)`:
+    /// `ε` is the theorem's margin `ε < g_k < 1 − ε` (see [`log_normalizer_term`]).
+    Include {
+        /// `ε ∈ (0, 1/2)`.
+        epsilon: f64,
+    },
+}
+
+/// `ε` of [`LogNormalizer::Include`] by default: our choice. It caps the gradient of
+/// `log log(1/g_k)` with respect to `log g_k` at `1/δ ≈ 1/ε = 1000`; it is reached only when
+/// the student puts more than `1 − ε = 0.999` on one class at `T0`.
+pub const DEFAULT_LOG_C_EPSILON: f64 = 1e-3;
+
+/// The metaparameters of probabilistic distillation (classification).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProbDistillConfig {
+    /// `λ ∈ [0, 1]`, the weight of the teacher answers for `i ∈ I`. Default 0.5: the seed
+    /// names `λ` a metaparameter without a value; 0.5 is our choice (labels and teacher weigh
+    /// the same).
+    pub lambda: f64,
+    /// `T0`, the temperature of the teacher-answer term (and of the `log C` term). Default 2, the
+    /// same choice as [`HintonConfig`](super::HintonConfig).
+    pub temperature: f64,
+    /// The `log C` term. Default: included with `ε = 1e-3`, since the seed's objective has it.
+    pub log_normalizer: LogNormalizer,
+}
+
+impl Default for ProbDistillConfig {
+    fn default() -> Self {
+        ProbDistillConfig {
+            lambda: 0.5,
+            temperature: 2.0,
+            log_normalizer: LogNormalizer::Include {
+                epsilon: DEFAULT_LOG_C_EPSILON,
+            },
+        }
+    }
+}
+
+impl ProbDistillConfig {
+    /// Checks `λ ∈ [0, 1]`, `T0 > 0`, `ε ∈ (0, 1/2)`.
+    pub fn validate(&self) -> Result<()> {
+        check_unit("probabilistic distillation λ", self.lambda)?;
+        check_temperature("probabilistic distillation T0", self.temperature)?;
+        if let LogNormalizer::Include { epsilon } = self.log_normalizer {
+            check_epsilon(epsilon)?;
+        }
+        Ok(())
+    }
+
+    /// A one-line description for run reports, naming the `log C` choice.
+    pub fn describe(&self) -> String {
+        let log_c = match self.log_normalizer {
+            LogNormalizer::Omit => "without the log C term".to_string(),
+            LogNormalizer::Include { epsilon } => format!(
+                "with the log C term (log log(1/g) clamped at log(1/g) ≥ −ln(1−ε), ε = {epsilon})"
+            ),
+        };
+        format!(
+            "probabilistic distillation: λ = {}, T0 = {}, {log_c}; loss = −objective / B",
+            self.lambda, self.temperature
+        )
+    }
+}
+
+fn check_epsilon(epsilon: f64) -> Result<()> {
+    if epsilon > 0.0 && epsilon < 0.5 {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "log C margin ε",
+            format!("must lie in (0, 1/2), got {epsilon}"),
+        ))
+    }
+}
+
+/// The probabilistic distillation loss for classification: the seed's objective, negated and
+/// divided by the batch size `B`:
+///
+/// `L = −(1/B) [ Σ_{i∉I} log g_{y_i}(x_i)|_{T=1} + (1−λ) Σ_{i∈I} log g_{y_i}(x_i)|_{T=1}
+///      + λ Σ_{i∈I} Σ_k s_ik log g_k(x_i)|_{T=T0} + λ·R ]`,
+///
+/// `R = Σ_{i∈I} Σ_k (log g_k + log log(1/g_k))|_{T=T0}` if `cfg.log_normalizer` includes it
+/// ([`log_normalizer_term`]), else 0. `g(x)|_T = softmax(z(x)/T)`.
+///
+/// Symbols → arguments: `z` = `student_logits` (`[B, K]`), `y` = `labels`, `s` =
+/// `teacher_probs` (`[|I|, K]`, the teacher answers `s_i = f(x*_i)` for `i ∈ I` in ascending
+/// order; e.g. [`soft_targets`](super::soft_targets) of the teacher's logits at `T0`),
+/// `I` = `index`, `λ, T0` from `cfg`.
+///
+/// Normalisation: one factor `1/B` for every term, so the seed's relative weights are kept
+/// exactly, and with `I = ∅` or `λ = 0` (and no `log C`) the loss is the mean cross-entropy.
+/// The constant `λ |I| log(K^{K/2} 2^{−K(K−1)/2})` of `log C` is left out (no gradient).
+pub fn prob_distill_loss<'t, F: Float>(
+    student_logits: Var<'t, F>,
+    labels: &[usize],
+    teacher_probs: Var<'t, F>,
+    index: &IndexSet,
+    cfg: &ProbDistillConfig,
+) -> Result<Var<'t, F>> {
+    const OP: &str = "probabilistic distillation loss";
+    cfg.validate()?;
+    let shape = student_logits.shape();
+    if shape.len() != 2 || shape[1] == 0 {
+        return Err(Error::config(
+            OP,
+            format!("student logits must be [batch, classes], got {shape:?}"),
+        ));
+    }
+    let (batch, classes) = (shape[0], shape[1]);
+    index.check_batch(OP, batch)?;
+    if labels.len() != batch {
+        return Err(Error::config(
+            OP,
+            format!("{} labels for a batch of {batch}", labels.len()),
+        ));
+    }
+    if let Some(&bad) = labels.iter().find(|&&y| y >= classes) {
+        return Err(Error::config(
+            OP,
+            format!("label {bad} is out of range for {classes} classes"),
+        ));
+    }
+    if teacher_probs.shape() != [index.len(), classes] {
+        return Err(Error::config(
+            OP,
+            format!(
+                "teacher answers must be [|I|, K] = [{}, {classes}], got {:?}",
+                index.len(),
+                teacher_probs.shape()
+            ),
+        ));
+    }
+    let tape = student_logits.tape();
+
+    // Σ_i w_i log g_{y_i}|_{T=1}, w_i = 1 (i ∉ I) or 1 − λ (i ∈ I).
+    let picks: Vec<usize> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| i * classes + y)
+        .collect();
+    let log_g_y = student_logits
+        .log_softmax(1)?
+        .take_flat(picks.into(), &[batch])?;
+    let weights = Array1::from_shape_fn(batch, |i| {
+        let w = if index.contains(i) {
+            1.0 - cfg.lambda
+        } else {
+            1.0
+        };
+        F::from_f64(w)
+    });
+    let mut objective = log_g_y.try_mul(tape.constant(weights))?.sum();
+
+    if !index.is_empty() && cfg.lambda > 0.0 {
+        let z_i = student_logits.index_select(0, index.indices())?;
+        // soft_cross_entropy = −(1/|I|) Σ_{i∈I} Σ_k s_ik log g_k|_{T0}.
+        let soft_sum = soft_cross_entropy(z_i, teacher_probs, cfg.temperature)?
+            .mul_scalar(-(index.len() as f64));
+        objective = objective.try_add(soft_sum.mul_scalar(cfg.lambda))?;
+        if let LogNormalizer::Include { epsilon } = cfg.log_normalizer {
+            let r = log_normalizer_term(z_i, cfg.temperature, epsilon)?;
+            objective = objective.try_add(r.mul_scalar(cfg.lambda))?;
+        }
+    }
+    Ok(objective.mul_scalar(-1.0 / batch as f64))
+}
+
+/// The `log C` term of the objective (without its constant), summed over the rows:
+///
+/// `R = Σ_i Σ_k ( log g_ik + log max(log(1/g_ik), δ) )`, `g_i = softmax(z_i / T)`,
+/// `δ = −ln(1 − ε)`.
+///
+/// Symbols → arguments: `z` = `logits` (`[n, K]`, the student on the objects of `I`),
+/// `T` = `temperature` (the seed's `T0`), `ε` = `epsilon`.
+///
+/// Why the clamp: `log log(1/g)` is undefined at `g = 1` and tends to `−∞` (with an unbounded
+/// gradient `−1/(g log(1/g))`) as `g → 1`. The seed's theorem assumes `ε < g_k < 1 − ε`, i.e.
+/// `log(1/g_k) > −ln(1 − ε) = δ`; the clamp enforces exactly that bound on `log(1/g_k)`.
+/// Inside the theorem's range (`g_k ≤ 1 − ε`) the term and its gradient are unchanged; beyond
+/// it (`g_k > 1 − ε`) the term is the constant `log δ` and contributes **zero gradient** for
+/// that `k` (the `log g_k` part still contributes), so the gradient of `log log(1/g_k)` with
+/// respect to `log g_k`, `1/log g_k`, never exceeds `1/δ < 1/ε` in magnitude. `log(1/g)` is
+/// computed as `−log_softmax(z/T)`: finite for finite logits, and exactly 0 when `g` rounds to 1.
+/// No lower clamp is needed: as `g_k → 0`, `log(1/g_k)` grows and its logarithm stays finite.
+pub fn log_normalizer_term<'t, F: Float>(
+    logits: Var<'t, F>,
+    temperature: f64,
+    epsilon: f64,
+) -> Result<Var<'t, F>> {
+    check_temperature("log C temperature", temperature)?;
+    check_epsilon(epsilon)?;
+    let delta = -(-epsilon).ln_1p();
+    let log_g = logits.mul_scalar(1.0 / temperature).log_softmax(-1)?;
+    let log_log_inv = log_g.mul_scalar(-1.0).clamp(delta, f64::INFINITY).log();
+    Ok(log_g.try_add(log_log_inv)?.sum())
+}

@@ -1,0 +1,180 @@
+//! The weighted least-squares solver and the S4 regression theorem.
+
+use autograd::Tape;
+use methods::distill::checks::{check_regression_theorem, RegressionTheoremConfig};
+use methods::distill::{
+    prob_regression_loss, solve_prob_regression, weighted_least_squares, wls_form, IndexSet,
+    ProbRegressionConfig,
+};
+use methods::Error;
+use ndarray::{array, Array1, Array2};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+#[test]
+fn wls_two_by_two_by_hand() {
+    // X = [[1,0],[0,1],[1,1]], d = (1,2,1), y'' = (1,2,4):
+    // XᵀDX = [[2,1],[1,3]], XᵀDy'' = (1 + 4, 4 + 4) = (5, 8), det = 5,
+    // w = (1/5)[[3,−1],[−1,2]](5, 8) = (7/5, 11/5).
+    let x = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    let sol = weighted_least_squares(
+        x.view(),
+        array![1.0, 2.0, 1.0].view(),
+        array![1.0, 2.0, 4.0].view(),
+    )
+    .unwrap();
+    // Cholesky of a 2×2 with κ ≈ 2.6: a few ulps.
+    assert!(
+        (sol.w[0] - 1.4).abs() < 1e-14 && (sol.w[1] - 2.2).abs() < 1e-14,
+        "{:?}",
+        sol.w
+    );
+    // eigenvalues of [[2,1],[1,3]]: (5 ± √5)/2
+    assert!((sol.eigen_min - (5.0 - 5f64.sqrt()) / 2.0).abs() < 1e-14);
+    assert!((sol.eigen_max - (5.0 + 5f64.sqrt()) / 2.0).abs() < 1e-14);
+}
+
+#[test]
+fn wls_reports_singular_and_malformed_systems_as_errors() {
+    // Rank 1: the second column is twice the first.
+    let x = array![[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]];
+    let ones = Array1::from_elem(3, 1.0);
+    let err = weighted_least_squares(x.view(), ones.view(), ones.view()).unwrap_err();
+    assert!(matches!(err, Error::Singular { .. }), "{err}");
+    // Full-rank X, but the only object that sees feature 2 has weight 0.
+    let x = array![[1.0, 0.0], [0.0, 1.0]];
+    let d = array![1.0, 0.0];
+    let err = weighted_least_squares(x.view(), d.view(), d.view()).unwrap_err();
+    assert!(matches!(err, Error::Singular { .. }), "{err}");
+    // Negative weight, NaN target, wrong lengths, no columns.
+    let x = array![[1.0, 0.0], [0.0, 1.0]];
+    let y = array![1.0, 1.0];
+    assert!(matches!(
+        weighted_least_squares(x.view(), array![1.0, -1.0].view(), y.view()),
+        Err(Error::Config { .. })
+    ));
+    assert!(weighted_least_squares(x.view(), y.view(), array![1.0, f64::NAN].view()).is_err());
+    assert!(weighted_least_squares(x.view(), array![1.0].view(), y.view()).is_err());
+    let empty = Array2::<f64>::zeros((2, 0));
+    assert!(weighted_least_squares(empty.view(), y.view(), y.view()).is_err());
+}
+
+#[test]
+fn wls_form_by_hand() {
+    // y = (1, 2), I = {1} with s_1 = 4, λ = 1/4, σ = 2, σ_s = 1:
+    // σ'_0 = σ² = 4, y''_0 = σ² y_0 / σ'_0 = 1;
+    // σ'_1 = (3/4)·4 + (1/4)·1 = 3.25, y'_1 = (3/4)·4·2 + (1/4)·1·4 = 7, y''_1 = 7/3.25.
+    let cfg = ProbRegressionConfig {
+        lambda: 0.25,
+        sigma: 2.0,
+        sigma_s: 1.0,
+    };
+    let index = IndexSet::from_indices(2, &[1]).unwrap();
+    let form = wls_form(array![1.0, 2.0].view(), array![4.0].view(), &index, &cfg).unwrap();
+    assert_eq!(form.weights, array![4.0, 3.25]);
+    assert!((form.targets[0] - 1.0).abs() < 1e-15);
+    assert!((form.targets[1] - 7.0 / 3.25).abs() < 1e-15);
+    assert!(wls_form(
+        array![1.0, 2.0].view(),
+        array![4.0, 5.0].view(),
+        &index,
+        &cfg
+    )
+    .is_err());
+}
+
+/// The identity behind the theorem: n·L(w) − Σ_i σ'_i (y''_i − x_iᵀw)² does not depend on w.
+#[test]
+fn objective_minus_weighted_squares_is_constant_in_w() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let (n, p) = (9, 3);
+    let x = Array2::from_shape_simple_fn((n, p), || rng.sample::<f64, _>(StandardNormal));
+    let y = Array1::from_shape_simple_fn(n, || rng.sample::<f64, _>(StandardNormal));
+    let index = IndexSet::from_indices(n, &[0, 4, 5, 8]).unwrap();
+    let s = Array1::from_shape_simple_fn(4, || rng.sample::<f64, _>(StandardNormal));
+    let cfg = ProbRegressionConfig {
+        lambda: 0.7,
+        sigma: 1.3,
+        sigma_s: 0.4,
+    };
+    let form = wls_form(y.view(), s.view(), &index, &cfg).unwrap();
+    let gap = |w: &Array1<f64>| {
+        let tape = Tape::<f64>::new();
+        let pred = tape.constant(x.dot(w));
+        let loss = prob_regression_loss(
+            pred,
+            tape.constant(y.clone()),
+            tape.constant(s.clone()),
+            &index,
+            &cfg,
+        )
+        .unwrap()
+        .item()
+        .unwrap();
+        let r = &form.targets - &x.dot(w);
+        n as f64 * loss - (&form.weights * &r * &r).sum()
+    };
+    let first = gap(&Array1::zeros(p));
+    for _ in 0..5 {
+        let w = Array1::from_shape_simple_fn(p, || 3.0 * rng.sample::<f64, _>(StandardNormal));
+        let g = gap(&w);
+        // Both sides are sums of ~10 terms of size ≲ 1e2: rounding ≲ 1e-12.
+        assert!((g - first).abs() < 1e-10, "{g} vs {first}");
+    }
+}
+
+#[test]
+fn regression_theorem_holds_on_random_instances() {
+    let outcome = check_regression_theorem(&RegressionTheoremConfig::default()).unwrap();
+    println!("{outcome}");
+    assert!(outcome.passed, "{outcome}");
+    assert!(outcome.measured <= outcome.tolerance);
+}
+
+/// The check can fail: the closed form with the teacher ignored (plain least squares on the
+/// labels, weight σ² everywhere) differs from the distilled minimiser far beyond the tolerance.
+#[test]
+fn regression_theorem_check_separates_a_wrong_closed_form() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let (n, p) = (30, 3);
+    let x = Array2::from_shape_simple_fn((n, p), || rng.sample::<f64, _>(StandardNormal));
+    let y = Array1::from_shape_simple_fn(n, || rng.sample::<f64, _>(StandardNormal));
+    let index = IndexSet::from_mask((0..n).map(|i| i % 2 == 0).collect());
+    let s = Array1::from_shape_simple_fn(index.len(), || rng.sample::<f64, _>(StandardNormal));
+    let cfg = ProbRegressionConfig {
+        lambda: 0.5,
+        sigma: 1.0,
+        sigma_s: 1.5,
+    };
+    let right = solve_prob_regression(x.view(), y.view(), s.view(), &index, &cfg).unwrap();
+    let ones = Array1::from_elem(n, 1.0);
+    let wrong = weighted_least_squares(x.view(), ones.view(), y.view()).unwrap();
+    let d = &right.w - &wrong.w;
+    let rel = d.dot(&d).sqrt() / right.w.dot(&right.w).sqrt();
+    assert!(
+        rel > 1e3 * RegressionTheoremConfig::default().tolerance,
+        "{rel}"
+    );
+}
+
+#[test]
+fn regression_theorem_check_refuses_bad_configs() {
+    let cfg = RegressionTheoremConfig {
+        samples: 2,
+        features: 3,
+        ..RegressionTheoremConfig::default()
+    };
+    assert!(check_regression_theorem(&cfg).is_err());
+}
+
+#[test]
+fn regression_theorem_check_fails_when_descent_stops_early() {
+    let cfg = RegressionTheoremConfig {
+        max_steps: 3,
+        ..RegressionTheoremConfig::default()
+    };
+    let outcome = check_regression_theorem(&cfg).unwrap();
+    assert!(!outcome.passed, "{outcome}");
+    assert!(outcome.detail.contains("did not converge"));
+}
