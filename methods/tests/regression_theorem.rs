@@ -47,6 +47,23 @@ fn wls_reports_singular_and_malformed_systems_as_errors() {
     let d = array![1.0, 0.0];
     let err = weighted_least_squares(x.view(), d.view(), d.view()).unwrap_err();
     assert!(matches!(err, Error::Singular { .. }), "{err}");
+    // Nearly collinear: X = [[1, 1], [0, t]], t = 2e-8. Equilibrated, XᵀX has off-diagonal
+    // 1/√(1 + t²) ≈ 1 − 2e-16: eigenvalues 2 and ≈ 2e-16, κ ≈ 1e16 > 1/(2 · 2.2e-16). Cholesky
+    // alone would succeed (pivot ≈ 4e-16 > 0) and return digits that mean nothing.
+    let x = array![[1.0, 1.0], [0.0, 2e-8]];
+    let y = array![1.0, 1.0];
+    let err = weighted_least_squares(x.view(), y.view(), y.view()).unwrap_err();
+    assert!(matches!(err, Error::Singular { .. }), "{err}");
+    // Badly scaled but well-posed: X = diag(1, 1e-9) has κ(XᵀX) = 1e18 but is solved exactly
+    // after equilibration: w = (1, 1e9) for y'' = (1, 1).
+    let x = array![[1.0, 0.0], [0.0, 1e-9]];
+    let sol = weighted_least_squares(x.view(), y.view(), y.view()).unwrap();
+    assert!(
+        (sol.w[0] - 1.0).abs() < 1e-15 && (sol.w[1] / 1e9 - 1.0).abs() < 1e-15,
+        "{:?}",
+        sol.w
+    );
+    assert!(sol.scaled_condition < 1.0 + 1e-12);
     // Negative weight, NaN target, wrong lengths, no columns.
     let x = array![[1.0, 0.0], [0.0, 1.0]];
     let y = array![1.0, 1.0];
