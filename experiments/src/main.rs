@@ -1,39 +1,27 @@
 //! The `distillery` command.
+//!
+//! ```text
+//! cli.rs           the command line (clap)
+//! experiment/      the frame: the Experiment trait, configs, run records, data needs, progress
+//! experiments/     the registry, and one file per experiment
+//! results/         the results tree: plans, runs, summary.csv, report.md, plots, REPORT.md
+//! commands/        run and reproduce, report (merging shards), data
+//! verify/          the registry of numerical checks and `distillery verify`
+//! bench/           `distillery bench`
+//! ```
 
 mod bench;
+mod cli;
+mod commands;
+mod experiment;
+mod experiments;
+mod results;
+mod verify;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-/// distillery: knowledge transfer from first principles, on a CPU.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {
-    /// Threads for the numeric kernels (rayon pool size); default: all cores.
-    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    threads: Option<u32>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Time the benchmark workloads of docs/performance.md (JSON for ../shared/bench/compare.sh).
-    Bench {
-        /// One JSON object per line instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Only these workloads (comma-separated names; see --list).
-        #[arg(long, value_delimiter = ',')]
-        only: Option<Vec<String>>,
-        /// Seconds that the timed blocks of one workload last together.
-        #[arg(long, default_value_t = 1.0)]
-        min_time: f64,
-        /// Print the workload names and exit.
-        #[arg(long)]
-        list: bool,
-    },
-}
+use cli::{Cli, Command, DataAction};
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -46,6 +34,30 @@ fn main() -> Result<()> {
         .build_global()
         .context("could not start the thread pool")?;
     match cli.command {
+        Command::Reproduce(args) => commands::run::reproduce_command(&args),
+        Command::Run(args) => commands::run::run_command(&args),
+        Command::Report(args) => commands::report::report_command(&args),
+        Command::List => {
+            for exp in experiments::all() {
+                let info = exp.info();
+                println!(
+                    "{}\n    {}\n    reproduces: {}\n",
+                    info.name, info.description, info.reproduces
+                );
+            }
+            Ok(())
+        }
+        Command::Verify(args) => verify::run_checks(&verify::VerifyOptions {
+            json: args.json,
+            only: args.only,
+            list: args.list,
+        }),
+        Command::Data { action } => match action {
+            DataAction::Check { data_dir } => commands::data::check(data_dir.as_deref()),
+            DataAction::Fetch { names, data_dir } => {
+                commands::data::fetch(&names, data_dir.as_deref())
+            }
+        },
         Command::Bench {
             json,
             only,

@@ -1,0 +1,5 @@
+//! The subcommands, one file each (`bench` lives in `crate::bench`).
+
+pub mod data;
+pub mod report;
+pub mod run;
