@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use methods::distill::data::{
     binary_dataset, parse_sentiment140, read_sentiment140, tokenize, HashingFeaturizer, Polarity,
-    PrivilegedDataConfig,
+    PrivilegedDataConfig, Sentiment140Rows,
 };
 use methods::Error;
 use rand::rngs::StdRng;
@@ -94,6 +94,14 @@ fn malformed_rows_are_errors_that_name_the_line() {
 }
 
 #[test]
+fn the_row_stream_stops_after_the_first_error() {
+    let content = "0,1,d,q,u,fine\n9,1,d,q,u,bad polarity\n4,1,d,q,u,never read\n";
+    let rows: Vec<_> = Sentiment140Rows::new(content.as_bytes(), "inline").collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].is_ok() && rows[1].is_err());
+}
+
+#[test]
 fn a_missing_file_is_an_io_error_naming_it() {
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("methods-no-such-file.csv");
     let err = read_sentiment140(&path).unwrap_err();
@@ -123,13 +131,11 @@ fn hashed_features_are_deterministic_unit_vectors() {
     // 3 unigrams + 2 bigrams: at most 5 non-zero buckets, each a signed count.
     assert!(a.iter().filter(|v| **v != 0.0).count() <= 5);
     // word order changes only the bigrams
-    let unigrams = HashingFeaturizer {
-        bigrams: false,
-        ..f
-    };
+    let unigrams = HashingFeaturizer::new(768, false).unwrap();
     assert_eq!(unigrams.features("a b c"), unigrams.features("c b a"));
     assert_ne!(f.features("a b c"), f.features("c b a"));
     assert!(f.features("").iter().all(|v| *v == 0.0));
+    assert!(HashingFeaturizer::new(0, true).is_err());
     // the sign is used: across many keys both signs occur
     let signs: Vec<f64> = (0..64).map(|i| f.bucket(&format!("1:w{i}")).1).collect();
     assert!(signs.contains(&1.0) && signs.contains(&-1.0));

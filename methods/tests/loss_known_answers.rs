@@ -265,3 +265,42 @@ fn losses_refuse_bad_arguments() {
     let s = tape.constant(array![0.0]);
     assert!(prob_regression_loss(v, v, s, &index, &reg).is_err());
 }
+
+#[test]
+fn losses_in_f32_agree_with_f64() {
+    // Training runs in f32. Each loss is a dozen ops on values of order 1, each rounding with
+    // u = 6e-8, so f32 and f64 agree to ≈ 1e-6 relative; 1e-5 leaves a factor of 10.
+    let (z, v, y) = batch();
+    let index = IndexSet::from_indices(3, &[0, 2]).unwrap();
+    let s =
+        methods::distill::soft_targets(v.select(ndarray::Axis(0), &[0, 2]).view(), 2.0).unwrap();
+    let hinton = HintonConfig::default();
+    let prob = ProbDistillConfig::default();
+    let reg = ProbRegressionConfig::default();
+    fn losses<F: autograd::Float>(
+        z: &Array2<f64>,
+        v: &Array2<f64>,
+        s: &Array2<f64>,
+        y: &[usize],
+        index: &IndexSet,
+        cfgs: (&HintonConfig, &ProbDistillConfig, &ProbRegressionConfig),
+    ) -> [f64; 3] {
+        let tape = Tape::<F>::new();
+        let c = |a: &Array2<f64>| tape.param(a.mapv(F::from_f64));
+        let (zv, vv, sv) = (c(z), c(v), c(s));
+        let h = hinton_loss(zv, y, vv, cfgs.0).unwrap();
+        let p = prob_distill_loss(zv, y, sv.detach(), index, cfgs.1).unwrap();
+        let col = |a: &Array2<f64>, j: usize| tape.constant(a.column(j).mapv(F::from_f64));
+        let r = prob_regression_loss(col(z, 0), col(z, 1), col(s, 0), index, cfgs.2).unwrap();
+        [h, p, r].map(|l| l.item().unwrap().as_f64())
+    }
+    let cfgs = (&hinton, &prob, &reg);
+    let single = losses::<f32>(&z, &v, &s, &y, &index, cfgs);
+    let double = losses::<f64>(&z, &v, &s, &y, &index, cfgs);
+    for (a, b) in single.iter().zip(&double) {
+        assert!(
+            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+            "f32 {a} vs f64 {b}"
+        );
+    }
+}

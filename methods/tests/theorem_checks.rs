@@ -167,3 +167,25 @@ fn hinton_gradient_check_fails_where_the_approximation_does_not_apply() {
     };
     assert!(!check_high_temperature_gradient(&cfg).unwrap().passed);
 }
+
+/// The reports `distillery verify` will print, with the default configurations.
+#[test]
+#[ignore = "prints the default-configuration reports (≈ 3 s); run with --ignored --nocapture"]
+fn print_default_reports() {
+    use methods::distill::checks::{check_regression_theorem, RegressionTheoremConfig};
+    let start = std::time::Instant::now();
+    println!(
+        "{}",
+        check_regression_theorem(&RegressionTheoremConfig::default()).unwrap()
+    );
+    println!("({:.2?})", start.elapsed());
+    let start = std::time::Instant::now();
+    for outcome in check_normalizing(&NormalizingConfig::default()).unwrap() {
+        println!("{outcome}");
+    }
+    println!("({:.2?})", start.elapsed());
+    let cfg = TemperatureConfig::default();
+    println!("{}", check_low_temperature_limit(&cfg).unwrap());
+    println!("{}", check_high_temperature_limit(&cfg).unwrap());
+    println!("{}", check_high_temperature_gradient(&cfg).unwrap());
+}

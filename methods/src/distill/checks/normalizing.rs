@@ -72,12 +72,11 @@ pub struct NormalizingConfig {
     /// depend on `g`.
     pub orthant_step: f64,
     /// Tolerance on `|∫ p − 1|` for the theorem, and on the relative gap between quadrature and
-    /// closed form. Default 1e-8: the finer rules agree with the closed forms to ≲ 1e-10
-    /// relative on the default cases (printed), while the coarser rules, whose error
-    /// `|fine − coarse|` measures, are off by up to ≈ 3e-6 relative (the exp-sinh error roughly
-    /// squares when `h` halves) — so 1e-8 is met by the fine rule with a margin of 100 and not
-    /// by a rule one refinement coarser. Any domain on which the seed's `C` normalised would
-    /// pass; the observed gaps are ≥ 0.75.
+    /// closed form. Default 1e-8: on the default cases the finer rules agree with the closed
+    /// forms to ≤ 4e-12 relative and the coarser ones (half the panels, twice the exp-sinh
+    /// step) to ≤ 7e-11 (both printed), a margin above 100; a wrong closed form (a missing
+    /// factor, a sign) is off by O(1). Any domain on which the seed's `C` normalised would
+    /// pass; the observed gaps `|∫p − 1|` are ≥ 0.75.
     pub tolerance: f64,
 }
 

@@ -27,14 +27,13 @@ use ndarray::Array2;
 
 use crate::{Error, Result};
 
-/// The featuriser's settings.
+/// The featuriser's settings: `d`, the number of buckets (default 768, the seed's embedding
+/// size, so that logistic regression over 2 classes has the seed's 1538 parameters), and
+/// whether word bigrams are hashed too (default true).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashingFeaturizer {
-    /// `d`, the number of buckets. Default 768: the seed's embedding size, so that logistic
-    /// regression over 2 classes has the seed's 1538 parameters.
-    pub dim: usize,
-    /// Whether word bigrams are hashed too. Default true.
-    pub bigrams: bool,
+    dim: usize,
+    bigrams: bool,
 }
 
 impl Default for HashingFeaturizer {
@@ -95,15 +94,25 @@ pub fn tokenize(text: &str) -> Vec<String> {
 }
 
 impl HashingFeaturizer {
-    /// Checks `d ≥ 1`.
-    pub fn validate(&self) -> Result<()> {
-        if self.dim == 0 {
+    /// A featuriser with `dim ≥ 1` buckets, with or without bigrams.
+    pub fn new(dim: usize, bigrams: bool) -> Result<Self> {
+        if dim == 0 {
             return Err(Error::config(
                 "hashing featurizer",
                 "needs at least one bucket",
             ));
         }
-        Ok(())
+        Ok(HashingFeaturizer { dim, bigrams })
+    }
+
+    /// `d`, the number of buckets (the feature dimension).
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Whether bigrams are hashed.
+    pub fn bigrams(&self) -> bool {
+        self.bigrams
     }
 
     /// The bucket and sign of one n-gram key.
@@ -115,7 +124,7 @@ impl HashingFeaturizer {
 
     /// The feature vector of one text (length `d`, unit norm unless the text has no token).
     pub fn features(&self, text: &str) -> Vec<f64> {
-        let mut v = vec![0.0; self.dim.max(1)];
+        let mut v = vec![0.0; self.dim];
         let tokens = tokenize(text);
         let mut add = |key: String| {
             let (b, sign) = self.bucket(&key);
@@ -137,14 +146,13 @@ impl HashingFeaturizer {
     }
 
     /// The feature matrix of several texts, one row each.
-    pub fn matrix<F: autograd::Float, S: AsRef<str>>(&self, texts: &[S]) -> Result<Array2<F>> {
-        self.validate()?;
+    pub fn matrix<F: autograd::Float, S: AsRef<str>>(&self, texts: &[S]) -> Array2<F> {
         let mut out = Array2::zeros((texts.len(), self.dim));
         for (mut row, text) in out.rows_mut().into_iter().zip(texts) {
             for (slot, v) in row.iter_mut().zip(self.features(text.as_ref())) {
                 *slot = F::from_f64(v);
             }
         }
-        Ok(out)
+        out
     }
 }

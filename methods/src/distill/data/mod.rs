@@ -12,4 +12,7 @@ pub mod sentiment140;
 
 pub use hashing::{tokenize, HashingFeaturizer};
 pub use privileged::{PrivilegedData, PrivilegedDataConfig};
-pub use sentiment140::{binary_dataset, parse_sentiment140, read_sentiment140, Polarity, Tweet};
+pub use sentiment140::{
+    binary_dataset, open_sentiment140, parse_sentiment140, read_sentiment140, Polarity,
+    Sentiment140Rows, Tweet,
+};

@@ -60,71 +60,120 @@ pub struct Tweet {
 
 const COLUMNS: [&str; 6] = ["polarity", "id", "date", "query", "user", "text"];
 
-/// Reads a Sentiment140 CSV file (see the module documentation for the format and choices).
+/// Reads a whole Sentiment140 CSV file (see the module documentation for the format and
+/// choices). For the 1.6M-row training file prefer [`open_sentiment140`] and keep only the rows
+/// needed.
 pub fn read_sentiment140(path: &Path) -> Result<Vec<Tweet>> {
+    open_sentiment140(path)?.collect()
+}
+
+/// Opens a Sentiment140 CSV file as a stream of rows.
+pub fn open_sentiment140(path: &Path) -> Result<Sentiment140Rows<BufReader<File>>> {
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_sentiment140(BufReader::new(file), &path.display().to_string())
+    Ok(Sentiment140Rows::new(
+        BufReader::new(file),
+        &path.display().to_string(),
+    ))
 }
 
-/// Parses Sentiment140 rows from any reader; `source_name` names it in error messages.
-pub fn parse_sentiment140(mut reader: impl BufRead, source_name: &str) -> Result<Vec<Tweet>> {
-    let mut tweets = Vec::new();
-    let mut bytes = Vec::new();
-    let mut line = 0;
-    loop {
-        bytes.clear();
-        line += 1;
-        let read = reader
-            .read_until(b'\n', &mut bytes)
-            .map_err(|e| Error::Csv {
-                source_name: source_name.to_string(),
-                line,
-                reason: format!("read error: {e}"),
-            })?;
-        if read == 0 {
-            return Ok(tweets);
-        }
-        while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-            bytes.pop();
-        }
-        let text = decode(&bytes);
-        if text.trim().is_empty() {
-            continue;
-        }
-        let csv_error = |reason: String| Error::Csv {
+/// Parses all Sentiment140 rows of any reader; `source_name` names it in error messages.
+pub fn parse_sentiment140(reader: impl BufRead, source_name: &str) -> Result<Vec<Tweet>> {
+    Sentiment140Rows::new(reader, source_name).collect()
+}
+
+/// The rows of a Sentiment140 CSV stream, one `Result<Tweet>` each; after an error the
+/// iterator ends.
+pub struct Sentiment140Rows<R> {
+    reader: R,
+    source_name: String,
+    line: usize,
+    bytes: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> Sentiment140Rows<R> {
+    /// Rows of `reader`; `source_name` names it in error messages.
+    pub fn new(reader: R, source_name: &str) -> Self {
+        Sentiment140Rows {
+            reader,
             source_name: source_name.to_string(),
-            line,
+            line: 0,
+            bytes: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn error(&self, reason: String) -> Error {
+        Error::Csv {
+            source_name: self.source_name.clone(),
+            line: self.line,
             reason,
-        };
-        let fields = split_fields(&text).map_err(csv_error)?;
-        if line == 1 && is_header(&fields) {
-            continue;
         }
-        if fields.len() != COLUMNS.len() {
-            return Err(csv_error(format!(
-                "expected 6 fields (polarity, id, date, query, user, text), found {}",
-                fields.len()
-            )));
-        }
-        let polarity = match fields[0].trim() {
-            "0" => Polarity::Negative,
-            "2" => Polarity::Neutral,
-            "4" => Polarity::Positive,
-            other => {
-                return Err(csv_error(format!(
-                    "polarity must be 0 (negative), 2 (neutral) or 4 (positive), found {other:?}"
-                )))
+    }
+
+    /// The next row, `Ok(None)` at the end of the stream.
+    fn next_row(&mut self) -> Result<Option<Tweet>> {
+        loop {
+            self.bytes.clear();
+            self.line += 1;
+            let read = self
+                .reader
+                .read_until(b'\n', &mut self.bytes)
+                .map_err(|e| self.error(format!("read error: {e}")))?;
+            if read == 0 {
+                return Ok(None);
             }
-        };
-        let text = fields.into_iter().nth(5).expect("six fields");
-        tweets.push(Tweet {
-            line,
-            polarity,
-            text,
-        });
+            while matches!(self.bytes.last(), Some(b'\n' | b'\r')) {
+                self.bytes.pop();
+            }
+            let text = decode(&self.bytes);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let fields = split_fields(&text).map_err(|reason| self.error(reason))?;
+            if self.line == 1 && is_header(&fields) {
+                continue;
+            }
+            if fields.len() != COLUMNS.len() {
+                return Err(self.error(format!(
+                    "expected 6 fields (polarity, id, date, query, user, text), found {}",
+                    fields.len()
+                )));
+            }
+            let polarity = match fields[0].trim() {
+                "0" => Polarity::Negative,
+                "2" => Polarity::Neutral,
+                "4" => Polarity::Positive,
+                other => {
+                    return Err(self.error(format!(
+                        "polarity must be 0 (negative), 2 (neutral) or 4 (positive), found \
+                         {other:?}"
+                    )))
+                }
+            };
+            let text = fields.into_iter().nth(5).expect("six fields");
+            return Ok(Some(Tweet {
+                line: self.line,
+                polarity,
+                text,
+            }));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Sentiment140Rows<R> {
+    type Item = Result<Tweet>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let row = self.next_row().transpose();
+        self.done = !matches!(row, Some(Ok(_)));
+        row
     }
 }
 
@@ -139,7 +188,7 @@ pub fn binary_dataset<F: autograd::Float>(
         .filter_map(|t| t.polarity.binary_label().map(|y| (t.text.as_str(), y)))
         .unzip();
     let neutral = tweets.len() - labels.len();
-    let x = featurizer.matrix::<F, _>(&texts)?;
+    let x = featurizer.matrix::<F, _>(&texts);
     Ok((Dataset::new(x, labels.into())?.with_classes(2)?, neutral))
 }
 
