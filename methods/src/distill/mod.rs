@@ -24,7 +24,7 @@ pub mod probabilistic;
 pub mod regression;
 pub mod wls;
 
-pub use checks::CheckOutcome;
+pub use checks::{CheckKind, CheckOutcome};
 pub use hinton::{hinton_loss, soft_targets, HintonConfig};
 pub use index_set::IndexSet;
 pub use nn::loss::TemperatureScaling;

@@ -20,7 +20,7 @@
 //! The whole space `R^K` diverges. Each integral of `p` is `C` times the integral above.
 
 use super::quadrature::Rule;
-use super::CheckOutcome;
+use super::{CheckKind, CheckOutcome};
 use crate::{Error, Result};
 
 /// A candidate domain of `s`.
@@ -306,6 +306,7 @@ pub fn theorem_outcome(rows: &[IntegralRow], tolerance: f64) -> CheckOutcome {
     };
     CheckOutcome {
         name: "s4-normalizing-constant".into(),
+        kind: CheckKind::SeedClaim,
         statement: "with C = (−1)^K K^(K/2) / 2^(K(K−1)/2) · Π_k g_k log g_k and ε < g_k < 1−ε, \
                     ∫ C Π_k g_k^(s_k) ds = 1 (domain of s unstated; tried: orthant, simplex, \
                     unit cube, one-hot vertices)"
@@ -341,6 +342,7 @@ pub fn closed_forms_outcome(rows: &[IntegralRow], tolerance: f64) -> CheckOutcom
     detail.push_str("(|fine − coarse| is the coarser rule's error: the finer rule does better)\n");
     CheckOutcome {
         name: "s4-normalizing-closed-forms".into(),
+        kind: CheckKind::Property,
         statement: "quadrature = closed form for ∫ C Π g^s ds on the orthant (C/Π log(1/g_k)), \
                     simplex (divided difference of e^(−t)), unit cube (C Π (1−g_k)/log(1/g_k)) \
                     and one-hot vertices (C)"

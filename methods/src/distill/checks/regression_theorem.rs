@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::CheckOutcome;
+use super::{CheckKind, CheckOutcome};
 use crate::distill::index_set::IndexSet;
 use crate::distill::regression::{prob_regression_loss, ProbRegressionConfig};
 use crate::distill::wls::solve_prob_regression;
@@ -223,6 +223,7 @@ pub fn check_regression_theorem(cfg: &RegressionTheoremConfig) -> Result<CheckOu
     ));
     Ok(CheckOutcome {
         name: "s4-regression-theorem".into(),
+        kind: CheckKind::SeedClaim,
         statement: "for g(x) = wᵀx, argmin of Σ_{i∉I} σ²(y_i−g)² + (1−λ)Σ_{i∈I} σ²(y_i−g)² + \
                     λΣ_{i∈I} σ_s²(s_i−g)² (by gradient descent on the tape) = the weighted \
                     least squares (XᵀDX)⁻¹XᵀDy'' with D = diag(σ'), y'' = y'/σ'"

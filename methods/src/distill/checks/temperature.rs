@@ -20,7 +20,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::CheckOutcome;
+use super::{CheckKind, CheckOutcome};
 use crate::{Error, Result};
 
 /// The logits and temperature sequences of the three checks.
@@ -116,6 +116,7 @@ pub fn check_low_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutco
     let measured = *distances.last().expect("non-empty");
     Ok(CheckOutcome {
         name: "softmax-low-temperature".into(),
+        kind: CheckKind::Property,
         statement: "softmax(z/T) → one-hot at the unique argmax as T → 0".into(),
         measured,
         tolerance: last_bound,
@@ -155,6 +156,7 @@ pub fn check_high_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutc
     let measured = *distances.last().expect("non-empty");
     Ok(CheckOutcome {
         name: "softmax-high-temperature".into(),
+        kind: CheckKind::Property,
         statement: "softmax(z/T) → uniform (1/K) as T → ∞".into(),
         measured,
         tolerance: last_bound,
@@ -245,6 +247,7 @@ pub fn check_high_temperature_gradient(cfg: &TemperatureConfig) -> Result<CheckO
     let measured = (slope + 1.0).abs();
     Ok(CheckOutcome {
         name: "hinton-high-temperature-gradient".into(),
+        kind: CheckKind::Property,
         statement: "for zero-mean logits, ∂/∂z_i of −Σ_k softmax(v/T)_k log softmax(z/T)_k → \
                     (z_i − v_i)/(K T²), relative error shrinking like 1/T"
             .into(),
