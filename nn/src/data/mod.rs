@@ -33,6 +33,7 @@ pub mod idx;
 pub mod load;
 pub mod normalize;
 pub mod synthetic;
+pub mod testing;
 
 pub use batch::Batches;
 pub use catalog::{DatasetId, FileRole, FileSpec, FILES};

@@ -2,43 +2,11 @@
 //! project root). Without it they print a loud `SKIPPED` line and return.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::*;
-use discover::{RootOrigin, ENV_VAR};
-
-/// Prints a `SKIPPED` line on the real stderr: `eprintln!` would be captured by the test
-/// harness and hidden for a passing test, and a skip must not look like a pass.
-fn skipped(test: &str, why: &str) {
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: {test}: {why}; set {ENV_VAR}=../shared/data"
-    );
-}
-
-/// The data root named by `DISTILLERY_DATA`, resolved against the working directory or, since
-/// `cargo test` runs in the crate's directory, against its ancestors (so `../shared/data`
-/// works from the project root and from `nn/`).
-fn real_data_root(test: &str) -> Option<PathBuf> {
-    let Some(value) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) else {
-        skipped(test, &format!("{ENV_VAR} is not set"));
-        return None;
-    };
-    let cwd = std::env::current_dir().ok()?;
-    let found = cwd
-        .ancestors()
-        .map(|a| a.join(&value))
-        .find(|p| p.join("fashion-mnist").is_dir() || p.join("mnist-10k").is_dir());
-    if found.is_none() {
-        let why = format!(
-            "{ENV_VAR}={} holds no fashion-mnist/ or mnist-10k/ (looked from {} upwards)",
-            Path::new(&value).display(),
-            cwd.display()
-        );
-        skipped(test, &why);
-    }
-    found
-}
+use discover::RootOrigin;
+use testing::real_data_root;
 
 /// Discovery restricted to the one root, so nothing else on the machine can be picked up.
 fn discover_only(root: &Path) -> Discovery {
