@@ -27,6 +27,9 @@ pub struct TrainConfig {
     pub drop_last: bool,
     /// Samples per forward pass when evaluating (no gradients: can be large).
     pub eval_batch_size: usize,
+    /// Sets the learning rate at the start of each epoch (epochs counted from 0); `None`
+    /// leaves the optimiser's rate as it is.
+    pub schedule: Option<LrSchedule>,
 }
 
 impl Default for TrainConfig {
@@ -37,6 +40,7 @@ impl Default for TrainConfig {
             seed: 0,
             drop_last: false,
             eval_batch_size: 1000,
+            schedule: None,
         }
     }
 }
@@ -107,8 +111,7 @@ impl<F: Float, M: Module<F> + ?Sized> BatchLoss<F, M> for CrossEntropy {
 }
 
 /// Trains `model` with `optimizer` on `train` for `config.epochs` epochs, evaluating on `eval`
-/// after each one. `schedule`, if given, sets the learning rate at the start of each epoch
-/// (epochs counted from 0). Returns one report per epoch.
+/// after each one. Returns one report per epoch.
 ///
 /// Stops with [`Error::NonFiniteLoss`] at the first batch whose loss is NaN or infinite.
 pub fn fit<F: Float, M: Module<F>>(
@@ -118,7 +121,6 @@ pub fn fit<F: Float, M: Module<F>>(
     train: &Dataset<F>,
     eval: Option<&Dataset<F>>,
     config: &TrainConfig,
-    schedule: Option<&LrSchedule>,
     observer: &mut dyn Observer,
 ) -> Result<Vec<EpochReport>> {
     if config.batch_size == 0 || config.eval_batch_size == 0 {
@@ -127,7 +129,7 @@ pub fn fit<F: Float, M: Module<F>>(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut reports = Vec::with_capacity(config.epochs);
     for epoch in 1..=config.epochs {
-        if let Some(schedule) = schedule {
+        if let Some(schedule) = &config.schedule {
             schedule.apply(optimizer, epoch - 1)?;
         }
         let start = Instant::now();

@@ -42,7 +42,6 @@ fn train_logreg(seed: u64) -> (Vec<EpochReport>, Vec<f64>) {
         &train,
         Some(&test),
         &cfg,
-        None,
         &mut Silent,
     )
     .unwrap();
@@ -116,17 +115,7 @@ fn a_non_finite_loss_stops_training_with_a_clear_error() {
         ..TrainConfig::default()
     };
     let nan = NanAtThird(std::cell::Cell::new(0));
-    let err = fit(
-        &mut model,
-        &mut opt,
-        &nan,
-        &train,
-        None,
-        &cfg,
-        None,
-        &mut Silent,
-    )
-    .unwrap_err();
+    let err = fit(&mut model, &mut opt, &nan, &train, None, &cfg, &mut Silent).unwrap_err();
     assert!(
         matches!(
             err,
@@ -185,7 +174,6 @@ fn logistic_regression_reaches_80_percent_on_fashion_mnist() {
         &train,
         None,
         &cfg,
-        None,
         &mut Silent,
     )
     .unwrap();
@@ -228,7 +216,6 @@ fn train_and_evaluate<M: Module<f32>>(
         train,
         None,
         &cfg,
-        None,
         &mut Silent,
     )
     .unwrap();
