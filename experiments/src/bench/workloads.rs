@@ -5,6 +5,9 @@ use autograd::functional::cross_entropy;
 use autograd::kernels::gemm;
 use autograd::{Conv2dGeometry, Float, Tape, Tensor, Var};
 use ndarray::{Array2, ArrayD, IxDyn};
+use nn::layers::{mlp, Activation, Conv2d, Flatten, Linear, MaxPool2d, Sequential};
+use nn::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use nn::{Ctx, Module};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -44,8 +47,24 @@ pub const WORKLOADS: &[Workload] = &[
         prepare: || square_gemm::<f32>(1024, false, true),
     },
     Workload {
+        name: "mlp_teacher_train",
+        prepare: || training(&[784, 800, 50, 10], adam, 256),
+    },
+    Workload {
         name: "mlp_teacher_infer",
         prepare: mlp_teacher_infer,
+    },
+    Workload {
+        name: "logreg_train",
+        prepare: || training(&[784, 10], sgd, 256),
+    },
+    Workload {
+        name: "mlp4_train",
+        prepare: || training(&[784, 256, 256, 256, 10], adam, 256),
+    },
+    Workload {
+        name: "lenet_train",
+        prepare: lenet_train,
     },
     Workload {
         name: "conv_32_64_fwd",
@@ -273,4 +292,83 @@ fn hvp_mlp_teacher() -> Prepared {
             count: 1.0,
         },
     }
+}
+
+fn adam() -> Box<dyn Optimizer<f32>> {
+    Box::new(Adam::new(AdamConfig::adam(1e-3)).expect("valid settings"))
+}
+
+fn sgd() -> Box<dyn Optimizer<f32>> {
+    Box::new(Sgd::new(SgdConfig::new(0.1)).expect("valid settings"))
+}
+
+/// One training step of `model` on a fixed random batch of `[batch, dims…]` inputs: forward,
+/// cross-entropy, backward, optimiser update. Metric: samples per second.
+fn train_step(
+    mut model: Box<dyn Module<f32>>,
+    mut optimizer: Box<dyn Optimizer<f32>>,
+    input: &[usize],
+    rng: &mut StdRng,
+) -> Prepared {
+    let x = normal::<f32>(rng, input).into_shared();
+    let y: Vec<usize> = (0..input[0]).map(|_| rng.gen_range(0..10)).collect();
+    Prepared {
+        step: Box::new(move || {
+            let tape = Tape::new();
+            let ctx = Ctx::train(&tape, 0);
+            let logits = model
+                .forward(&ctx, ctx.input(x.clone()))
+                .expect("shapes fixed above");
+            let loss = cross_entropy(logits, &y).expect("shapes fixed above");
+            let grads = ctx.grads(loss).expect("scalar loss");
+            drop(ctx);
+            optimizer
+                .step(model.as_mut(), &grads)
+                .expect("shapes fixed above");
+        }),
+        metric: Metric::PerSecond {
+            unit: "samples/s",
+            count: input[0] as f64,
+        },
+    }
+}
+
+/// A ReLU MLP of the given sizes (with biases, as `nn.Linear`).
+fn training(sizes: &[usize], optimizer: fn() -> Box<dyn Optimizer<f32>>, batch: usize) -> Prepared {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let model = mlp::<f32>(sizes, Activation::Relu, true, &mut rng);
+    train_step(Box::new(model), optimizer(), &[batch, sizes[0]], &mut rng)
+}
+
+/// The LeNet-5-like CNN of performance.md on 1×28×28 inputs, batch 128, Adam.
+fn lenet_train() -> Prepared {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let model = Sequential::new()
+        .push(Conv2d::new(
+            1,
+            6,
+            5,
+            Conv2dGeometry::new(1, 2, 1),
+            true,
+            &mut rng,
+        ))
+        .push(Activation::Relu)
+        .push(MaxPool2d::new(2))
+        .push(Conv2d::new(
+            6,
+            16,
+            5,
+            Conv2dGeometry::default(),
+            true,
+            &mut rng,
+        ))
+        .push(Activation::Relu)
+        .push(MaxPool2d::new(2))
+        .push(Flatten)
+        .push(Linear::new(400, 120, true, &mut rng))
+        .push(Activation::Relu)
+        .push(Linear::new(120, 84, true, &mut rng))
+        .push(Activation::Relu)
+        .push(Linear::new(84, 10, true, &mut rng));
+    train_step(Box::new(model), adam(), &[128, 1, 28, 28], &mut rng)
 }
