@@ -31,15 +31,30 @@ pub(crate) struct Dims {
     pub(crate) wo: usize,
 }
 
-/// The input coordinate read by output coordinate `o` and kernel tap `k` along one axis, if it
-/// falls inside the image.
+/// The range of output positions `o` (of `n_out`) whose input coordinate `o·s − pad + k·d`
+/// falls inside `0..size`, for kernel tap `k` along one axis.
 #[inline]
-fn source(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> Option<usize> {
-    (o * stride + k * dil)
-        .checked_sub(pad)
-        .filter(|&i| i < size)
+fn valid_outputs(
+    k: usize,
+    stride: usize,
+    pad: usize,
+    dil: usize,
+    size: usize,
+    n_out: usize,
+) -> (usize, usize) {
+    let offset = k * dil;
+    // first o with o·s + offset ≥ pad
+    let lo = pad.saturating_sub(offset).div_ceil(stride);
+    // last o with o·s + offset − pad ≤ size − 1
+    let hi = if size + pad > offset {
+        (size + pad - offset - 1) / stride + 1
+    } else {
+        0
+    };
+    (lo.min(n_out), hi.min(n_out).max(lo.min(n_out)))
 }
 
+/// Writes `col(x)` for one image `x` (`[c, h, w]`, contiguous) into `col` (contiguous).
 fn im2col<F: Float>(
     x: ArrayView3<'_, F>,
     g: &Conv2dGeometry,
@@ -47,19 +62,33 @@ fn im2col<F: Float>(
     mut col: ArrayViewMut2<'_, F>,
 ) {
     let channels = x.shape()[0];
+    let src = x.as_slice().expect("tape values are contiguous");
+    let dst = col.as_slice_mut().expect("fresh buffer");
+    let ([sh, sw], [ph, pw], [dh, dw]) = (g.stride, g.padding, g.dilation);
+    let plane = d.ho * d.wo;
     for c in 0..channels {
+        let image = &src[c * d.h * d.w..(c + 1) * d.h * d.w];
         for i in 0..d.kh {
+            let (p_lo, p_hi) = valid_outputs(i, sh, ph, dh, d.h, d.ho);
             for j in 0..d.kw {
                 let row = (c * d.kh + i) * d.kw + j;
-                let mut dst = col.row_mut(row);
-                for p in 0..d.ho {
-                    let src_h = source(p, i, g.stride[0], g.padding[0], g.dilation[0], d.h);
-                    for q in 0..d.wo {
-                        let src_w = source(q, j, g.stride[1], g.padding[1], g.dilation[1], d.w);
-                        dst[p * d.wo + q] = match (src_h, src_w) {
-                            (Some(a), Some(b)) => x[[c, a, b]],
-                            _ => F::zero(),
-                        };
+                let out = &mut dst[row * plane..(row + 1) * plane];
+                let (q_lo, q_hi) = valid_outputs(j, sw, pw, dw, d.w, d.wo);
+                out[..p_lo * d.wo].fill(F::zero());
+                out[p_hi * d.wo..].fill(F::zero());
+                for p in p_lo..p_hi {
+                    let a = p * sh + i * dh - ph;
+                    let line = &image[a * d.w..(a + 1) * d.w];
+                    let o = &mut out[p * d.wo..(p + 1) * d.wo];
+                    o[..q_lo].fill(F::zero());
+                    o[q_hi..].fill(F::zero());
+                    let b0 = q_lo * sw + j * dw - pw;
+                    if sw == 1 {
+                        o[q_lo..q_hi].copy_from_slice(&line[b0..b0 + (q_hi - q_lo)]);
+                    } else {
+                        for (k, v) in o[q_lo..q_hi].iter_mut().enumerate() {
+                            *v = line[b0 + k * sw];
+                        }
                     }
                 }
             }
@@ -67,6 +96,7 @@ fn im2col<F: Float>(
     }
 }
 
+/// Adds each column of `col` back into the patch it was read from: `x += col2im(col)`.
 fn col2im<F: Float>(
     col: ArrayView2<'_, F>,
     g: &Conv2dGeometry,
@@ -74,20 +104,25 @@ fn col2im<F: Float>(
     mut x: ArrayViewMut3<'_, F>,
 ) {
     let channels = x.shape()[0];
+    let src = col.as_slice().expect("fresh buffer");
+    let dst = x.as_slice_mut().expect("fresh output");
+    let ([sh, sw], [ph, pw], [dh, dw]) = (g.stride, g.padding, g.dilation);
+    let plane = d.ho * d.wo;
     for c in 0..channels {
+        let image = &mut dst[c * d.h * d.w..(c + 1) * d.h * d.w];
         for i in 0..d.kh {
+            let (p_lo, p_hi) = valid_outputs(i, sh, ph, dh, d.h, d.ho);
             for j in 0..d.kw {
-                let row = col.row((c * d.kh + i) * d.kw + j);
-                for p in 0..d.ho {
-                    let Some(a) = source(p, i, g.stride[0], g.padding[0], g.dilation[0], d.h)
-                    else {
-                        continue;
-                    };
-                    for q in 0..d.wo {
-                        if let Some(b) = source(q, j, g.stride[1], g.padding[1], g.dilation[1], d.w)
-                        {
-                            x[[c, a, b]] += row[p * d.wo + q];
-                        }
+                let row = (c * d.kh + i) * d.kw + j;
+                let from = &src[row * plane..(row + 1) * plane];
+                let (q_lo, q_hi) = valid_outputs(j, sw, pw, dw, d.w, d.wo);
+                for p in p_lo..p_hi {
+                    let a = p * sh + i * dh - ph;
+                    let line = &mut image[a * d.w..(a + 1) * d.w];
+                    let f = &from[p * d.wo + q_lo..p * d.wo + q_hi];
+                    let b0 = q_lo * sw + j * dw - pw;
+                    for (k, &v) in f.iter().enumerate() {
+                        line[b0 + k * sw] += v;
                     }
                 }
             }
