@@ -220,7 +220,9 @@ fn optimiser_state_must_be_present_and_of_the_right_kind() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("holds no optimiser state"), "{err}");
-    let err = load(&with_adam, &mut net(4, true, 2), Some(&mut sgd))
+    let mut target = net::<f64>(4, true, 2);
+    let before = bits(&target);
+    let err = load(&with_adam, &mut target, Some(&mut sgd))
         .unwrap_err()
         .to_string();
     assert!(
@@ -228,9 +230,20 @@ fn optimiser_state_must_be_present_and_of_the_right_kind() {
         "{err}"
     );
     assert_eq!(sgd.steps(), 0);
-    // Without an optimiser the state is ignored: the weights alone load.
+    assert_eq!(
+        bits(&target),
+        before,
+        "the weights fit, but nothing is loaded"
+    );
+    // Without an optimiser the state is ignored, whatever its kind: the weights alone load.
     let mut fresh = net::<f64>(4, true, 2);
     load(&with_adam, &mut fresh, None).unwrap();
+    assert_eq!(bits(&fresh), bits(&model));
+    let with_sgd = dir.path().join("sgd");
+    let mut momentum = Sgd::<f64>::new(SgdConfig::new(0.1).momentum(0.9)).unwrap();
+    train_step(&mut model, &mut momentum, 1);
+    save(&with_sgd, &model, Some(&momentum)).unwrap();
+    load(&with_sgd, &mut fresh, None).unwrap();
     assert_eq!(bits(&fresh), bits(&model));
 }
 
@@ -295,6 +308,22 @@ fn a_safetensors_file_from_elsewhere_loads_by_name() {
         err.contains("optim.sgd.lr = \"fast\" is not a number"),
         "{err}"
     );
+
+    // State of another kind of optimiser than the metadata says is unexpected, and named.
+    write_foreign(
+        &path,
+        &[
+            ("0.weight", vec![0.0; 6], vec![2, 3]),
+            ("0.bias", vec![0.0; 2], vec![2]),
+            ("optim.adam.m.0.bias", vec![0.0; 2], vec![2]),
+        ],
+        &[("optimizer", "sgd"), ("optim.sgd.lr", "0.1")],
+    );
+    let err = load(&path, &mut model, Some(&mut sgd))
+        .unwrap_err()
+        .to_string();
+    let expected = "unexpected tensors (in the file, not in the model): optim.adam.m.0.bias";
+    assert!(err.contains(expected), "{err}");
 }
 
 /// A checkpoint of a trained model with its Adam state, as bytes.

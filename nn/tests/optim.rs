@@ -237,6 +237,23 @@ fn frozen_and_gradient_free_parameters_are_untouched_and_get_no_state() {
     assert_eq!(keys, ["m.bias", "v.bias"]);
 }
 
+#[test]
+fn a_parameter_that_joins_late_is_bias_corrected_from_its_own_first_step() {
+    // Step 1 trains only the weight; step 2 the bias too. The bias's own t is 1 at step 2, so
+    // m̂ = g and v̂ = g² and it moves by η g/(|g| + ε) (with the optimiser's step count, 2, it
+    // would move by η (1−β₁)g/(1−β₁²) / (√((1−β₂)g²/(1−β₂²)) + ε) ≈ 0.53 η · √2.0 ≈ 0.74 η).
+    let mut opt = Adam::new(AdamConfig::adam(0.1)).unwrap();
+    let mut m = tiny();
+    let mut g = Grads::default();
+    g.insert(&m.weight, array![[1.0, 1.0]].into_tensor());
+    opt.step(&mut m, &g).unwrap();
+    let g = grads_of(&m, [1.0, 1.0], 0.2);
+    opt.step(&mut m, &g).unwrap();
+    assert_abs_diff_eq!(values(&m)[2], -0.1 * 0.2 / (0.2 + 1e-8), epsilon = TOL);
+    assert_eq!(opt.state().scalars["t.bias"], 1.0);
+    assert_eq!(opt.state().scalars["t.weight"], 2.0);
+}
+
 /// A two-layer MLP from a fixed seed (the same initial weights every call).
 fn net(hidden: usize, bias: bool) -> Sequential<f64> {
     mlp(
@@ -353,6 +370,10 @@ fn mismatched_state_is_rejected_naming_every_entry() {
         );
     }
     assert!(!msg.contains("m.2.bias"), "2.bias fits: {msg}");
+    assert!(
+        !msg.contains("needs both"),
+        "rejected moments are reported once: {msg}"
+    );
     // Names the model does not have.
     let msg = load_err(opt.state(), &net(4, false));
     for name in ["m.0.bias", "v.0.bias", "m.2.bias", "v.2.bias"] {
