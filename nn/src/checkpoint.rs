@@ -262,8 +262,16 @@ impl Mismatch {
             self.dtype.push(format!("{name} ({:?})", view.dtype()));
             return None;
         }
-        // The reader has checked that the data length is the shape's element count.
-        ArrayD::from_shape_vec(IxDyn(view.shape()), from_le_bytes::<F>(view.data())).ok()
+        // The reader has checked that the data length is the shape's element count; ndarray
+        // still refuses shapes whose product overflows (possible with a zero-sized axis).
+        match ArrayD::from_shape_vec(IxDyn(view.shape()), from_le_bytes::<F>(view.data())) {
+            Ok(array) => Some(array),
+            Err(e) => {
+                self.shape
+                    .push(format!("{name} (shape {:?} unusable: {e})", view.shape()));
+                None
+            }
+        }
     }
 
     /// The error message, or `None` if everything fits.

@@ -324,6 +324,33 @@ fn a_safetensors_file_from_elsewhere_loads_by_name() {
         .to_string();
     let expected = "unexpected tensors (in the file, not in the model): optim.adam.m.0.bias";
     assert!(err.contains(expected), "{err}");
+
+    // A shape whose product is 0 passes the safetensors reader, but one whose other axes
+    // overflow cannot be an array: named, not dropped.
+    let huge = vec![0, 1 << 40, 1 << 40];
+    write_foreign(
+        &path,
+        &[
+            ("0.weight", vec![0.0; 6], vec![2, 3]),
+            ("0.bias", vec![0.0; 2], vec![2]),
+            ("optim.sgd.momentum.0.bias", vec![], huge),
+        ],
+        &[
+            ("optimizer", "sgd"),
+            ("optim.sgd.lr", "0.1"),
+            ("optim.sgd.momentum", "0.9"),
+            ("optim.sgd.nesterov", "0"),
+            ("optim.sgd.weight_decay", "0"),
+            ("optim.sgd.steps", "1"),
+        ],
+    );
+    let err = load(&path, &mut model, Some(&mut sgd))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("optim.sgd.momentum.0.bias (shape [0, 1099511627776, 1099511627776] unusable"),
+        "{err}"
+    );
 }
 
 /// A checkpoint of a trained model with its Adam state, as bytes.
