@@ -526,13 +526,31 @@ fn verify_fails_exactly_when_a_check_fails() {
     let out = failing.run(&["verify", "--only", "known,test-only"]);
     assert!(!out.status.success());
     let stdout = text(&out.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("test-only/forced-failure"))
-        .unwrap();
-    assert!(line.ends_with("FAIL"), "{line}");
-    assert!(stdout.contains("3 of 4 checks passed"), "{stdout}");
-    assert!(text(&out.stderr).contains("1 of 4 checks failed: test-only/forced-failure"));
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        line("test-only/forced-failure").ends_with("FAIL"),
+        "{stdout}"
+    );
+    assert!(
+        line("test-only/finding-does-not-hold").ends_with("does not hold"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3 of 5 checks passed"), "{stdout}");
+    assert!(text(&out.stderr).contains("1 of 5 checks failed: test-only/forced-failure"));
+    // A finding that does not hold is reported, but is not a failure.
+    let out = failing.run(&["verify", "--only", "known,test-only/finding-does-not-hold"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("not failures): test-only/finding-does-not-hold"),
+        "{stdout}"
+    );
 
     let lines = sb.ok(&["verify", "--json", "--only", "known"]);
     let objects: Vec<Value> = lines

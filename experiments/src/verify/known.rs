@@ -101,7 +101,8 @@ mod tests {
     #[test]
     fn known_answers_hold() {
         for c in checks() {
-            let o = super::super::run_guarded(c.as_ref());
+            let o = super::super::run_guarded(c.as_ref())
+                .unwrap_or_else(|e| panic!("{}: {e}", c.name()));
             assert!(o.passed, "{}: {}", c.name(), o.detail);
         }
     }
