@@ -39,6 +39,8 @@ macro_rules! avx2_kernel {
                 b = b.add(NR);
             }
 
+            // Accumulators spilled to an aligned block, read back through a pointer.
+            #[allow(dead_code)]
             #[repr(align(32))]
             struct Acc([[$t; NR]; MR]);
             let mut buf = MaybeUninit::<Acc>::uninit();
@@ -79,14 +81,32 @@ macro_rules! avx2_kernel {
 }
 
 avx2_kernel!(
-    ukr_f32, f32, mr = 6, nv = 2, lanes = 8,
-    _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps,
-    _mm256_mul_ps, _mm256_add_ps
+    ukr_f32,
+    f32,
+    mr = 6,
+    nv = 2,
+    lanes = 8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_mul_ps,
+    _mm256_add_ps
 );
 avx2_kernel!(
-    ukr_f64, f64, mr = 6, nv = 2, lanes = 4,
-    _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd,
-    _mm256_mul_pd, _mm256_add_pd
+    ukr_f64,
+    f64,
+    mr = 6,
+    nv = 2,
+    lanes = 4,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_mul_pd,
+    _mm256_add_pd
 );
 
 pub(super) const F32: Kernel<f32> = Kernel {

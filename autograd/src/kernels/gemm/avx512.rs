@@ -27,6 +27,14 @@ macro_rules! avx512_kernel {
             const NV: usize = $nv;
             const L: usize = $lanes;
             const NR: usize = NV * L;
+            // C is needed only after the loop: fetch its tile into L1 meanwhile.
+            if tile.cs == 1 {
+                for i in 0..tile.m {
+                    let row = tile.c.offset(i as isize * tile.rs) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T0>(row);
+                    _mm_prefetch::<_MM_HINT_T0>(row.add(NR * std::mem::size_of::<$t>() - 1));
+                }
+            }
             let mut acc = [[$zero(); NV]; MR];
             let (mut a, mut b) = (a, b);
             for _ in 0..kc {
@@ -44,6 +52,8 @@ macro_rules! avx512_kernel {
                 b = b.add(NR);
             }
 
+            // Accumulators spilled to an aligned block, read back through a pointer.
+            #[allow(dead_code)]
             #[repr(align(64))]
             struct Acc([[$t; NR]; MR]);
             let mut buf = MaybeUninit::<Acc>::uninit();
@@ -100,14 +110,40 @@ macro_rules! avx512_kernel {
 }
 
 avx512_kernel!(
-    ukr_f32, f32, mr = 12, nv = 2, lanes = 16,
-    __m512, __mmask16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps,
-    _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps
+    ukr_f32,
+    f32,
+    mr = 12,
+    nv = 2,
+    lanes = 16,
+    __m512,
+    __mmask16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_mul_ps,
+    _mm512_add_ps,
+    _mm512_maskz_loadu_ps,
+    _mm512_mask_storeu_ps
 );
 avx512_kernel!(
-    ukr_f64, f64, mr = 12, nv = 2, lanes = 8,
-    __m512d, __mmask8, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd,
-    _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd, _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd
+    ukr_f64,
+    f64,
+    mr = 12,
+    nv = 2,
+    lanes = 8,
+    __m512d,
+    __mmask8,
+    _mm512_setzero_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_set1_pd,
+    _mm512_fmadd_pd,
+    _mm512_mul_pd,
+    _mm512_add_pd,
+    _mm512_maskz_loadu_pd,
+    _mm512_mask_storeu_pd
 );
 
 pub(super) const F32: Kernel<f32> = Kernel {

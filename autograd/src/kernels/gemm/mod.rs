@@ -69,6 +69,20 @@ pub trait GemmScalar: Copy + Send + Sync + 'static {
     fn is_zero(self) -> bool;
     #[doc(hidden)]
     fn is_one(self) -> bool;
+    /// `dst[p·width + i] = src[i·s_i + p]` for `i < lines`, zero for `lines ≤ i < width`,
+    /// `p < kc` (see `pack.rs`).
+    ///
+    /// # Safety
+    /// `src` must address `lines` valid lines of `kc` contiguous values, `dst` `width·kc` values.
+    #[doc(hidden)]
+    unsafe fn pack_transposed(
+        width: usize,
+        lines: usize,
+        kc: usize,
+        src: *const Self,
+        s_i: isize,
+        dst: *mut Self,
+    );
 }
 
 /// An instruction-set path of the GEMM.
@@ -145,7 +159,7 @@ pub struct Kernel<T> {
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $avx512:path, $avx2:path, $portable:path) => {
+    ($t:ty, $avx512:path, $avx2:path, $portable:path, $pack_t:path) => {
         impl GemmScalar for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -179,12 +193,52 @@ macro_rules! impl_scalar {
             fn is_one(self) -> bool {
                 self == 1.0
             }
+            unsafe fn pack_transposed(
+                width: usize,
+                lines: usize,
+                kc: usize,
+                src: *const Self,
+                s_i: isize,
+                dst: *mut Self,
+            ) {
+                $pack_t(width, lines, kc, src, s_i, dst)
+            }
         }
     };
 }
 
-impl_scalar!(f32, avx512::F32, avx2::F32, portable::F32);
-impl_scalar!(f64, avx512::F64, avx2::F64, portable::F64);
+#[cfg(target_arch = "x86_64")]
+impl_scalar!(
+    f32,
+    avx512::F32,
+    avx2::F32,
+    portable::F32,
+    pack::pack_transposed_f32
+);
+#[cfg(target_arch = "x86_64")]
+impl_scalar!(
+    f64,
+    avx512::F64,
+    avx2::F64,
+    portable::F64,
+    pack::pack_transposed_f64
+);
+#[cfg(not(target_arch = "x86_64"))]
+impl_scalar!(
+    f32,
+    portable::F32,
+    portable::F32,
+    portable::F32,
+    pack::pack_transposed_scalar
+);
+#[cfg(not(target_arch = "x86_64"))]
+impl_scalar!(
+    f64,
+    portable::F64,
+    portable::F64,
+    portable::F64,
+    pack::pack_transposed_scalar
+);
 
 /// Scalar epilogue of a tile: `tile` holds the accumulators (row stride `ld`); writes
 /// `c ← α·acc + β·c` as separate multiply and add, exactly like the vector epilogues.
@@ -356,7 +410,21 @@ pub fn gemm_with<T: GemmScalar>(
     }
     // SAFETY: the pointers and strides come from valid views of the shapes checked above; C is
     // a mutable view, so its elements do not alias each other or A and B.
-    unsafe { driver(kernel, blocking, threads.max(1), m, n, k, alpha, a, b, beta, cm) }
+    unsafe {
+        driver(
+            kernel,
+            blocking,
+            threads.max(1),
+            m,
+            n,
+            k,
+            alpha,
+            a,
+            b,
+            beta,
+            cm,
+        )
+    }
 }
 
 /// C ← β·C (β = 0 writes zeros, whatever C held).
@@ -387,6 +455,12 @@ unsafe impl<T: Send> Send for MatPtr<T> {}
 unsafe impl<T: Sync> Sync for MatPtr<T> {}
 
 impl<T> MatPtr<T> {
+    /// The pointer (a method, so that closures capture the `Send` wrapper, not the field).
+    #[inline(always)]
+    fn base(self) -> *mut T {
+        self.ptr
+    }
+
     #[inline(always)]
     unsafe fn at(self, i: usize, j: usize) -> *mut T {
         self.ptr.offset(i as isize * self.rs + j as isize * self.cs)
@@ -468,7 +542,7 @@ unsafe fn driver<T: GemmScalar>(
                         b.at(pc, jc + q0 * nr),
                         b.rs,
                         b.cs,
-                        bbuf.ptr.add(q0 * nr * kc),
+                        bbuf.base().add(q0 * nr * kc),
                     );
                 });
                 for_each_task(m_tasks * n_tasks, parallel, |t| {
@@ -483,7 +557,7 @@ unsafe fn driver<T: GemmScalar>(
                         let abuf = abuf as *mut T;
                         pack::pack_a(mr, rows, kc, a.at(p0 * mr, pc), a.rs, a.cs, abuf);
                         for q in q0..q1 {
-                            let bp = bbuf.ptr.add(q * nr * kc);
+                            let bp = bbuf.base().add(q * nr * kc);
                             let col = jc + q * nr;
                             let cols = nr.min(nc - q * nr);
                             for p in p0..p1 {
