@@ -11,9 +11,16 @@ use crate::float::Float;
 /// nanoseconds at most, so below this the rayon hand-off (microseconds) would dominate.
 pub(crate) const PARALLEL_MIN_LEN: usize = 1 << 16;
 
+/// Whether work on `len` elements is worth splitting across the rayon pool: it is large enough,
+/// and the pool has more than one thread (with one, handing the work to the pool's thread and
+/// waiting for it only adds a round trip).
+pub(crate) fn parallel(len: usize) -> bool {
+    len >= PARALLEL_MIN_LEN && rayon::current_num_threads() > 1
+}
+
 /// `f` applied to every element of `x`, in a standard-layout result.
 pub(crate) fn map<F: Float>(x: ArrayViewD<'_, F>, f: impl Fn(F) -> F + Sync + Send) -> ArrayD<F> {
-    if x.len() >= PARALLEL_MIN_LEN {
+    if parallel(x.len()) {
         let mut out = ArrayD::<F>::zeros(x.raw_dim());
         Zip::from(&mut out).and(&x).par_for_each(|o, &v| *o = f(v));
         out
@@ -34,7 +41,7 @@ pub(crate) fn zip_map<F: Float>(
     shape: &[usize],
     f: impl Fn(F, F) -> F + Sync + Send,
 ) -> ArrayD<F> {
-    let small = a.len().max(b.len()) < PARALLEL_MIN_LEN;
+    let small = !parallel(a.len().max(b.len()));
     if let (true, Some(xs), Some(ys)) = (small, a.as_slice(), b.as_slice()) {
         let data: Option<Vec<F>> = if a.shape() == b.shape() {
             Some(xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect())
@@ -66,9 +73,9 @@ fn zip_broadcast<F: Float>(
         .broadcast(dim.clone())
         .expect("caller checked broadcasting");
     let mut out = ArrayD::<F>::zeros(dim);
-    let parallel = out.len() >= PARALLEL_MIN_LEN;
+    let split = parallel(out.len());
     let zip = Zip::from(&mut out).and(&a).and(&b);
-    if parallel {
+    if split {
         zip.par_for_each(|o, &x, &y| *o = f(x, y));
     } else {
         zip.for_each(|o, &x, &y| *o = f(x, y));
