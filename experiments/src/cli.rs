@@ -53,6 +53,13 @@ pub enum Command {
         /// Print the workload names and exit.
         #[arg(long)]
         list: bool,
+        /// Internal: run this workload's step `--rss-steps` times in this (child) process and
+        /// print its peak resident memory in MiB (for the `peak_rss_*` workloads).
+        #[arg(long, hide = true, requires = "rss_steps")]
+        rss_child: Option<String>,
+        /// Internal: see `--rss-child`.
+        #[arg(long, hide = true)]
+        rss_steps: Option<usize>,
     },
 }
 

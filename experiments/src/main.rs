@@ -18,13 +18,26 @@ mod experiments;
 mod results;
 mod verify;
 
+use std::process::ExitCode;
+
 use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{Cli, Command, DataAction};
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+/// Runs the command; an error is printed as `error: …` with its causes (no backtrace, even
+/// with `RUST_BACKTRACE` set: these are messages for users, not crashes) and exits with 1.
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     let threads = match cli.threads {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -63,7 +76,12 @@ fn main() -> Result<()> {
             only,
             min_time,
             list,
+            rss_child,
+            rss_steps,
         } => {
+            if let (Some(name), Some(steps)) = (rss_child, rss_steps) {
+                return bench::rss_child(&name, steps);
+            }
             if list {
                 for w in bench::WORKLOADS {
                     println!("{}", w.name);

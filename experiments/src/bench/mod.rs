@@ -23,6 +23,10 @@ pub enum Metric {
     PerSecond { unit: &'static str, count: f64 },
     /// Microseconds per op, for `ops` ops per call; lower is better.
     MicrosPerOp { ops: f64 },
+    /// Peak resident memory (MiB) of a fresh process that runs workload `of` for `steps`
+    /// steps; lower is better. Measured in a child process, so that nothing else this process
+    /// did counts.
+    PeakMiB { of: &'static str, steps: usize },
 }
 
 impl Metric {
@@ -30,6 +34,7 @@ impl Metric {
         match self {
             Metric::PerSecond { unit, .. } => unit,
             Metric::MicrosPerOp { .. } => "us/op",
+            Metric::PeakMiB { .. } => "MiB",
         }
     }
 
@@ -41,6 +46,7 @@ impl Metric {
         match self {
             Metric::PerSecond { count, .. } => count / seconds,
             Metric::MicrosPerOp { ops } => seconds / ops * 1e6,
+            Metric::PeakMiB { .. } => unreachable!("measured in a child process, not timed"),
         }
     }
 }
@@ -120,7 +126,10 @@ pub fn run(opts: &Options) -> Result<()> {
     }
     for w in selected {
         let Prepared { mut step, metric } = (w.prepare)();
-        let value = metric.figure(seconds_per_call(&mut step, opts.min_time));
+        let value = match metric {
+            Metric::PeakMiB { of, steps } => peak_rss_in_child(of, steps, opts.threads)?,
+            _ => metric.figure(seconds_per_call(&mut step, opts.min_time)),
+        };
         if opts.json {
             let record = serde_json::json!({
                 "name": w.name,
@@ -144,5 +153,52 @@ pub fn run(opts: &Options) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Runs `distillery bench --rss-child OF --rss-steps STEPS` and reads the MiB it prints.
+fn peak_rss_in_child(of: &str, steps: usize, threads: usize) -> Result<f64> {
+    let exe = std::env::current_exe()?;
+    let out = std::process::Command::new(&exe)
+        .args([
+            "--threads",
+            &threads.to_string(),
+            "bench",
+            "--rss-child",
+            of,
+        ])
+        .args(["--rss-steps", &steps.to_string()])
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "the peak-memory child ({} bench --rss-child {of}) failed: {}",
+            exe.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("the peak-memory child printed {text:?}, not a number"))
+}
+
+/// The child side of a `PeakMiB` workload: `steps` calls of workload `name`, then the process's
+/// peak resident set (`VmHWM` of /proc/self/status) in MiB on stdout.
+pub fn rss_child(name: &str, steps: usize) -> Result<()> {
+    let Some(w) = WORKLOADS.iter().find(|w| w.name == name) else {
+        bail!("unknown workload {name:?}; `distillery bench --list` prints the names");
+    };
+    let mut prepared = (w.prepare)();
+    for _ in 0..steps {
+        (prepared.step)();
+    }
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| anyhow::anyhow!("peak memory needs Linux's /proc/self/status: {e}"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("/proc/self/status has no VmHWM line"))?;
+    println!("{:.1}", kib / 1024.0);
     Ok(())
 }

@@ -86,6 +86,16 @@ pub const WORKLOADS: &[Workload] = &[
         name: "hvp_mlp_teacher",
         prepare: hvp_mlp_teacher,
     },
+    Workload {
+        name: "peak_rss_mlp_train",
+        prepare: || Prepared {
+            step: Box::new(|| {}),
+            metric: Metric::PeakMiB {
+                of: "mlp_teacher_train",
+                steps: 100,
+            },
+        },
+    },
 ];
 
 fn normal<F: Float>(rng: &mut StdRng, shape: &[usize]) -> ArrayD<F> {
