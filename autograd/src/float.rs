@@ -27,6 +27,7 @@ pub trait Float:
     + Send
     + Sync
     + 'static
+    + crate::kernels::gemm::GemmScalar
     + sealed::Sealed
 {
     /// `"f32"` or `"f64"`, for messages and file metadata.
