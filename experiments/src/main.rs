@@ -15,6 +15,7 @@ mod cli;
 mod commands;
 mod experiment;
 mod experiments;
+mod malloc;
 mod results;
 mod verify;
 
@@ -28,6 +29,7 @@ use cli::{Cli, Command, DataAction};
 /// Runs the command; an error is printed as `error: …` with its causes (no backtrace, even
 /// with `RUST_BACKTRACE` set: these are messages for users, not crashes) and exits with 1.
 fn main() -> ExitCode {
+    malloc::keep_freed_memory();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -8,6 +8,9 @@
 //!
 //! Train/eval mode is a property of the pass, not of the modules (as in Flax): the same model
 //! can be used for a training step and an evaluation without being mutated in between.
+//!
+//! Drop the tape before the optimiser step: while it lives it shares the parameters' values,
+//! and an in-place update of a shared value copies it first (copy-on-write).
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -147,19 +147,22 @@ pub fn fit<F: Float, M: Module<F>>(
                 labels: indices.iter().map(|&i| train.y()[i]).collect(),
                 indices,
             };
-            let tape = Tape::new();
-            let ctx = Ctx::train(&tape, rng.gen());
-            let value = loss.loss(model, &ctx, &batch)?;
-            let l = value.item().map_or(f64::NAN, |v| v.as_f64());
-            if !l.is_finite() {
-                return Err(Error::NonFiniteLoss {
-                    value: l,
-                    epoch,
-                    batch: b + 1,
-                });
-            }
-            let grads = ctx.grads(value)?;
-            drop(ctx);
+            let (l, grads) = {
+                let tape = Tape::new();
+                let ctx = Ctx::train(&tape, rng.gen());
+                let value = loss.loss(model, &ctx, &batch)?;
+                let l = value.item().map_or(f64::NAN, |v| v.as_f64());
+                if !l.is_finite() {
+                    return Err(Error::NonFiniteLoss {
+                        value: l,
+                        epoch,
+                        batch: b + 1,
+                    });
+                }
+                (l, ctx.grads(value)?)
+            };
+            // the tape is gone: the parameters' values are no longer shared with it, so the
+            // optimiser updates them in place instead of copying them first
             optimizer.step(model, &grads)?;
             total += l;
             observer.batch(epoch, b + 1, batches, l);

@@ -324,14 +324,16 @@ fn train_step(
     let y: Vec<usize> = (0..input[0]).map(|_| rng.gen_range(0..10)).collect();
     Prepared {
         step: Box::new(move || {
-            let tape = Tape::new();
-            let ctx = Ctx::train(&tape, 0);
-            let logits = model
-                .forward(&ctx, ctx.input(x.clone()))
-                .expect("shapes fixed above");
-            let loss = cross_entropy(logits, &y).expect("shapes fixed above");
-            let grads = ctx.grads(loss).expect("scalar loss");
-            drop(ctx);
+            let grads = {
+                let tape = Tape::new();
+                let ctx = Ctx::train(&tape, 0);
+                let logits = model
+                    .forward(&ctx, ctx.input(x.clone()))
+                    .expect("shapes fixed above");
+                let loss = cross_entropy(logits, &y).expect("shapes fixed above");
+                ctx.grads(loss).expect("scalar loss")
+            };
+            // dropping the tape first lets the optimiser update the parameters in place
             optimizer
                 .step(model.as_mut(), &grads)
                 .expect("shapes fixed above");
