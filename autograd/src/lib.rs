@@ -35,6 +35,7 @@ pub mod float;
 pub mod functional;
 pub mod gradcheck;
 pub mod kernels;
+pub mod op_table;
 pub mod ops;
 pub mod tape;
 

@@ -12,7 +12,9 @@ use nn::layers::{mlp, Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d, S
 use nn::{Ctx, Module, Param};
 use rand::rngs::StdRng;
 
-use super::values::{distinct, rng_for};
+use autograd::op_table::values::distinct;
+
+use super::values::rng_for;
 use super::{check, Check, Outcome};
 
 /// A layer to check: the module, its input shape, whether the pass is a training pass (dropout

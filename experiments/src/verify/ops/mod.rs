@@ -1,11 +1,9 @@
 //! Gradient checks of every op of the engine, primitive or composite, at first and second
-//! order, driven by one table ([`table::TABLE`], named as `autograd/tests/op_table.rs` names
-//! its entries). Where that test draws random shapes and values with proptest, these checks
-//! use one fixed, seeded instance per entry, so that `distillery verify` prints the same
-//! numbers on every machine. `op/coverage` fails when a primitive of `autograd::OpKind::ALL`
+//! order, driven by the engine's one table of ops (`autograd::op_table::TABLE`). Where
+//! `autograd/tests/op_table.rs` draws many random instances of each entry with proptest, these
+//! checks draw one instance per entry from a stream seeded by its name, so that
+//! `distillery verify` prints the same numbers on every machine. `op/coverage` fails when a primitive of `autograd::OpKind::ALL`
 //! is exercised by no entry.
-
-mod table;
 
 use std::collections::BTreeSet;
 
@@ -13,7 +11,7 @@ use anyhow::Result;
 use autograd::{gradcheck, gradgradcheck, OpKind, Tape, Tolerance};
 
 use super::{check, Check, Outcome};
-use table::{Instance, TABLE};
+use autograd::op_table::{Instance, TABLE};
 
 /// The first- and second-order check of every table entry, and the coverage check.
 pub fn checks() -> Vec<Box<dyn Check>> {
