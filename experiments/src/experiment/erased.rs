@@ -9,7 +9,8 @@ use toml::{Table, Value};
 use super::config::{Documented, FieldDoc};
 use super::toml_config::{config_hash, overlay, parse_set, read_file, render};
 use super::{
-    Compare, DataAccess, DataNeed, Experiment, Info, PlotSpec, Progress, Protocol, RunRecord,
+    Compare, DataAccess, DataNeed, Experiment, HeatmapSpec, Info, PlotSpec, Progress, Protocol,
+    RunRecord,
 };
 
 /// An experiment with its config type erased. Implemented for every [`Experiment`]; tables
@@ -39,6 +40,8 @@ pub trait DynExperiment: Sync {
     fn plots(&self) -> Vec<PlotSpec>;
     /// The report's remarks for this config.
     fn notes(&self, table: &Table) -> Result<Vec<String>>;
+    /// The report's heat maps for this config.
+    fn heatmaps(&self, table: &Table) -> Result<Vec<HeatmapSpec>>;
 }
 
 fn to_table<T: serde::Serialize>(value: &T) -> Table {
@@ -122,6 +125,11 @@ impl<E: Experiment> DynExperiment for E {
     fn notes(&self, table: &Table) -> Result<Vec<String>> {
         let config = typed(Experiment::info(self).name, table)?;
         Ok(Experiment::notes(self, &config))
+    }
+
+    fn heatmaps(&self, table: &Table) -> Result<Vec<HeatmapSpec>> {
+        let config = typed(Experiment::info(self).name, table)?;
+        Ok(Experiment::heatmaps(self, &config))
     }
 }
 

@@ -80,6 +80,32 @@ pub struct PlotSpec {
     pub x_label: &'static str,
 }
 
+/// A heat map of one final metric over a grid of settings: each cell shows the mean over seeds
+/// of the final `metric` of one [`RunRecord`] line. Written as `FILE.svg` and `FILE.png`, with
+/// a table of mean ± std in the report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeatmapSpec {
+    /// The file name without extension (`snake_case`).
+    pub file: String,
+    /// The title above the map.
+    pub title: String,
+    /// The final metric shown (`snake_case`).
+    pub metric: String,
+    /// What the columns vary, e.g. "temperature T".
+    pub x_label: String,
+    /// One label per column.
+    pub x_ticks: Vec<String>,
+    /// What the rows vary, e.g. "λ".
+    pub y_label: String,
+    /// One label per row (the first row is drawn at the top).
+    pub y_ticks: Vec<String>,
+    /// `lines[row][column]`: the line whose final `metric` fills the cell.
+    pub lines: Vec<Vec<String>>,
+    /// Colours diverging from white at 0 (for differences such as a gain), rather than running
+    /// from the smallest value to the largest.
+    pub diverging: bool,
+}
+
 /// An experiment. Implement it on a unit struct in `src/experiments/NAME.rs` and add the struct
 /// to the registry in `src/experiments/mod.rs`.
 pub trait Experiment: Sync + 'static {
@@ -121,6 +147,11 @@ pub trait Experiment: Sync + 'static {
 
     /// Remarks for the report (readings of the protocol, choices the seed leaves open).
     fn notes(&self, _config: &Self::Config) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Heat maps of final metrics over a grid of lines (none by default).
+    fn heatmaps(&self, _config: &Self::Config) -> Vec<HeatmapSpec> {
         Vec::new()
     }
 }

@@ -17,6 +17,7 @@ use nn::metrics::{accuracy, mean_cross_entropy};
 use nn::optim::{Optimizer, Sgd, SgdConfig};
 use nn::{Ctx, Module};
 
+use super::s4_common::{SyntheticDraw, S4_TABLE};
 use crate::config;
 use crate::experiment::config::{ge, gt};
 use crate::experiment::{
@@ -93,32 +94,19 @@ impl Experiment for LogregSynthetic {
         _data: &DataAccess<'_>,
         progress: &mut Progress,
     ) -> Result<RunRecord> {
-        let data_seed = if c.redraw_data_per_seed {
-            seed
-        } else {
-            c.data_seed
-        };
-        let data = SoftmaxDataConfig {
-            n_features: c.n_features,
-            n_classes: c.n_classes,
-            m_train: c.m_train,
-            m_test: c.m_test,
+        let (data, description) = SyntheticDraw {
+            data: SoftmaxDataConfig {
+                n_features: c.n_features,
+                n_classes: c.n_classes,
+                m_train: c.m_train,
+                m_test: c.m_test,
+            },
+            redraw_per_seed: c.redraw_data_per_seed,
+            data_seed: c.data_seed,
         }
-        .generate::<f32, _>(&mut seed_stream(data_seed, "data"))?;
+        .generate(seed)?;
         let mut record = RunRecord::default();
-        record.uses_data(format!(
-            "S4 synthetic classification data (generated): n = {}, K = {}, {} train / {} test, \
-             {}",
-            c.n_features,
-            c.n_classes,
-            c.m_train,
-            c.m_test,
-            if c.redraw_data_per_seed {
-                "drawn afresh for every seed".to_owned()
-            } else {
-                format!("one draw (data_seed = {}) shared by every seed", c.data_seed)
-            }
-        ));
+        record.uses_data(description);
         let mut model = Linear::<f32>::new(
             c.n_features,
             c.n_classes,
@@ -131,7 +119,10 @@ impl Experiment for LogregSynthetic {
         for _ in 0..c.epochs {
             let mut loss_sum = 0.0;
             let mut batches = 0usize;
-            for (x, y) in data.train.shuffled_batches(c.batch_size, false, &mut shuffle)? {
+            for (x, y) in data
+                .train
+                .shuffled_batches(c.batch_size, false, &mut shuffle)?
+            {
                 let tape = Tape::new();
                 let ctx = Ctx::train(&tape, 0);
                 let logits = model.forward(&ctx, ctx.input(x))?;
@@ -154,7 +145,7 @@ impl Experiment for LogregSynthetic {
     }
 
     fn comparison(&self) -> Vec<Compare> {
-        const SOURCE: &str = "S4, probabilistic distillation table";
+        const SOURCE: &str = S4_TABLE;
         const NOTE: &str = "our reading of the unstated protocol (optimiser, epochs, one \
                             shared data draw) may differ from the authors'";
         vec![

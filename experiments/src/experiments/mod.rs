@@ -5,6 +5,7 @@
 //! [`Experiment`](crate::experiment::Experiment), and add `NAME::Struct` to `registry!` below.
 //! Order here is the order of `reproduce` and of `REPORT.md`.
 
+mod s4_common;
 mod test_only;
 
 use anyhow::{bail, Result};
@@ -23,6 +24,10 @@ macro_rules! registry {
 
 registry! {
     logreg_synthetic::LogregSynthetic,
+    prob_distill_synthetic::ProbDistillSynthetic,
+    prob_distill_fashion::ProbDistillFashion,
+    prob_distill_twitter::ProbDistillTwitter,
+    privileged_synthetic::PrivilegedSynthetic,
 }
 
 /// The registered experiments, followed by the test-only ones when

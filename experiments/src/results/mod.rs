@@ -9,12 +9,14 @@
 //! OUT/NAME/summary.csv             final metrics, mean ± std over the seeds
 //! OUT/NAME/report.md               our numbers next to the published ones, plots, notes
 //! OUT/NAME/METRIC.svg, METRIC.png  curves per epoch, mean ± std over seeds
+//! OUT/NAME/FILE.svg, FILE.png      heat maps of a final metric over a grid of settings
 //! ```
 //!
 //! Runs and plans are the source of truth; everything else is rendered from them
 //! ([`render`]), so a tree merged from several shards renders exactly as one machine's would.
 //! Every file is written atomically (temporary file, then rename).
 
+mod heatmap;
 mod index;
 mod plot;
 mod report;

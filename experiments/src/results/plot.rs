@@ -24,7 +24,7 @@ const SIZE: (u32, u32) = (800, 500);
 const BAND_OPACITY: f64 = 0.2;
 
 /// Registers the embedded font as plotters' "sans-serif", once per process.
-fn register_font() -> Result<()> {
+pub(super) fn register_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())

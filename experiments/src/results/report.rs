@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use anyhow::Result;
 
+use super::heatmap::write_heatmaps;
 use super::plot::write_plot;
 use super::stats::{Gathered, Stat};
 use super::{write_text, Tree};
@@ -39,7 +40,14 @@ pub fn render_experiment(tree: &Tree, exp: &dyn DynExperiment) -> Result<()> {
         )?;
         plots.push(spec.metric);
     }
-    let text = report_md(exp, &g, &plots, tree)?;
+    let specs = exp.heatmaps(&read_config(tree, exp)?)?;
+    let heatmaps = write_heatmaps(
+        &tree.dir(name),
+        &specs,
+        &g,
+        g.plan.protocol == Protocol::Quick,
+    )?;
+    let text = report_md(exp, &g, &plots, &heatmaps, tree)?;
     write_text(&tree.file(name, "report.md"), &text)
 }
 
@@ -108,7 +116,13 @@ pub fn seed_list(seeds: &[u64]) -> String {
         .join(", ")
 }
 
-fn report_md(exp: &dyn DynExperiment, g: &Gathered, plots: &[&str], tree: &Tree) -> Result<String> {
+fn report_md(
+    exp: &dyn DynExperiment,
+    g: &Gathered,
+    plots: &[&str],
+    heatmaps: &str,
+    tree: &Tree,
+) -> Result<String> {
     let info = exp.info();
     let mut md = format!("# {}\n\n", info.name);
     if g.plan.protocol == Protocol::Quick {
@@ -189,6 +203,7 @@ fn report_md(exp: &dyn DynExperiment, g: &Gathered, plots: &[&str], tree: &Tree)
             .collect();
         let _ = writeln!(md, "As PNG: {}.\n", pngs.join(", "));
     }
+    md.push_str(heatmaps);
 
     let notes = exp.notes(&read_config(tree, exp)?)?;
     if !notes.is_empty() {

@@ -9,6 +9,7 @@ mod known;
 mod layers;
 mod ops;
 mod output;
+mod s4;
 mod values;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -169,7 +170,13 @@ fn test_only() -> Vec<Box<dyn Check>> {
 pub type Provider = fn() -> Vec<Box<dyn Check>>;
 
 /// The registry of checks: each provider returns a group of checks.
-pub const PROVIDERS: &[Provider] = &[known::checks, ops::checks, layers::checks, test_only];
+pub const PROVIDERS: &[Provider] = &[
+    known::checks,
+    ops::checks,
+    layers::checks,
+    s4::checks,
+    test_only,
+];
 
 /// Every registered check, in registry order.
 pub fn all() -> Vec<Box<dyn Check>> {
