@@ -6,6 +6,8 @@
 //! Order here is the order of `reproduce` and of `REPORT.md`.
 
 mod s4_common;
+#[cfg(test)]
+mod s4_tests;
 mod test_only;
 
 use anyhow::{bail, Result};

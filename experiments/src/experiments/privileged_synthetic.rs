@@ -95,7 +95,7 @@ const CLASSES: usize = 2;
 
 /// The report's rows: the teacher, and at each default `ν` the student alone and the plotted
 /// setting `λ = 0.5, T = 5` (a test checks these against [`alone`] and [`taught`]).
-const ROWS: [(&str, &str); 7] = [
+pub(super) const ROWS: [(&str, &str); 7] = [
     ("teacher on clean x*", TEACHER),
     ("ν = 0, student alone", "ν=0: without teacher"),
     ("ν = 0, λ = 0.5, T = 5", "ν=0: λ=0.5, T=5"),
@@ -106,12 +106,12 @@ const ROWS: [(&str, &str); 7] = [
 ];
 
 /// The line of the student alone at noise `nu`.
-fn alone(nu: f64) -> String {
+pub(super) fn alone(nu: f64) -> String {
     format!("ν={nu}: without teacher")
 }
 
 /// The line of the student taught with `(lambda, t)` at noise `nu`.
-fn taught(nu: f64, lambda: f64, t: f64) -> String {
+pub(super) fn taught(nu: f64, lambda: f64, t: f64) -> String {
     format!("ν={nu}: λ={lambda}, T={t}")
 }
 

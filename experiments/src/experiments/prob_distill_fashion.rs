@@ -106,7 +106,12 @@ const CLASSES: usize = 10;
 static TEACHERS: Memo<Teacher> = Memo::new();
 
 /// A subset of `n` samples (all, in order, when `n ≥ len`).
-fn subset(data: Dataset<f32>, n: usize, seed: u64, purpose: &str) -> Result<Dataset<f32>> {
+pub(super) fn subset(
+    data: Dataset<f32>,
+    n: usize,
+    seed: u64,
+    purpose: &str,
+) -> Result<Dataset<f32>> {
     if n >= data.len() {
         return Ok(data);
     }

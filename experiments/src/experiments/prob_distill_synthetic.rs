@@ -240,14 +240,18 @@ impl Experiment for ProbDistillSynthetic {
             "",
         ));
         rows.extend(s4_rows(
-            "synthetic, with teacher",
+            "synthetic, with teacher (authors' code)",
             WITH_CODE,
             (Some((0.452, 0.001)), Some((0.828, 0.001))),
             CODE,
         ));
         rows.push(thesis("synthetic, without teacher", WITHOUT, 2.64));
         rows.push(thesis("synthetic, with teacher", WITH, 1.17));
-        rows.push(thesis("synthetic, with teacher", WITH_CODE, 1.17));
+        rows.push(thesis(
+            "synthetic, with teacher (authors' code)",
+            WITH_CODE,
+            1.17,
+        ));
         rows.extend(s4_rows(
             "true class probabilities",
             ORACLE,

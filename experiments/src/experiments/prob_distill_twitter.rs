@@ -128,7 +128,11 @@ static PREPARED: Memo<Prepared> = Memo::new();
 /// A uniform sample of `k` labelled tweets of the file, in one pass (Algorithm R), then shuffled;
 /// also returns how many labelled rows the file has. Neutral rows (absent from the training
 /// file) are skipped.
-fn sample_tweets(path: &Path, k: usize, rng: &mut impl Rng) -> Result<(Vec<Tweet>, usize)> {
+pub(super) fn sample_tweets(
+    path: &Path,
+    k: usize,
+    rng: &mut impl Rng,
+) -> Result<(Vec<Tweet>, usize)> {
     let mut kept: Vec<Tweet> = Vec::with_capacity(k.min(1 << 20));
     let mut seen = 0usize;
     for row in open_sentiment140(path)? {

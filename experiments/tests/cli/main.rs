@@ -1,12 +1,14 @@
 //! The `distillery` binary as a user runs it: every subcommand's help, the files `run`
 //! promises, resuming, determinism, errors naming the problem and the fix, `verify`'s exit
-//! code, and sharded `reproduce` merged by `report` equal to one machine's run.
+//! code, sharded `reproduce` merged by `report` equal to one machine's run, and the S4
+//! experiments' quick forms and checks.
 //!
 //! Every command runs in a fresh temporary directory with HOME and XDG_CACHE_HOME pointing
 //! into it and DISTILLERY_DATA unset, so that no data set of this machine is found.
 
 mod sandbox;
 
+mod distill;
 mod errors;
 mod reproduce;
 mod run;
