@@ -197,6 +197,7 @@ fn prob_distill_fashion_quick_on_the_real_data() {
     for line in [
         "without teacher",
         "with teacher",
+        "with teacher, without log C",
         "teacher (784-800-50-10 MLP)",
     ] {
         let acc = run["finals"][line]["test_accuracy"].as_f64().unwrap();
