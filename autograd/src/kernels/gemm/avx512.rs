@@ -152,8 +152,8 @@ pub(super) const F32: Kernel<f32> = Kernel {
     nr: 32,
     blocking: Blocking {
         mc: 144,
-        kc: 256,
-        nc: 4096,
+        kc: 512,
+        nc: 2048,
     },
     ukr: ukr_f32,
 };
@@ -164,8 +164,8 @@ pub(super) const F64: Kernel<f64> = Kernel {
     nr: 16,
     blocking: Blocking {
         mc: 144,
-        kc: 256,
-        nc: 2048,
+        kc: 512,
+        nc: 1024,
     },
     ukr: ukr_f64,
 };

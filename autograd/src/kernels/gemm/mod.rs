@@ -45,12 +45,16 @@ mod portable;
 #[cfg(test)]
 mod tests;
 
-/// Products with fewer than this many multiply-adds (`m·n·k`) run on the calling thread.
+/// Products with fewer than this many multiply-adds (`m·n·k`) run on the calling thread; larger
+/// ones are split over the current rayon pool.
 ///
-/// Measured (release, 2 threads vs 1, square sizes, AVX-512 path): see the module's report in the
-/// commit history; at 64³ two threads are slower than one (the rayon round trip costs more than
-/// the work), from ≈ 96³ on they win.
-pub const PAR_MIN_MNK: usize = 96 * 96 * 96;
+/// Measured on the 2-core Zen 4 (AVX-512 path, square n, median of 5 blocks, both timings in a
+/// 2-thread pool; three sittings): f32 n = 64: 6.9–7.6 µs on 1 thread vs 7.3–16.7 on 2;
+/// n = 80: 14.0–15.5 vs 15.1–16.0; n = 96: 18.8–19.6 vs 16.1–17.6; n = 128: 43–47 vs 32–35.
+/// f64 n = 80: 22.8–23.8 vs 21.6–21.9; n = 104: 50.9 vs 42.3; n = 128: 86–90 vs 65–94.
+/// Two threads start to pay at about n = 96 (the rayon round trip and the second core's idle
+/// wake-up cost ~5–10 µs); 100³ sits just above that, so the split is never a loss.
+pub const PAR_MIN_MNK: usize = 100 * 100 * 100;
 
 /// Element types the GEMM supports (implemented for f32 and f64 only).
 pub trait GemmScalar: Copy + Send + Sync + 'static {
