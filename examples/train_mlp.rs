@@ -17,7 +17,13 @@ use nn::train::{fit, CrossEntropy, Lines, TrainConfig};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // Train on a thread of the rayon pool, so the kernels' parallel work is not handed from
+    // the main thread to the pool (and waited for) op by op.
+    rayon::ThreadPoolBuilder::new().build()?.install(train)
+}
+
+fn train() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut args = std::env::args().skip(1);
     let data_dir = args.next().map(PathBuf::from);
     let epochs = match args.next() {

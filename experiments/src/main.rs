@@ -44,11 +44,20 @@ fn run(cli: Cli) -> Result<()> {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    rayon::ThreadPoolBuilder::new()
+    // The command itself runs on a thread of the pool. Called from outside, every parallel
+    // kernel would be handed to a pool thread while the caller sleeps on a latch: a futex
+    // round trip per op (measured: half of a one-thread LeNet step was spent so), and with one
+    // thread a second thread doing the work of the first.
+    let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
-        .build_global()
+        .build()
         .context("could not start the thread pool")?;
-    match cli.command {
+    pool.install(|| dispatch(cli.command, threads))
+}
+
+/// Runs one subcommand (on a thread of the rayon pool of `threads` threads).
+fn dispatch(command: Command, threads: usize) -> Result<()> {
+    match command {
         Command::Reproduce(args) => commands::run::reproduce_command(&args),
         Command::Run(args) => commands::run::run_command(&args),
         Command::Report(args) => commands::report::report_command(&args),

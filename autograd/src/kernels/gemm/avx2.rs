@@ -22,6 +22,14 @@ macro_rules! avx2_kernel {
             const NV: usize = $nv;
             const L: usize = $lanes;
             const NR: usize = NV * L;
+            // C is needed only after the loop: fetch its tile into L1 meanwhile.
+            if tile.cs == 1 {
+                for i in 0..tile.m {
+                    let row = tile.c.offset(i as isize * tile.rs) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T0>(row);
+                    _mm_prefetch::<_MM_HINT_T0>(row.add(NR * std::mem::size_of::<$t>() - 1));
+                }
+            }
             let mut acc = [[$zero(); NV]; MR];
             let (mut a, mut b) = (a, b);
             for _ in 0..kc {
@@ -115,7 +123,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
     nr: 16,
     blocking: Blocking {
         mc: 144,
-        kc: 512,
+        kc: 256,
         nc: 2048,
     },
     ukr: ukr_f32,
@@ -127,7 +135,7 @@ pub(super) const F64: Kernel<f64> = Kernel {
     nr: 8,
     blocking: Blocking {
         mc: 144,
-        kc: 512,
+        kc: 256,
         nc: 1024,
     },
     ukr: ukr_f64,

@@ -273,6 +273,8 @@ pub(super) unsafe fn pack_transposed_f32(
 ) {
     use std::arch::x86_64::*;
     let groups = lines / 4;
+    let pair = lines % 4 >= 2;
+    let vector_lines = groups * 4 + if pair { 2 } else { 0 };
     let kc4 = kc / 4 * 4;
     // p in chunks of 16 (a cache line per line), all groups per chunk: every line streams.
     let mut p0 = 0;
@@ -301,12 +303,30 @@ pub(super) unsafe fn pack_transposed_f32(
                 p += 4;
             }
         }
+        if pair {
+            // Two lines left (width 6 of the AVX2 path): 2 × 4 interleaves, 2 values per p.
+            let r0 = src.offset((groups * 4) as isize * s_i);
+            let r1 = r0.offset(s_i);
+            let mut p = p0;
+            while p < p1 {
+                let a = _mm_loadu_ps(r0.add(p));
+                let b = _mm_loadu_ps(r1.add(p));
+                let lo = _mm_castps_pd(_mm_unpacklo_ps(a, b));
+                let hi = _mm_castps_pd(_mm_unpackhi_ps(a, b));
+                let o = dst.add(p * width + groups * 4);
+                _mm_storel_pd(o as *mut f64, lo);
+                _mm_storeh_pd(o.add(width) as *mut f64, lo);
+                _mm_storel_pd(o.add(2 * width) as *mut f64, hi);
+                _mm_storeh_pd(o.add(3 * width) as *mut f64, hi);
+                p += 4;
+            }
+        }
         p0 = p1;
     }
-    // Lines past the last group of 4, and the last kc % 4 values of every line.
+    // Lines past the last group of 4 (and pair), and the last kc % 4 values of every line.
     for p in 0..kc {
         let d = dst.add(p * width);
-        let first = if p < kc4 { groups * 4 } else { 0 };
+        let first = if p < kc4 { vector_lines } else { 0 };
         for i in first..lines {
             *d.add(i) = *src.offset(i as isize * s_i + p as isize);
         }
