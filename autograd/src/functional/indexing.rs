@@ -2,8 +2,9 @@
 //! to pick from the values (a non-differentiable decision), then gathers them. The gradient of a
 //! gather is a scatter-add, so e.g. the gradient of a max flows to the chosen element only.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use crate::float::Float;
 use crate::ops::normalize_axis;
@@ -256,26 +257,88 @@ impl<'t, F: Float> Var<'t, F> {
             ));
         }
         let (ho, wo) = ((h - kh) / sh + 1, (w - kw) / sw + 1);
-        let x = self.value();
-        let data = x.as_slice().expect("tape values are contiguous, row-major");
-        let mut picks = Vec::with_capacity(planes * ho * wo);
-        for p in 0..planes {
-            let base = p * h * w;
-            for i in 0..ho {
-                for j in 0..wo {
-                    let mut best = base + i * sh * w + j * sw;
-                    for di in 0..kh {
-                        for dj in 0..kw {
-                            let k = base + (i * sh + di) * w + j * sw + dj;
-                            if data[k].partial_cmp(&data[best]) == Some(Ordering::Greater) {
-                                best = k;
-                            }
+        let window = PoolWindow {
+            h,
+            w,
+            kh,
+            kw,
+            sh,
+            sw,
+            ho,
+            wo,
+        };
+        let len = planes * ho * wo;
+        let mut picks = vec![0usize; len];
+        let mut values = vec![F::zero(); len];
+        self.with_value(|x| {
+            let data = x.as_slice().expect("tape values are contiguous, row-major");
+            let per_plane = |(p, (picks, values)): (usize, (&mut [usize], &mut [F]))| {
+                window.pool_plane(&data[p * h * w..(p + 1) * h * w], p * h * w, picks, values)
+            };
+            let planes_out = picks.chunks_mut(ho * wo).zip(values.chunks_mut(ho * wo));
+            if crate::kernels::elementwise::parallel(planes * h * w) {
+                let planes_out = picks
+                    .par_chunks_mut(ho * wo)
+                    .zip(values.par_chunks_mut(ho * wo));
+                planes_out.enumerate().for_each(per_plane);
+            } else {
+                planes_out.enumerate().for_each(per_plane);
+            }
+        });
+        let value =
+            ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[shape[0], shape[1], ho, wo]), values)
+                .expect("length n·c·ho·wo");
+        Ok(self.take_picked(picks.into(), value))
+    }
+}
+
+/// The geometry of a max-pooling window over one `h × w` plane.
+#[derive(Clone, Copy)]
+struct PoolWindow {
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    ho: usize,
+    wo: usize,
+}
+
+impl PoolWindow {
+    /// For each output pixel of one plane (`plane`, whose first element has flat index `base`
+    /// in the input): the flat index of the window's first maximum (row-major order) into
+    /// `picks`, its value into `values`. NaN never wins a comparison (as `partial_cmp`).
+    fn pool_plane<F: Float>(
+        &self,
+        plane: &[F],
+        base: usize,
+        picks: &mut [usize],
+        values: &mut [F],
+    ) {
+        debug_assert_eq!(plane.len(), self.h * self.w);
+        for i in 0..self.ho {
+            let top = i * self.sh * self.w;
+            let rows = &plane[top..top + (self.kh - 1) * self.w + self.w];
+            let out = i * self.wo..(i + 1) * self.wo;
+            for ((j, pick), value) in picks[out.clone()]
+                .iter_mut()
+                .enumerate()
+                .zip(&mut values[out])
+            {
+                let left = j * self.sw;
+                let (mut best, mut best_v) = (left, rows[left]);
+                for di in 0..self.kh {
+                    let start = di * self.w + left;
+                    for (dj, &v) in rows[start..start + self.kw].iter().enumerate() {
+                        if v > best_v {
+                            (best, best_v) = (start + dj, v);
                         }
                     }
-                    picks.push(best);
                 }
+                *pick = base + top + best;
+                *value = best_v;
             }
         }
-        self.take_flat(picks.into(), &[shape[0], shape[1], ho, wo])
     }
 }

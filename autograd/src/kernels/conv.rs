@@ -10,10 +10,22 @@
 //! * forward:      `y[n] = W · col(x[n])`
 //! * input grad:   `x̄[n] = col2im(Wᵀ · G[n])`   (col2im adds each column back into its patch)
 //! * weight grad:  `W̄ = Σ_n G[n] · col(x[n])ᵀ`
+//!
+//! **Groups of images.** One image's product is small (for a 32→64 3×3 layer on 14×14 images,
+//! 64 × 288 × 196), and the GEMM pays its packing and edge tiles per call. So the images of a
+//! group are laid side by side: `col` of a group is `(c·kh·kw) × (g·ho·wo)` with image `b` in
+//! columns `b·ho·wo ..`, and likewise `[G[n₀] … G[n₀+g−1]]`; each of the three products is then
+//! one GEMM per group (for the weight gradient the images become part of the summation index).
+//! Groups run in parallel. The group size depends on the shapes only, never on the thread count,
+//! so every result — the weight gradient summed per group, then over groups in order — has the
+//! same bits at any thread count.
+//!
+//! The `col` and group buffers are per-thread workspaces reused across calls: a training step
+//! calls these kernels with the same shapes every time.
 
-use ndarray::{
-    Array2, Array4, ArrayView2, ArrayView3, ArrayView4, ArrayViewMut2, ArrayViewMut3, Axis,
-};
+use std::cell::Cell;
+
+use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
 use rayon::prelude::*;
 
 use super::gemm;
@@ -29,6 +41,25 @@ pub(crate) struct Dims {
     pub(crate) kw: usize,
     pub(crate) ho: usize,
     pub(crate) wo: usize,
+}
+
+impl Dims {
+    /// Output pixels per image and channel, `ho·wo`.
+    fn plane(&self) -> usize {
+        self.ho * self.wo
+    }
+}
+
+/// Columns a group of images aims for: enough to make the GEMM's N (forward, input gradient)
+/// or K (weight gradient) wide, while a group's `col` stays a few hundred KiB for the layers of
+/// these workloads.
+const GROUP_COLUMNS: usize = 1024;
+/// Most images in one group (so that a batch still splits into several groups for the threads).
+const MAX_GROUP: usize = 8;
+
+/// Images per group for `plane = ho·wo` output pixels: a function of the shape alone.
+fn group_size(plane: usize) -> usize {
+    (GROUP_COLUMNS / plane.max(1)).clamp(1, MAX_GROUP)
 }
 
 /// The range of output positions `o` (of `n_out`) whose input coordinate `o·s − pad + k·d`
@@ -54,25 +85,18 @@ fn valid_outputs(
     (lo.min(n_out), hi.min(n_out).max(lo.min(n_out)))
 }
 
-/// Writes `col(x)` for one image `x` (`[c, h, w]`, contiguous) into `col` (contiguous).
-fn im2col<F: Float>(
-    x: ArrayView3<'_, F>,
-    g: &Conv2dGeometry,
-    d: Dims,
-    mut col: ArrayViewMut2<'_, F>,
-) {
-    let channels = x.shape()[0];
-    let src = x.as_slice().expect("tape values are contiguous");
-    let dst = col.as_slice_mut().expect("fresh buffer");
+/// Writes `col(x)` for one image `image` (`c × h × w`, contiguous) into `col`, whose row `r`
+/// starts at `col[r·ld]` (`ld ≥ ho·wo`: the images of a group share the rows).
+fn im2col<F: Float>(image: &[F], g: &Conv2dGeometry, d: Dims, col: &mut [F], ld: usize) {
     let ([sh, sw], [ph, pw], [dh, dw]) = (g.stride, g.padding, g.dilation);
-    let plane = d.ho * d.wo;
+    let (plane, channels) = (d.plane(), image.len() / (d.h * d.w));
     for c in 0..channels {
-        let image = &src[c * d.h * d.w..(c + 1) * d.h * d.w];
+        let image = &image[c * d.h * d.w..(c + 1) * d.h * d.w];
         for i in 0..d.kh {
             let (p_lo, p_hi) = valid_outputs(i, sh, ph, dh, d.h, d.ho);
             for j in 0..d.kw {
                 let row = (c * d.kh + i) * d.kw + j;
-                let out = &mut dst[row * plane..(row + 1) * plane];
+                let out = &mut col[row * ld..row * ld + plane];
                 let (q_lo, q_hi) = valid_outputs(j, sw, pw, dw, d.w, d.wo);
                 out[..p_lo * d.wo].fill(F::zero());
                 out[p_hi * d.wo..].fill(F::zero());
@@ -82,12 +106,15 @@ fn im2col<F: Float>(
                     let o = &mut out[p * d.wo..(p + 1) * d.wo];
                     o[..q_lo].fill(F::zero());
                     o[q_hi..].fill(F::zero());
+                    if q_lo == q_hi {
+                        continue;
+                    }
                     let b0 = q_lo * sw + j * dw - pw;
                     if sw == 1 {
                         o[q_lo..q_hi].copy_from_slice(&line[b0..b0 + (q_hi - q_lo)]);
                     } else {
-                        for (k, v) in o[q_lo..q_hi].iter_mut().enumerate() {
-                            *v = line[b0 + k * sw];
+                        for (v, &s) in o[q_lo..q_hi].iter_mut().zip(line[b0..].iter().step_by(sw)) {
+                            *v = s;
                         }
                     }
                 }
@@ -96,33 +123,36 @@ fn im2col<F: Float>(
     }
 }
 
-/// Adds each column of `col` back into the patch it was read from: `x += col2im(col)`.
-fn col2im<F: Float>(
-    col: ArrayView2<'_, F>,
-    g: &Conv2dGeometry,
-    d: Dims,
-    mut x: ArrayViewMut3<'_, F>,
-) {
-    let channels = x.shape()[0];
-    let src = col.as_slice().expect("fresh buffer");
-    let dst = x.as_slice_mut().expect("fresh output");
+/// Adds each column of `col` (row `r` at `col[r·ld]`) back into the patch of `image`
+/// (`c × h × w`, contiguous) it was read from: `image += col2im(col)`.
+fn col2im<F: Float>(col: &[F], ld: usize, g: &Conv2dGeometry, d: Dims, image: &mut [F]) {
     let ([sh, sw], [ph, pw], [dh, dw]) = (g.stride, g.padding, g.dilation);
-    let plane = d.ho * d.wo;
+    let channels = image.len() / (d.h * d.w);
     for c in 0..channels {
-        let image = &mut dst[c * d.h * d.w..(c + 1) * d.h * d.w];
+        let image = &mut image[c * d.h * d.w..(c + 1) * d.h * d.w];
         for i in 0..d.kh {
             let (p_lo, p_hi) = valid_outputs(i, sh, ph, dh, d.h, d.ho);
             for j in 0..d.kw {
                 let row = (c * d.kh + i) * d.kw + j;
-                let from = &src[row * plane..(row + 1) * plane];
+                let from = &col[row * ld..row * ld + d.plane()];
                 let (q_lo, q_hi) = valid_outputs(j, sw, pw, dw, d.w, d.wo);
+                if q_lo == q_hi {
+                    continue;
+                }
                 for p in p_lo..p_hi {
                     let a = p * sh + i * dh - ph;
                     let line = &mut image[a * d.w..(a + 1) * d.w];
                     let f = &from[p * d.wo + q_lo..p * d.wo + q_hi];
                     let b0 = q_lo * sw + j * dw - pw;
-                    for (k, &v) in f.iter().enumerate() {
-                        line[b0 + k * sw] += v;
+                    if sw == 1 {
+                        // contiguous: a vectorised add
+                        for (x, &v) in line[b0..b0 + f.len()].iter_mut().zip(f) {
+                            *x += v;
+                        }
+                    } else {
+                        for (x, &v) in line[b0..].iter_mut().step_by(sw).zip(f) {
+                            *x += v;
+                        }
                     }
                 }
             }
@@ -130,12 +160,54 @@ fn col2im<F: Float>(
     }
 }
 
-/// Images per parallel task. Fixed (not derived from the thread count) so that the weight
-/// gradient, summed per chunk and then over chunks in order, has the same bits at any thread
-/// count; small enough that a batch of 32 keeps two cores busy.
-const CHUNK: usize = 4;
+/// Lays the output-shaped blocks of a group (`images`: `[g, o, plane]`) side by side into
+/// `side` (`o × (g·plane)`).
+fn side_by_side<F: Float>(images: &[F], o: usize, plane: usize, side: &mut [F]) {
+    let ld = images.len() / o;
+    for (b, image) in images.chunks_exact(o * plane).enumerate() {
+        for (oi, row) in image.chunks_exact(plane).enumerate() {
+            side[oi * ld + b * plane..oi * ld + (b + 1) * plane].copy_from_slice(row);
+        }
+    }
+}
 
-/// `y = conv(x, w)`: per image, `y[n] = W · col(x[n])`; images in parallel.
+thread_local! {
+    /// The calling thread's workspace (as `u64`s: 8-byte aligned, initialised, any bits a valid
+    /// f32 or f64). Taken out while in use, so a nested call on the same thread (rayon
+    /// work-stealing inside a GEMM) finds it empty and uses a fresh one instead of aliasing it.
+    static WORKSPACE: Cell<Vec<u64>> = const { Cell::new(Vec::new()) };
+}
+
+/// Calls `f` with two scratch slices of `a` and `b` elements, carved from the thread's
+/// reusable workspace. Their contents on entry are unspecified (earlier values or zeros).
+fn with_workspace<F: Float, R>(a: usize, b: usize, f: impl FnOnce(&mut [F], &mut [F]) -> R) -> R {
+    let mut buf = WORKSPACE.with(Cell::take);
+    let words = ((a + b) * std::mem::size_of::<F>()).div_ceil(8);
+    if buf.len() < words {
+        buf = vec![0u64; words];
+    }
+    // SAFETY: F is f32 or f64 (`Float` is sealed): size 4 or 8, alignment ≤ 8 = align of u64,
+    // and every bit pattern is a valid value; the `words` u64s are initialised and exclusively
+    // borrowed for the duration of `f`.
+    let all = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut F, a + b) };
+    let (first, second) = all.split_at_mut(a);
+    let result = f(first, second);
+    WORKSPACE.with(|cell| {
+        let other = cell.take();
+        cell.set(if other.len() > buf.len() { other } else { buf });
+    });
+    result
+}
+
+fn matrix<F: Float>(data: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
+    ArrayView2::from_shape((rows, cols), &data[..rows * cols]).expect("sizes computed above")
+}
+
+fn matrix_mut<F: Float>(data: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F> {
+    ArrayViewMut2::from_shape((rows, cols), &mut data[..rows * cols]).expect("sizes computed above")
+}
+
+/// `y = conv(x, w)`: per group of images, `[y[n₀] … ] = W · [col(x[n₀]) …]`; groups in parallel.
 pub(crate) fn conv2d<F: Float>(
     x: ArrayView4<'_, F>,
     w: ArrayView4<'_, F>,
@@ -143,28 +215,43 @@ pub(crate) fn conv2d<F: Float>(
     d: Dims,
 ) -> Array4<F> {
     let (n, c, o) = (x.shape()[0], x.shape()[1], w.shape()[0]);
-    let w2 = w
-        .into_shape_with_order((o, c * d.kh * d.kw))
-        .expect("contiguous");
-    let mut y = Array4::<F>::zeros((n, o, d.ho, d.wo));
-    y.axis_chunks_iter_mut(Axis(0), CHUNK)
-        .into_par_iter()
-        .zip(x.axis_chunks_iter(Axis(0), CHUNK))
-        .for_each(|(mut ys, xs)| {
-            let mut col = Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
-            for (xn, mut yn) in xs.axis_iter(Axis(0)).zip(ys.axis_iter_mut(Axis(0))) {
-                im2col(xn, g, d, col.view_mut());
-                let yn = yn
-                    .view_mut()
-                    .into_shape_with_order((o, d.ho * d.wo))
-                    .expect("contiguous");
-                gemm(F::one(), w2, col.view(), F::zero(), yn);
-            }
+    let (k, plane) = (c * d.kh * d.kw, d.plane());
+    if n * c * o == 0 {
+        return Array4::zeros((n, o, d.ho, d.wo));
+    }
+    let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
+    let x = x.as_slice().expect("tape values are contiguous");
+    let group = group_size(plane);
+    let mut y: Vec<F> = Vec::with_capacity(n * o * plane);
+    y.spare_capacity_mut()
+        .par_chunks_mut(group * o * plane)
+        .zip(x.par_chunks(group * c * d.h * d.w))
+        .for_each(|(ys, xs)| {
+            let images = ys.len() / (o * plane);
+            let cols = images * plane;
+            with_workspace(k * cols, o * cols, |col: &mut [F], out: &mut [F]| {
+                for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
+                    im2col(image, g, d, &mut col[b * plane..], cols);
+                }
+                let out2 = matrix_mut(out, o, cols);
+                gemm(F::one(), w2, matrix(col, k, cols), F::zero(), out2);
+                // [g, o, plane] ← o × (g·plane)
+                for (b, yn) in ys.chunks_exact_mut(o * plane).enumerate() {
+                    for (oi, row) in yn.chunks_exact_mut(plane).enumerate() {
+                        let src = &out[oi * cols + b * plane..oi * cols + (b + 1) * plane];
+                        for (dst, &v) in row.iter_mut().zip(src) {
+                            dst.write(v);
+                        }
+                    }
+                }
+            });
         });
-    y
+    // SAFETY: the chunks above cover the whole capacity and every element of each was written.
+    unsafe { y.set_len(n * o * plane) };
+    Array4::from_shape_vec((n, o, d.ho, d.wo), y).expect("length n·o·ho·wo")
 }
 
-/// `x̄ = convᵀ(ḡ, w)`: per image, `x̄[n] = col2im(Wᵀ · G[n])`; images in parallel.
+/// `x̄ = convᵀ(ḡ, w)`: per group, `[x̄[n₀] …] = col2im(Wᵀ · [G[n₀] …])`; groups in parallel.
 pub(crate) fn conv2d_input_grad<F: Float>(
     gy: ArrayView4<'_, F>,
     w: ArrayView4<'_, F>,
@@ -172,53 +259,67 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     d: Dims,
 ) -> Array4<F> {
     let (n, o, c) = (gy.shape()[0], gy.shape()[1], w.shape()[1]);
-    let w2 = w
-        .into_shape_with_order((o, c * d.kh * d.kw))
-        .expect("contiguous");
-    let mut x = Array4::<F>::zeros((n, c, d.h, d.w));
-    x.axis_chunks_iter_mut(Axis(0), CHUNK)
-        .into_par_iter()
-        .zip(gy.axis_chunks_iter(Axis(0), CHUNK))
-        .for_each(|(mut xs, gs)| {
-            let mut col = Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
-            for (gn, xn) in gs.axis_iter(Axis(0)).zip(xs.axis_iter_mut(Axis(0))) {
-                let gn = gn
-                    .into_shape_with_order((o, d.ho * d.wo))
-                    .expect("contiguous");
-                gemm(F::one(), w2.t(), gn, F::zero(), col.view_mut());
-                col2im(col.view(), g, d, xn);
-            }
+    let (k, plane) = (c * d.kh * d.kw, d.plane());
+    if n * c * o == 0 {
+        return Array4::zeros((n, c, d.h, d.w));
+    }
+    let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
+    let gy = gy.as_slice().expect("tape values are contiguous");
+    let group = group_size(plane);
+    let mut x = vec![F::zero(); n * c * d.h * d.w];
+    x.par_chunks_mut(group * c * d.h * d.w)
+        .zip(gy.par_chunks(group * o * plane))
+        .for_each(|(xs, gs)| {
+            let cols = gs.len() / o;
+            with_workspace(k * cols, o * cols, |col: &mut [F], side: &mut [F]| {
+                side_by_side(gs, o, plane, side);
+                let col2 = matrix_mut(col, k, cols);
+                gemm(F::one(), w2.t(), matrix(side, o, cols), F::zero(), col2);
+                for (b, image) in xs.chunks_exact_mut(c * d.h * d.w).enumerate() {
+                    col2im(&col[b * plane..], cols, g, d, image);
+                }
+            });
         });
-    x
+    Array4::from_shape_vec((n, c, d.h, d.w), x).expect("length n·c·h·w")
 }
 
-/// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: a partial sum per chunk of images (in parallel), then the
-/// partials added in chunk order.
+/// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: per group one product `[G[n₀] …] · [col(x[n₀]) …]ᵀ` (the
+/// group's images are part of the summation), in parallel; then the partials added in group
+/// order.
 pub(crate) fn conv2d_weight_grad<F: Float>(
     x: ArrayView4<'_, F>,
     gy: ArrayView4<'_, F>,
     g: &Conv2dGeometry,
     d: Dims,
 ) -> Array4<F> {
-    let (c, o) = (x.shape()[1], gy.shape()[1]);
+    let (n, c, o) = (x.shape()[0], x.shape()[1], gy.shape()[1]);
+    let (k, plane) = (c * d.kh * d.kw, d.plane());
+    if n * c * o == 0 {
+        return Array4::zeros((o, c, d.kh, d.kw));
+    }
+    let (x, gy) = (
+        x.as_slice().expect("tape values are contiguous"),
+        gy.as_slice().expect("tape values are contiguous"),
+    );
+    let group = group_size(plane);
     let partials: Vec<Array2<F>> = x
-        .axis_chunks_iter(Axis(0), CHUNK)
-        .into_par_iter()
-        .zip(gy.axis_chunks_iter(Axis(0), CHUNK))
+        .par_chunks(group * c * d.h * d.w)
+        .zip(gy.par_chunks(group * o * plane))
         .map(|(xs, gs)| {
-            let mut col = Array2::<F>::zeros((c * d.kh * d.kw, d.ho * d.wo));
-            let mut w = Array2::<F>::zeros((o, c * d.kh * d.kw));
-            for (xn, gn) in xs.axis_iter(Axis(0)).zip(gs.axis_iter(Axis(0))) {
-                im2col(xn, g, d, col.view_mut());
-                let gn = gn
-                    .into_shape_with_order((o, d.ho * d.wo))
-                    .expect("contiguous");
-                gemm(F::one(), gn, col.t(), F::one(), w.view_mut());
-            }
-            w
+            let cols = gs.len() / o;
+            let mut partial = Array2::<F>::zeros((o, k));
+            with_workspace(k * cols, o * cols, |col: &mut [F], side: &mut [F]| {
+                for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
+                    im2col(image, g, d, &mut col[b * plane..], cols);
+                }
+                side_by_side(gs, o, plane, side);
+                let (side, col) = (matrix(side, o, cols), matrix(col, k, cols));
+                gemm(F::one(), side, col.t(), F::zero(), partial.view_mut());
+            });
+            partial
         })
         .collect();
-    let mut total = Array2::<F>::zeros((o, c * d.kh * d.kw));
+    let mut total = Array2::<F>::zeros((o, k));
     for p in &partials {
         total += p;
     }
