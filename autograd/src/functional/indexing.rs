@@ -309,6 +309,10 @@ impl PoolWindow {
     /// For each output pixel of one plane (`plane`, whose first element has flat index `base`
     /// in the input): the flat index of the window's first maximum (row-major order) into
     /// `picks`, its value into `values`. NaN never wins a comparison (as `partial_cmp`).
+    ///
+    /// A row of outputs is done one window position at a time across all its windows (position
+    /// `(di, dj)` in row-major order, replacing only a strictly greater value): the windows of a
+    /// row are independent, so there is no serial chain of compares through one window.
     fn pool_plane<F: Float>(
         &self,
         plane: &[F],
@@ -317,27 +321,32 @@ impl PoolWindow {
         values: &mut [F],
     ) {
         debug_assert_eq!(plane.len(), self.h * self.w);
-        for i in 0..self.ho {
+        let span = (self.wo - 1) * self.sw + 1;
+        let rows = picks
+            .chunks_exact_mut(self.wo)
+            .zip(values.chunks_exact_mut(self.wo));
+        for (i, (picks, values)) in rows.enumerate() {
             let top = i * self.sh * self.w;
-            let rows = &plane[top..top + (self.kh - 1) * self.w + self.w];
-            let out = i * self.wo..(i + 1) * self.wo;
-            for ((j, pick), value) in picks[out.clone()]
-                .iter_mut()
-                .enumerate()
-                .zip(&mut values[out])
-            {
-                let left = j * self.sw;
-                let (mut best, mut best_v) = (left, rows[left]);
-                for di in 0..self.kh {
-                    let start = di * self.w + left;
-                    for (dj, &v) in rows[start..start + self.kw].iter().enumerate() {
-                        if v > best_v {
-                            (best, best_v) = (start + dj, v);
+            for (j, (pick, value)) in picks.iter_mut().zip(values.iter_mut()).enumerate() {
+                (*pick, *value) = (top + j * self.sw, plane[top + j * self.sw]);
+            }
+            for di in 0..self.kh {
+                for dj in (0..self.kw).skip(usize::from(di == 0)) {
+                    let first = top + di * self.w + dj;
+                    let taps = plane[first..first + span].iter().step_by(self.sw);
+                    for ((pick, value), (j, &v)) in picks
+                        .iter_mut()
+                        .zip(values.iter_mut())
+                        .zip(taps.enumerate())
+                    {
+                        if v > *value {
+                            (*pick, *value) = (first + j * self.sw, v);
                         }
                     }
                 }
-                *pick = base + top + best;
-                *value = best_v;
+            }
+            for pick in picks.iter_mut() {
+                *pick += base;
             }
         }
     }
