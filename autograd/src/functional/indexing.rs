@@ -264,20 +264,23 @@ impl<'t, F: Float> Var<'t, F> {
             kw,
             sh,
             sw,
-            ho,
             wo,
         };
         let len = planes * ho * wo;
-        let mut picks = vec![0usize; len];
+        // Built in place (a `Vec` turned into an `Arc<[_]>` would be copied once more).
+        let mut picks: Arc<[usize]> = std::iter::repeat_n(0, len).collect();
         let mut values = vec![F::zero(); len];
+        let picks_out = Arc::get_mut(&mut picks).expect("not shared yet");
         self.with_value(|x| {
             let data = x.as_slice().expect("tape values are contiguous, row-major");
             let per_plane = |(p, (picks, values)): (usize, (&mut [usize], &mut [F]))| {
                 window.pool_plane(&data[p * h * w..(p + 1) * h * w], p * h * w, picks, values)
             };
-            let planes_out = picks.chunks_mut(ho * wo).zip(values.chunks_mut(ho * wo));
+            let planes_out = picks_out
+                .chunks_mut(ho * wo)
+                .zip(values.chunks_mut(ho * wo));
             if crate::kernels::elementwise::parallel(planes * h * w) {
-                let planes_out = picks
+                let planes_out = picks_out
                     .par_chunks_mut(ho * wo)
                     .zip(values.par_chunks_mut(ho * wo));
                 planes_out.enumerate().for_each(per_plane);
@@ -288,7 +291,7 @@ impl<'t, F: Float> Var<'t, F> {
         let value =
             ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[shape[0], shape[1], ho, wo]), values)
                 .expect("length n·c·ho·wo");
-        Ok(self.take_picked(picks.into(), value))
+        Ok(self.take_picked(picks, value))
     }
 }
 
@@ -301,7 +304,6 @@ struct PoolWindow {
     kw: usize,
     sh: usize,
     sw: usize,
-    ho: usize,
     wo: usize,
 }
 
