@@ -57,9 +57,20 @@ const GROUP_COLUMNS: usize = 1024;
 /// Most images in one group (so that a batch still splits into several groups for the threads).
 const MAX_GROUP: usize = 8;
 
-/// Images per group for `plane = ho·wo` output pixels: a function of the shape alone.
-fn group_size(plane: usize) -> usize {
-    (GROUP_COLUMNS / plane.max(1)).clamp(1, MAX_GROUP)
+/// Groups come in multiples of this (as far as the batch allows), so that they share out evenly
+/// over 1, 2 or 4 threads.
+const GROUP_MULTIPLE: usize = 4;
+
+/// Images per group for a batch of `n` with `plane = ho·wo` output pixels: about
+/// [`GROUP_COLUMNS`] columns (at most [`MAX_GROUP`] images), then evened out so that the number
+/// of groups is a multiple of [`GROUP_MULTIPLE`]. A function of the shape alone.
+fn group_size(n: usize, plane: usize) -> usize {
+    let widest = (GROUP_COLUMNS / plane.max(1)).clamp(1, MAX_GROUP);
+    let groups = n
+        .div_ceil(widest)
+        .next_multiple_of(GROUP_MULTIPLE)
+        .min(n.max(1));
+    n.div_ceil(groups).max(1)
 }
 
 /// The range of output positions `o` (of `n_out`) whose input coordinate `o·s − pad + k·d`
@@ -221,7 +232,7 @@ pub(crate) fn conv2d<F: Float>(
     }
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let x = x.as_slice().expect("tape values are contiguous");
-    let group = group_size(plane);
+    let group = group_size(n, plane);
     let mut y: Vec<F> = Vec::with_capacity(n * o * plane);
     y.spare_capacity_mut()
         .par_chunks_mut(group * o * plane)
@@ -265,7 +276,7 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     }
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let gy = gy.as_slice().expect("tape values are contiguous");
-    let group = group_size(plane);
+    let group = group_size(n, plane);
     let mut x = vec![F::zero(); n * c * d.h * d.w];
     x.par_chunks_mut(group * c * d.h * d.w)
         .zip(gy.par_chunks(group * o * plane))
@@ -301,7 +312,7 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
         x.as_slice().expect("tape values are contiguous"),
         gy.as_slice().expect("tape values are contiguous"),
     );
-    let group = group_size(plane);
+    let group = group_size(n, plane);
     let partials: Vec<Array2<F>> = x
         .par_chunks(group * c * d.h * d.w)
         .zip(gy.par_chunks(group * o * plane))

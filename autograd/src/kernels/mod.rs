@@ -5,5 +5,6 @@
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub mod gemm;
+pub(crate) mod reduce;
 
-pub use gemm::{gemm, gemm_batched};
+pub use gemm::{gemm, gemm_batched, product, product_batched};

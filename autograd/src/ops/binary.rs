@@ -4,6 +4,8 @@
 
 use std::ops::{self, Neg};
 
+use ndarray::{ArrayD, ArrayViewD};
+
 use crate::float::Float;
 use crate::kernels::elementwise::zip_map;
 use crate::ops::{Grads, Op, OpKind, Vjp};
@@ -67,27 +69,73 @@ impl Binary {
         }
     }
 
+    /// Whether `maximum`/`minimum` takes its value (and its gradient, see the VJP) from `a`:
+    /// `a ≥ b` for the maximum, `a ≤ b` for the minimum. Ties go to `a`.
+    #[inline(always)]
+    fn picks_a<F: Float>(self, a: F, b: F) -> bool {
+        match self {
+            Binary::Maximum => a >= b,
+            Binary::Minimum => a <= b,
+            _ => unreachable!("only maximum and minimum pick an operand"),
+        }
+    }
+
+    /// The scalar formula of the forward, its one definition. Inlined into the loops of
+    /// [`Binary::forward`], each with a constant variant, so that the `match` folds away.
+    #[inline(always)]
     fn apply<F: Float>(self, a: F, b: F) -> F {
         match self {
             Binary::Add => a + b,
             Binary::Sub => a - b,
             Binary::Mul => a * b,
             Binary::Div => a / b,
-            // ties: the value is the same either way; the gradient goes to `a` (see the VJP)
-            Binary::Maximum => {
-                if a >= b {
+            Binary::Maximum | Binary::Minimum => {
+                if self.picks_a(a, b) {
                     a
                 } else {
                     b
                 }
+            }
+        }
+    }
+
+    /// `y = f(a, b)` with `a`, `b` broadcast to `shape`: one loop per variant, whose closure
+    /// names its variant as a constant so that [`Binary::apply`] inlines to that variant's
+    /// formula alone (a `match` on a runtime variant inside the loop is evaluated per element
+    /// and keeps it from vectorising). The `match` is exhaustive.
+    fn forward<F: Float>(
+        self,
+        a: ArrayViewD<'_, F>,
+        b: ArrayViewD<'_, F>,
+        shape: &[usize],
+    ) -> ArrayD<F> {
+        match self {
+            Binary::Add => zip_map(a, b, shape, |p, q| Binary::Add.apply(p, q)),
+            Binary::Sub => zip_map(a, b, shape, |p, q| Binary::Sub.apply(p, q)),
+            Binary::Mul => zip_map(a, b, shape, |p, q| Binary::Mul.apply(p, q)),
+            Binary::Div => zip_map(a, b, shape, |p, q| Binary::Div.apply(p, q)),
+            Binary::Maximum => zip_map(a, b, shape, |p, q| Binary::Maximum.apply(p, q)),
+            Binary::Minimum => zip_map(a, b, shape, |p, q| Binary::Minimum.apply(p, q)),
+        }
+    }
+
+    /// The mask `1[the value comes from a]` of `maximum`/`minimum`, broadcast to `shape`; one
+    /// loop per variant like [`Binary::forward`].
+    fn mask_a<F: Float>(
+        self,
+        a: ArrayViewD<'_, F>,
+        b: ArrayViewD<'_, F>,
+        shape: &[usize],
+    ) -> ArrayD<F> {
+        let indicator = |first: bool| if first { F::one() } else { F::zero() };
+        match self {
+            Binary::Maximum => {
+                zip_map(a, b, shape, |p, q| indicator(Binary::Maximum.picks_a(p, q)))
             }
             Binary::Minimum => {
-                if a <= b {
-                    a
-                } else {
-                    b
-                }
+                zip_map(a, b, shape, |p, q| indicator(Binary::Minimum.picks_a(p, q)))
             }
+            _ => unreachable!("only maximum and minimum have a mask"),
         }
     }
 
@@ -111,19 +159,7 @@ impl Binary {
             // ∂max(a, b) = (1[a ≥ b], 1[a < b]); ∂min(a, b) = (1[a ≤ b], 1[a > b])
             Binary::Maximum | Binary::Minimum => {
                 let (av, bv) = (a.value(), b.value());
-                let shape = y.shape();
-                let to_a = zip_map(av.view(), bv.view(), &shape, |p, q| {
-                    let first = if matches!(self, Binary::Maximum) {
-                        p >= q
-                    } else {
-                        p <= q
-                    };
-                    if first {
-                        F::one()
-                    } else {
-                        F::zero()
-                    }
-                });
+                let to_a = self.mask_a(av.view(), bv.view(), &y.shape());
                 let to_b = to_a.mapv(|m| F::one() - m);
                 let tape = g.tape;
                 (
@@ -150,10 +186,10 @@ impl<'t, F: Float> Var<'t, F> {
             let nodes = self.tape.nodes.borrow();
             let (a, b) = (&nodes[self.id].value, &nodes[other.id].value);
             if a.shape() == b.shape() {
-                zip_map(a.view(), b.view(), a.shape(), |p, q| op.apply(p, q))
+                op.forward(a.view(), b.view(), a.shape())
             } else {
                 let shape = broadcast_shape(op.name(), a.shape(), b.shape())?;
-                zip_map(a.view(), b.view(), &shape, |p, q| op.apply(p, q))
+                op.forward(a.view(), b.view(), &shape)
             }
         };
         Ok(self.tape.push_op(Op::Binary(op), &[self, other], value))

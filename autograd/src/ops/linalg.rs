@@ -13,10 +13,10 @@
 //! so a backward pass is matmuls with flags: no transpose is ever materialised, and the VJP of
 //! a VJP is again this op.
 
-use ndarray::{Array2, Array3, Ix2, Ix3};
+use ndarray::{Ix2, Ix3};
 
 use crate::float::Float;
-use crate::kernels::{gemm, gemm_batched};
+use crate::kernels::{product, product_batched};
 use crate::ops::{Grads, Op, Vjp};
 use crate::tape::Var;
 use crate::{Error, Result};
@@ -84,16 +84,9 @@ impl<'t, F: Float> Var<'t, F> {
         if nd == 3 && sa[0] != sb[0] {
             return Err(err(format!("batch sizes differ: {} vs {}", sa[0], sb[0])));
         }
-        let (m, ka) = if ta {
-            (sa[nd - 1], sa[nd - 2])
-        } else {
-            (sa[nd - 2], sa[nd - 1])
-        };
-        let (kb, n) = if tb {
-            (sb[nd - 1], sb[nd - 2])
-        } else {
-            (sb[nd - 2], sb[nd - 1])
-        };
+        // inner dimensions: columns of op(A), rows of op(B)
+        let ka = if ta { sa[nd - 2] } else { sa[nd - 1] };
+        let kb = if tb { sb[nd - 1] } else { sb[nd - 2] };
         if ka != kb {
             let what = |t: bool, name: &str| {
                 if t {
@@ -113,17 +106,13 @@ impl<'t, F: Float> Var<'t, F> {
             let b = b.view().into_dimensionality::<Ix2>().expect("2-D");
             let a = if ta { a.reversed_axes() } else { a };
             let b = if tb { b.reversed_axes() } else { b };
-            let mut c = Array2::<F>::zeros((m, n));
-            gemm(F::one(), a, b, F::zero(), c.view_mut());
-            c.into_dyn()
+            product(a, b).into_dyn()
         } else {
             let a = a.view().into_dimensionality::<Ix3>().expect("3-D");
             let b = b.view().into_dimensionality::<Ix3>().expect("3-D");
             let a = if ta { a.permuted_axes([0, 2, 1]) } else { a };
             let b = if tb { b.permuted_axes([0, 2, 1]) } else { b };
-            let mut c = Array3::<F>::zeros((sa[0], m, n));
-            gemm_batched(F::one(), a, b, F::zero(), c.view_mut());
-            c.into_dyn()
+            product_batched(a, b).into_dyn()
         };
         Ok(self
             .tape

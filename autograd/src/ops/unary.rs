@@ -6,6 +6,8 @@
 
 use std::ops::Neg;
 
+use ndarray::{ArrayD, ArrayViewD};
+
 use crate::float::Float;
 use crate::kernels::elementwise::map;
 use crate::ops::{Grads, Op, OpKind, Vjp};
@@ -60,6 +62,9 @@ impl Unary {
         }
     }
 
+    /// The scalar formula of the forward, its one definition. Inlined into the loops of
+    /// [`Unary::forward`], each with a constant variant, so that the `match` folds away.
+    #[inline(always)]
     fn apply<F: Float>(self, x: F) -> F {
         match self {
             Unary::Neg => -x,
@@ -85,6 +90,8 @@ impl Unary {
     }
 
     /// The derivative where it is piecewise constant (used as a constant mask in the VJP).
+    /// Inlined like [`Unary::apply`] into the loops of [`Unary::mask_of`].
+    #[inline(always)]
     fn mask<F: Float>(self, x: F) -> F {
         let indicator = |b: bool| if b { F::one() } else { F::zero() };
         match self {
@@ -106,10 +113,42 @@ impl Unary {
         }
     }
 
+    /// `y = f(x)` elementwise: one loop per variant, whose closure names its variant as a
+    /// constant so that [`Unary::apply`] inlines to that variant's formula alone (a `match` on
+    /// a runtime variant inside the loop is evaluated per element and keeps it from vectorising).
+    /// The `match` is exhaustive: a new variant cannot be forgotten here.
+    fn forward<F: Float>(self, x: ArrayViewD<'_, F>) -> ArrayD<F> {
+        match self {
+            Unary::Neg => map(x, |e| Unary::Neg.apply(e)),
+            Unary::Exp => map(x, |e| Unary::Exp.apply(e)),
+            Unary::Log => map(x, |e| Unary::Log.apply(e)),
+            Unary::Log1p => map(x, |e| Unary::Log1p.apply(e)),
+            Unary::Sqrt => map(x, |e| Unary::Sqrt.apply(e)),
+            Unary::Abs => map(x, |e| Unary::Abs.apply(e)),
+            Unary::Relu => map(x, |e| Unary::Relu.apply(e)),
+            Unary::Sigmoid => map(x, |e| Unary::Sigmoid.apply(e)),
+            Unary::Tanh => map(x, |e| Unary::Tanh.apply(e)),
+            Unary::PowScalar(p) => map(x, move |e| Unary::PowScalar(p).apply(e)),
+            Unary::AddScalar(c) => map(x, move |e| Unary::AddScalar(c).apply(e)),
+            Unary::MulScalar(c) => map(x, move |e| Unary::MulScalar(c).apply(e)),
+            Unary::Clamp { lo, hi } => map(x, move |e| Unary::Clamp { lo, hi }.apply(e)),
+        }
+    }
+
+    /// The mask `f'(x)` of a piecewise-linear op, one loop per variant like [`Unary::forward`].
+    fn mask_of<F: Float>(self, x: ArrayViewD<'_, F>) -> ArrayD<F> {
+        match self {
+            Unary::Abs => map(x, |e| Unary::Abs.mask(e)),
+            Unary::Relu => map(x, |e| Unary::Relu.mask(e)),
+            Unary::Clamp { lo, hi } => map(x, move |e| Unary::Clamp { lo, hi }.mask(e)),
+            _ => unreachable!("only piecewise-linear ops have a mask"),
+        }
+    }
+
     pub(crate) fn vjp<'t, F: Float>(&self, v: &Vjp<'_, 't, F>) -> Result<Grads<'t, F>> {
         let (x, y, g) = (v.x[0], v.y, v.g);
         let mask = |op: Unary| -> Var<'t, F> {
-            let m = map(x.value().view(), |e| op.mask(e));
+            let m = x.with_value(|x| op.mask_of(x.view()));
             x.tape.constant(m)
         };
         let dx = match *self {
@@ -157,7 +196,7 @@ impl<'t, F: Float> std::ops::Neg for Var<'t, F> {
 
 impl<'t, F: Float> Var<'t, F> {
     fn unary(self, op: Unary) -> Var<'t, F> {
-        let value = self.with_value(|x| map(x.view(), |e| op.apply(e)));
+        let value = self.with_value(|x| op.forward(x.view()));
         self.tape.push_op(Op::Unary(op), &[self], value)
     }
 

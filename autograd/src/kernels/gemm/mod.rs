@@ -33,7 +33,7 @@
 
 use std::sync::OnceLock;
 
-use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3};
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
@@ -275,7 +275,8 @@ unsafe fn store_tile_scalar<T: GemmScalar>(acc: *const T, ld: usize, tile: &Tile
 /// C ← α·A·B + β·C for 2-D views with ARBITRARY strides (a transposed operand is just `x.t()`,
 /// a view with swapped strides: never copied by the caller; packing reads strided data).
 /// Panics only if shapes disagree (the caller checks them first and reports errors).
-/// β = 0 must overwrite C even if C holds NaN.
+/// β = 0 overwrites C without reading it (C may hold NaN, or be uninitialised memory: see
+/// [`product`]).
 pub fn gemm<T: GemmScalar>(
     alpha: T,
     a: ArrayView2<T>,
@@ -288,6 +289,31 @@ pub fn gemm<T: GemmScalar>(
     let n = b.ncols();
     let threads = threads_for(m, n, k);
     gemm_with(&kernel, kernel.blocking, threads, alpha, a, b, beta, c);
+}
+
+/// `A·B` in a new array. The array is not zero-filled first: a β = 0 product writes every
+/// element of C and never reads one, so the fill would be a wasted pass over the output.
+pub fn product<T: GemmScalar>(a: ArrayView2<T>, b: ArrayView2<T>) -> Array2<T> {
+    let mut c = Array2::<T>::uninit((a.nrows(), b.ncols()));
+    // SAFETY: the view covers exactly the allocation of `c`, in its standard layout; `gemm`
+    // with β = 0 writes all m·n elements without reading any (see `gemm`), so `c` is fully
+    // initialised afterwards.
+    unsafe {
+        let view = ArrayViewMut2::from_shape_ptr(c.raw_dim(), c.as_mut_ptr() as *mut T);
+        gemm(T::ONE, a, b, T::ZERO, view);
+        c.assume_init()
+    }
+}
+
+/// [`product`] for stacks: `A[i]·B[i]` over the first axis, in a new array (not zero-filled).
+pub fn product_batched<T: GemmScalar>(a: ArrayView3<T>, b: ArrayView3<T>) -> Array3<T> {
+    let mut c = Array3::<T>::uninit((a.dim().0, a.dim().1, b.dim().2));
+    // SAFETY: as in `product`: `gemm_batched` with β = 0 writes every element of every product.
+    unsafe {
+        let view = ArrayViewMut3::from_shape_ptr(c.raw_dim(), c.as_mut_ptr() as *mut T);
+        gemm_batched(T::ONE, a, b, T::ZERO, view);
+        c.assume_init()
+    }
 }
 
 /// Batched: C[i] ← α·A[i]·B[i] + β·C[i] over the first axis (3-D views, arbitrary strides).

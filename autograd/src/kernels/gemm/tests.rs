@@ -677,6 +677,47 @@ fn batched<T: TestFloat>() {
     }
 }
 
+/// `product` and `product_batched` (outputs never zero-filled) equal `gemm` / `gemm_batched`
+/// with β = 0 into a NaN-filled C, bit for bit, including empty operands and k = 0 (all zeros).
+fn products_into_new_arrays<T: TestFloat>() {
+    let mut rng = StdRng::seed_from_u64(21);
+    for (m, n, k) in [
+        (37, 45, 53),
+        (1, 1, 1),
+        (130, 120, 150),
+        (0, 5, 3),
+        (4, 0, 3),
+        (6, 7, 0),
+    ] {
+        let a = Stored::<T>::random(m, k, Layout::Transposed, &mut rng);
+        let b = Stored::<T>::random(k, n, Layout::RowMajor, &mut rng);
+        let mut want = Array2::from_elem((m, n), T::from_f64(f64::NAN));
+        gemm(T::ONE, a.view(), b.view(), T::ZERO, want.view_mut());
+        let got = product(a.view(), b.view());
+        assert!(got == want, "product {m}×{n}×{k}");
+        let a3 = Array3::from_shape_fn((3, m, k), |(i, r, c)| {
+            a.view()[[r, c]].mul(T::from_f64(i as f64 + 1.0))
+        });
+        let b3 = Array3::from_shape_fn((3, k, n), |(_, r, c)| b.view()[[r, c]]);
+        let mut want3 = Array3::from_elem((3, m, n), T::from_f64(f64::NAN));
+        gemm_batched(T::ONE, a3.view(), b3.view(), T::ZERO, want3.view_mut());
+        assert!(
+            product_batched(a3.view(), b3.view()) == want3,
+            "product_batched {m}×{n}×{k}"
+        );
+    }
+}
+
+#[test]
+fn products_into_new_arrays_f32() {
+    products_into_new_arrays::<f32>();
+}
+
+#[test]
+fn products_into_new_arrays_f64() {
+    products_into_new_arrays::<f64>();
+}
+
 #[test]
 fn batched_f32() {
     batched::<f32>();
