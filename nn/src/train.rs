@@ -114,6 +114,10 @@ impl<F: Float, M: Module<F> + ?Sized> BatchLoss<F, M> for CrossEntropy {
 /// after each one. Returns one report per epoch.
 ///
 /// Stops with [`Error::NonFiniteLoss`] at the first batch whose loss is NaN or infinite.
+///
+/// Speed: call it from a thread of a rayon pool (`pool.install(|| fit(..))`, as the `distillery`
+/// command and `examples/train_mlp.rs` do). Called from any other thread, every parallel kernel
+/// is handed to the pool and waited for, op by op.
 pub fn fit<F: Float, M: Module<F>>(
     model: &mut M,
     optimizer: &mut dyn Optimizer<F>,

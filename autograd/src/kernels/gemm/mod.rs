@@ -28,8 +28,9 @@
 //! | AVX2 + FMA | 6 × 16 | 6 × 8 | 12 accumulators of 16 ymm |
 //! | portable | 4 × 8 | 4 × 4 | plain Rust, auto-vectorised |
 //!
-//! Block sizes and the threading threshold were measured on the 2-core AMD EPYC (Zen 4) the project
-//! is developed on; see [`PAR_MIN_MNK`] and each path's `BLOCKING`.
+//! Block sizes and the threading threshold were measured on the 2-core AMD EPYC machines the
+//! project is developed on (a Zen 4 for the AVX-512 path, a Zen 3 for the AVX2 path); see
+//! [`PAR_MIN_MNK`] and each path's blocking.
 
 use std::sync::OnceLock;
 
