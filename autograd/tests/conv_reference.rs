@@ -99,6 +99,51 @@ proptest! {
     }
 }
 
+/// The "same"-padding geometries (stride 1, as many output as input columns), which im2col
+/// and col2im move as one shifted run per kernel tap: the forward against the direct loops and
+/// the input gradient as its adjoint, with odd sizes and dilation.
+#[test]
+fn same_padding_matches_the_direct_loops() {
+    let mut rng = StdRng::seed_from_u64(17);
+    // (kernel, padding, dilation) with 2·padding = dilation·(kernel − 1)
+    for (k, pad, dil) in [(3, 1, 1), (5, 2, 1), (3, 2, 2), (1, 0, 1), (3, 3, 3)] {
+        for (h, w) in [(14, 14), (7, 9), (1, 5), (9, 2)] {
+            let g = Conv2dGeometry {
+                stride: [1, 1],
+                padding: [pad, pad],
+                dilation: [dil, dil],
+            };
+            let x = random4(&mut rng, (3, 2, h, w));
+            let wt = random4(&mut rng, (4, 2, k, k));
+            let tape = Tape::<f64>::new();
+            let y = tape
+                .constant(x.clone())
+                .conv2d(tape.constant(wt.clone()), g)
+                .unwrap()
+                .value();
+            let expected = direct(&x, &wt, g).into_dyn();
+            assert_eq!(y.shape(), expected.shape());
+            let err = (&y - &expected).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(
+                err <= TOL,
+                "k {k} pad {pad} dil {dil} on {h}×{w}: max error {err}"
+            );
+            // and the transposed convolution is its adjoint: ⟨r, conv(x, w)⟩ = ⟨convᵀ(r, w), x⟩
+            let r = random4(&mut rng, (3, 4, h, w));
+            let (rv, wv) = (tape.constant(r.clone()), tape.constant(wt.clone()));
+            let dx = autograd::Var::conv2d_input_grad(rv, wv, g, [h, w])
+                .unwrap()
+                .value();
+            let lhs = (&r.into_dyn() * &expected).sum();
+            let rhs = (&dx * &x.into_dyn()).sum();
+            assert!(
+                (lhs - rhs).abs() <= 1e-11 * (1.0 + lhs.abs()),
+                "k {k} pad {pad} dil {dil} on {h}×{w}: {lhs} vs {rhs}"
+            );
+        }
+    }
+}
+
 /// Forward, input gradient and weight gradient of a batch of 37 images (several chunks, one
 /// partial) have the same bits in a pool of 1 thread and of 2.
 #[test]

@@ -111,6 +111,20 @@ fn im2col<F: Float>(image: &[F], g: &Conv2dGeometry, d: Dims, col: &mut [F], ld:
                 let (q_lo, q_hi) = valid_outputs(j, sw, pw, dw, d.w, d.wo);
                 out[..p_lo * d.wo].fill(F::zero());
                 out[p_hi * d.wo..].fill(F::zero());
+                if sh == 1 && sw == 1 && d.wo == d.w && p_lo < p_hi && q_lo < q_hi {
+                    // Stride 1 with as many output as input columns ("same" padding): output
+                    // pixel t = p·w + q reads image[t + shift], so the valid rows are one
+                    // shifted run of the image. Copy it at once, then zero the columns outside
+                    // the image, which the run brought in from the neighbouring rows.
+                    let (t0, t1) = (p_lo * d.w + q_lo, (p_hi - 1) * d.w + q_hi);
+                    let s0 = (p_lo + i * dh - ph) * d.w + q_lo + j * dw - pw;
+                    out[t0..t1].copy_from_slice(&image[s0..s0 + (t1 - t0)]);
+                    for o in out[p_lo * d.w..p_hi * d.w].chunks_exact_mut(d.w) {
+                        o[..q_lo].fill(F::zero());
+                        o[q_hi..].fill(F::zero());
+                    }
+                    continue;
+                }
                 for p in p_lo..p_hi {
                     let a = p * sh + i * dh - ph;
                     let line = &image[a * d.w..(a + 1) * d.w];
@@ -135,8 +149,9 @@ fn im2col<F: Float>(image: &[F], g: &Conv2dGeometry, d: Dims, col: &mut [F], ld:
 }
 
 /// Adds each column of `col` (row `r` at `col[r·ld]`) back into the patch of `image`
-/// (`c × h × w`, contiguous) it was read from: `image += col2im(col)`.
-fn col2im<F: Float>(col: &[F], ld: usize, g: &Conv2dGeometry, d: Dims, image: &mut [F]) {
+/// (`c × h × w`, contiguous) it was read from: `image += col2im(col)`. May overwrite the
+/// entries of `col` that read outside the image (padding) with zeros.
+fn col2im<F: Float>(col: &mut [F], ld: usize, g: &Conv2dGeometry, d: Dims, image: &mut [F]) {
     let ([sh, sw], [ph, pw], [dh, dw]) = (g.stride, g.padding, g.dilation);
     let channels = image.len() / (d.h * d.w);
     for c in 0..channels {
@@ -145,9 +160,25 @@ fn col2im<F: Float>(col: &[F], ld: usize, g: &Conv2dGeometry, d: Dims, image: &m
             let (p_lo, p_hi) = valid_outputs(i, sh, ph, dh, d.h, d.ho);
             for j in 0..d.kw {
                 let row = (c * d.kh + i) * d.kw + j;
-                let from = &col[row * ld..row * ld + d.plane()];
+                let from = &mut col[row * ld..row * ld + d.plane()];
                 let (q_lo, q_hi) = valid_outputs(j, sw, pw, dw, d.w, d.wo);
                 if q_lo == q_hi {
+                    continue;
+                }
+                if sh == 1 && sw == 1 && d.wo == d.w && p_lo < p_hi {
+                    // "Same" padding at stride 1, as in `im2col`: output pixel t = p·w + q
+                    // belongs to image[t + shift], so the valid rows add as one shifted run once
+                    // the entries of columns outside the image (which the run would add into
+                    // the neighbouring rows) are zero.
+                    for o in from[p_lo * d.w..p_hi * d.w].chunks_exact_mut(d.w) {
+                        o[..q_lo].fill(F::zero());
+                        o[q_hi..].fill(F::zero());
+                    }
+                    let (t0, t1) = (p_lo * d.w + q_lo, (p_hi - 1) * d.w + q_hi);
+                    let s0 = (p_lo + i * dh - ph) * d.w + q_lo + j * dw - pw;
+                    for (x, &v) in image[s0..s0 + (t1 - t0)].iter_mut().zip(&from[t0..t1]) {
+                        *x += v;
+                    }
                     continue;
                 }
                 for p in p_lo..p_hi {
@@ -287,7 +318,7 @@ pub(crate) fn conv2d_input_grad<F: Float>(
                 let col2 = matrix_mut(col, k, cols);
                 gemm(F::one(), w2.t(), matrix(side, o, cols), F::zero(), col2);
                 for (b, image) in xs.chunks_exact_mut(c * d.h * d.w).enumerate() {
-                    col2im(&col[b * plane..], cols, g, d, image);
+                    col2im(&mut col[b * plane..], cols, g, d, image);
                 }
             });
         });
