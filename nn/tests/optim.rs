@@ -164,6 +164,45 @@ fn adam_and_adamw_two_steps_follow_the_published_rule() {
     assert!((results[1][0] - results[2][0]).abs() > 1e-3);
 }
 
+/// A parameter large enough for the update to be split over the threads (90,000 elements):
+/// every element follows the scalar rule after two AdamW steps, and the weights have the same
+/// bits in a 1-thread and a 2-thread pool.
+#[test]
+fn adam_on_a_large_parameter_follows_the_rule_at_any_thread_count() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let (rows, cols) = (300, 300);
+    let w0 = Array2::from_shape_simple_fn((rows, cols), || rng.gen_range(-1.0..1.0));
+    let grads: Vec<Array2<f64>> = (0..2)
+        .map(|_| Array2::from_shape_simple_fn((rows, cols), || rng.gen_range(-1.0..1.0)))
+        .collect();
+    let cfg = AdamConfig::adamw(1e-2, 0.1);
+    let train = |threads: usize| -> Array2<f64> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut m = Linear {
+                weight: Param::new(w0.clone()),
+                bias: None,
+            };
+            let mut opt = Adam::new(cfg).unwrap();
+            for g in &grads {
+                let mut gs = Grads::default();
+                gs.insert(&m.weight, g.clone().into_tensor());
+                opt.step(&mut m, &gs).unwrap();
+            }
+            m.weight.value().to_owned().into_dimensionality().unwrap()
+        })
+    };
+    let (one, two) = (train(1), train(2));
+    assert!(one == two, "1 and 2 threads differ");
+    for ((i, j), &w) in two.indexed_iter() {
+        let want = adam_reference(w0[[i, j]], &[grads[0][[i, j]], grads[1][[i, j]]], cfg, true);
+        assert_abs_diff_eq!(w, want, epsilon = TOL);
+    }
+}
+
 #[test]
 fn adam_second_step_by_hand() {
     // β₁ = 0.9, β₂ = 0.999, ε = 1e-8, η = 0.1, one weight w₀ = 1, g₁ = 0.5, g₂ = −1:

@@ -8,3 +8,10 @@ pub mod gemm;
 pub(crate) mod reduce;
 
 pub use gemm::{gemm, gemm_batched, product, product_batched};
+
+/// Whether elementwise work on `len` elements is worth splitting over the current rayon pool
+/// (the rule every elementwise kernel here follows; exported for elementwise loops elsewhere,
+/// such as optimiser updates).
+pub fn parallel_worthwhile(len: usize) -> bool {
+    elementwise::parallel(len)
+}

@@ -198,19 +198,23 @@ impl<F: Float> Optimizer<F> for Adam<F> {
             // 1/(1 − β₁ᵗ) and 1/(1 − β₂ᵗ).
             let c1 = F::from_f64(1.0 / (1.0 - c.beta1.powf(s.t as f64)));
             let c2 = F::from_f64(1.0 / (1.0 - c.beta2.powf(s.t as f64)));
-            Zip::from(p.value_mut())
-                .and(g)
-                .and(&mut s.m)
-                .and(&mut s.v)
-                .for_each(|w, &g, m, v| {
-                    let g = g + l2 * *w;
-                    *w *= shrink;
-                    *m = b1 * *m + one_minus_b1 * g;
-                    *v = b2 * *v + one_minus_b2 * g * g;
-                    let m_hat = *m * c1;
-                    let v_hat = *v * c2;
-                    *w -= lr * m_hat / (v_hat.sqrt() + eps);
-                });
+            let update = |w: &mut F, &g: &F, m: &mut F, v: &mut F| {
+                let g = g + l2 * *w;
+                *w *= shrink;
+                *m = b1 * *m + one_minus_b1 * g;
+                *v = b2 * *v + one_minus_b2 * g * g;
+                let m_hat = *m * c1;
+                let v_hat = *v * c2;
+                *w -= lr * m_hat / (v_hat.sqrt() + eps);
+            };
+            let split = autograd::kernels::parallel_worthwhile(g.len());
+            let zip = Zip::from(p.value_mut()).and(g).and(&mut s.m).and(&mut s.v);
+            // Each element's update reads only its own values: the split changes no bits.
+            if split {
+                zip.par_for_each(update);
+            } else {
+                zip.for_each(update);
+            }
         });
         self.steps += 1;
         Ok(())
