@@ -1,11 +1,12 @@
-//! Logsumexp, softmax and log-softmax along an axis, stable for logits of any magnitude.
+//! Logsumexp and softmax along an axis, stable for logits of any magnitude (log-softmax itself
+//! is a primitive: `ops/softmax.rs`).
 //!
 //! With `m = max_k z_k` held constant (detached) and the shifted logits `s = z − m` (all ≤ 0,
 //! and exact for logits near the maximum):
 //!
 //! * `logsumexp(z) = m + ln Σ_k e^{s_k}`
-//! * `log_softmax(z) = s − ln Σ_k e^{s_k}`
-//! * `softmax(z) = e^{s} / Σ_k e^{s_k}`
+//! * `softmax(z) = e^{log_softmax(z)}`, where the primitive computes
+//!   `log_softmax(z) = s − ln Σ_k e^{s_k}` in one pass
 //!
 //! The values do not depend on `m`, so neither do the gradients: detaching `m` is exact. Working
 //! with `s` rather than `z − logsumexp(z)` matters in `f32`: at `|z| ≈ 1e4` the latter cancels
@@ -37,16 +38,9 @@ impl<'t, F: Float> Var<'t, F> {
         }
     }
 
-    /// `log softmax(z)_k = z_k − ln Σ_j e^{z_j}` along `axis`.
-    pub fn log_softmax(self, axis: isize) -> Result<Var<'t, F>> {
-        let (a, _, s) = self.shifted("log_softmax", axis)?;
-        s.try_sub(s.exp().sum_axis(a, true)?.log())
-    }
-
-    /// `softmax(z)_k = e^{z_k} / Σ_j e^{z_j}` along `axis`.
+    /// `softmax(z)_k = e^{z_k} / Σ_j e^{z_j}` along `axis`: `exp(log_softmax(z))`, whose
+    /// exponents are all ≤ 0.
     pub fn softmax(self, axis: isize) -> Result<Var<'t, F>> {
-        let (a, _, s) = self.shifted("softmax", axis)?;
-        let e = s.exp();
-        e.try_div(e.sum_axis(a, true)?)
+        Ok(self.log_softmax(axis)?.exp())
     }
 }

@@ -5,7 +5,8 @@
 //! (run with recording off: nothing is kept) and higher-order gradients (recording on: the
 //! backward pass is itself on the tape and can be differentiated). Everything that is not here
 //! (softmax, cross-entropy, max over an axis, pooling, sort, ...) is a composite of these, in
-//! `crate::functional`, with no gradient rule of its own.
+//! `crate::functional`, with no gradient rule of its own. One composite was made a primitive
+//! for speed: log-softmax (`softmax.rs`), under every softmax and cross-entropy.
 //!
 //! Adding an op: add its variant to a family enum, its kind to [`op_kinds!`] (the compiler asks
 //! for both through the exhaustive matches), and an entry to the gradient-check table in
@@ -17,6 +18,7 @@ pub(crate) mod index;
 pub(crate) mod linalg;
 pub(crate) mod movement;
 pub(crate) mod reduce;
+pub(crate) mod softmax;
 pub(crate) mod unary;
 
 use crate::float::Float;
@@ -62,6 +64,8 @@ op_kinds!(
     Minimum,
     // reduce.rs
     Sum,
+    // softmax.rs
+    LogSoftmax,
     // movement.rs
     Reshape,
     Permute,
@@ -86,6 +90,7 @@ pub(crate) enum Op {
     Unary(unary::Unary),
     Binary(binary::Binary),
     Sum(reduce::Sum),
+    LogSoftmax(softmax::LogSoftmax),
     Movement(movement::Movement),
     Index(index::Index),
     MatMul(linalg::MatMul),
@@ -98,6 +103,7 @@ impl Op {
             Op::Unary(op) => op.kind(),
             Op::Binary(op) => op.kind(),
             Op::Sum(_) => OpKind::Sum,
+            Op::LogSoftmax(op) => op.kind(),
             Op::Movement(op) => op.kind(),
             Op::Index(op) => op.kind(),
             Op::MatMul(_) => OpKind::MatMul,
@@ -111,6 +117,7 @@ impl Op {
             Op::Unary(op) => op.vjp(vjp),
             Op::Binary(op) => op.vjp(vjp),
             Op::Sum(op) => op.vjp(vjp),
+            Op::LogSoftmax(op) => op.vjp(vjp),
             Op::Movement(op) => op.vjp(vjp),
             Op::Index(op) => op.vjp(vjp),
             Op::MatMul(op) => op.vjp(vjp),
