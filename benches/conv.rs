@@ -12,6 +12,8 @@
 //! floating-point operation (2·N·O·HO·WO·C·KH·KW forward, 3× that with the backward), so
 //! `Gelem/s` reads as GFLOP/s; for max-pooling it is one input element.
 
+mod common;
+
 use autograd::{Conv2dGeometry, Tape, Tensor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::{ArrayD, IxDyn};
@@ -90,15 +92,7 @@ fn bench_pool(crit: &mut Criterion) {
 }
 
 fn benches(crit: &mut Criterion) {
-    let threads: usize = std::env::var("BENCH_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // Criterion's state cannot move into a pool's thread: size the global pool instead.
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("the global rayon pool is configured once, here");
+    let threads = common::threads_and_pool();
     let same = Conv2dGeometry::new(1, 1, 1);
     bench_conv(
         crit,

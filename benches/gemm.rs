@@ -13,6 +13,8 @@
 //! and the `gemm` crate run in rayon's global pool, sized to it. Criterion's throughput is in
 //! elements: one "element" is one floating-point operation, so `Gelem/s` reads as GFLOP/s.
 
+mod common;
+
 use autograd::kernels::gemm::gemm;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
@@ -148,17 +150,9 @@ fn bench_one<T: Scalar>(
 }
 
 fn benches(crit: &mut Criterion) {
-    let threads: usize = std::env::var("BENCH_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // matrixmultiply reads this once, at its first product.
+    // matrixmultiply reads MATMUL_NUM_THREADS once, at its first product: set it before that.
+    let threads = common::threads_and_pool();
     std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
-    // Criterion's state cannot move into a pool's thread: size the global pool instead.
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("the global rayon pool is configured once, here");
     for n in [256, 512, 1024, 2048] {
         bench_one::<f32>(crit, &format!("gemm_f32_{n}"), n, Variant::AB, threads);
     }
