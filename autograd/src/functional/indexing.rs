@@ -276,15 +276,15 @@ impl<'t, F: Float> Var<'t, F> {
             let per_plane = |(p, (picks, values)): (usize, (&mut [usize], &mut [F]))| {
                 window.pool_plane(&data[p * h * w..(p + 1) * h * w], p * h * w, picks, values)
             };
-            let planes_out = picks_out
-                .chunks_mut(ho * wo)
-                .zip(values.chunks_mut(ho * wo));
             if crate::kernels::elementwise::parallel(planes * h * w) {
                 let planes_out = picks_out
                     .par_chunks_mut(ho * wo)
                     .zip(values.par_chunks_mut(ho * wo));
                 planes_out.enumerate().for_each(per_plane);
             } else {
+                let planes_out = picks_out
+                    .chunks_mut(ho * wo)
+                    .zip(values.chunks_mut(ho * wo));
                 planes_out.enumerate().for_each(per_plane);
             }
         });

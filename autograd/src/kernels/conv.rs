@@ -20,15 +20,14 @@
 //! so every result — the weight gradient summed per group, then over groups in order — has the
 //! same bits at any thread count.
 //!
-//! The `col` and group buffers are per-thread workspaces reused across calls: a training step
-//! calls these kernels with the same shapes every time.
-
-use std::cell::Cell;
+//! The `col` and group buffers are the thread's reusable scratch buffer
+//! ([`super::scratch`]): a training step calls these kernels with the same shapes every time.
 
 use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
 use rayon::prelude::*;
 
 use super::gemm;
+use super::scratch::{self, Slot};
 use crate::float::Float;
 use crate::ops::Conv2dGeometry;
 
@@ -213,34 +212,6 @@ fn side_by_side<F: Float>(images: &[F], o: usize, plane: usize, side: &mut [F]) 
     }
 }
 
-thread_local! {
-    /// The calling thread's workspace (as `u64`s: 8-byte aligned, initialised, any bits a valid
-    /// f32 or f64). Taken out while in use, so a nested call on the same thread (rayon
-    /// work-stealing inside a GEMM) finds it empty and uses a fresh one instead of aliasing it.
-    static WORKSPACE: Cell<Vec<u64>> = const { Cell::new(Vec::new()) };
-}
-
-/// Calls `f` with two scratch slices of `a` and `b` elements, carved from the thread's
-/// reusable workspace. Their contents on entry are unspecified (earlier values or zeros).
-fn with_workspace<F: Float, R>(a: usize, b: usize, f: impl FnOnce(&mut [F], &mut [F]) -> R) -> R {
-    let mut buf = WORKSPACE.with(Cell::take);
-    let words = ((a + b) * std::mem::size_of::<F>()).div_ceil(8);
-    if buf.len() < words {
-        buf = vec![0u64; words];
-    }
-    // SAFETY: F is f32 or f64 (`Float` is sealed): size 4 or 8, alignment ≤ 8 = align of u64,
-    // and every bit pattern is a valid value; the `words` u64s are initialised and exclusively
-    // borrowed for the duration of `f`.
-    let all = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut F, a + b) };
-    let (first, second) = all.split_at_mut(a);
-    let result = f(first, second);
-    WORKSPACE.with(|cell| {
-        let other = cell.take();
-        cell.set(if other.len() > buf.len() { other } else { buf });
-    });
-    result
-}
-
 fn matrix<F: Float>(data: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
     ArrayView2::from_shape((rows, cols), &data[..rows * cols]).expect("sizes computed above")
 }
@@ -271,22 +242,27 @@ pub(crate) fn conv2d<F: Float>(
         .for_each(|(ys, xs)| {
             let images = ys.len() / (o * plane);
             let cols = images * plane;
-            with_workspace(k * cols, o * cols, |col: &mut [F], out: &mut [F]| {
-                for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
-                    im2col(image, g, d, &mut col[b * plane..], cols);
-                }
-                let out2 = matrix_mut(out, o, cols);
-                gemm(F::one(), w2, matrix(col, k, cols), F::zero(), out2);
-                // [g, o, plane] ← o × (g·plane)
-                for (b, yn) in ys.chunks_exact_mut(o * plane).enumerate() {
-                    for (oi, row) in yn.chunks_exact_mut(plane).enumerate() {
-                        let src = &out[oi * cols + b * plane..oi * cols + (b + 1) * plane];
-                        for (dst, &v) in row.iter_mut().zip(src) {
-                            dst.write(v);
+            scratch::with_slices(
+                Slot::Conv,
+                k * cols,
+                o * cols,
+                |col: &mut [F], out: &mut [F]| {
+                    for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
+                        im2col(image, g, d, &mut col[b * plane..], cols);
+                    }
+                    let out2 = matrix_mut(out, o, cols);
+                    gemm(F::one(), w2, matrix(col, k, cols), F::zero(), out2);
+                    // [g, o, plane] ← o × (g·plane)
+                    for (b, yn) in ys.chunks_exact_mut(o * plane).enumerate() {
+                        for (oi, row) in yn.chunks_exact_mut(plane).enumerate() {
+                            let src = &out[oi * cols + b * plane..oi * cols + (b + 1) * plane];
+                            for (dst, &v) in row.iter_mut().zip(src) {
+                                dst.write(v);
+                            }
                         }
                     }
-                }
-            });
+                },
+            );
         });
     // SAFETY: the chunks above cover the whole capacity and every element of each was written.
     unsafe { y.set_len(n * o * plane) };
@@ -313,14 +289,19 @@ pub(crate) fn conv2d_input_grad<F: Float>(
         .zip(gy.par_chunks(group * o * plane))
         .for_each(|(xs, gs)| {
             let cols = gs.len() / o;
-            with_workspace(k * cols, o * cols, |col: &mut [F], side: &mut [F]| {
-                side_by_side(gs, o, plane, side);
-                let col2 = matrix_mut(col, k, cols);
-                gemm(F::one(), w2.t(), matrix(side, o, cols), F::zero(), col2);
-                for (b, image) in xs.chunks_exact_mut(c * d.h * d.w).enumerate() {
-                    col2im(&mut col[b * plane..], cols, g, d, image);
-                }
-            });
+            scratch::with_slices(
+                Slot::Conv,
+                k * cols,
+                o * cols,
+                |col: &mut [F], side: &mut [F]| {
+                    side_by_side(gs, o, plane, side);
+                    let col2 = matrix_mut(col, k, cols);
+                    gemm(F::one(), w2.t(), matrix(side, o, cols), F::zero(), col2);
+                    for (b, image) in xs.chunks_exact_mut(c * d.h * d.w).enumerate() {
+                        col2im(&mut col[b * plane..], cols, g, d, image);
+                    }
+                },
+            );
         });
     Array4::from_shape_vec((n, c, d.h, d.w), x).expect("length n·c·h·w")
 }
@@ -350,14 +331,19 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
         .map(|(xs, gs)| {
             let cols = gs.len() / o;
             let mut partial = Array2::<F>::zeros((o, k));
-            with_workspace(k * cols, o * cols, |col: &mut [F], side: &mut [F]| {
-                for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
-                    im2col(image, g, d, &mut col[b * plane..], cols);
-                }
-                side_by_side(gs, o, plane, side);
-                let (side, col) = (matrix(side, o, cols), matrix(col, k, cols));
-                gemm(F::one(), side, col.t(), F::zero(), partial.view_mut());
-            });
+            scratch::with_slices(
+                Slot::Conv,
+                k * cols,
+                o * cols,
+                |col: &mut [F], side: &mut [F]| {
+                    for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
+                        im2col(image, g, d, &mut col[b * plane..], cols);
+                    }
+                    side_by_side(gs, o, plane, side);
+                    let (side, col) = (matrix(side, o, cols), matrix(col, k, cols));
+                    gemm(F::one(), side, col.t(), F::zero(), partial.view_mut());
+                },
+            );
             partial
         })
         .collect();

@@ -6,6 +6,7 @@ pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub mod gemm;
 pub(crate) mod reduce;
+pub(crate) mod scratch;
 
 pub use gemm::{gemm, gemm_batched, product, product_batched};
 

@@ -37,6 +37,8 @@ use std::sync::OnceLock;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3};
 use rayon::prelude::*;
 
+use crate::kernels::scratch;
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -585,7 +587,7 @@ unsafe fn driver<T: GemmScalar>(
                 } else {
                     (q1 - q0) * nr * kc
                 };
-                pack::with_buffer(pack::Slot::A, (a_len + b_len) * size, |buf| {
+                scratch::with_buffer(scratch::Slot::PackA, (a_len + b_len) * size, |buf| {
                     let abuf = buf as *mut T;
                     pack::pack_a(mr, rows, kc, a.at(p0 * mr, pc), a.rs, a.cs, abuf);
                     // Panel q of B̃ is at `b_first + (q - q0)·nr·kc`.
@@ -623,7 +625,7 @@ unsafe fn driver<T: GemmScalar>(
                 for_each_task(m_tasks * n_tasks, parallel, |t| task(t, None));
                 continue;
             }
-            pack::with_buffer(pack::Slot::B, n_panels * nr * kc * size, |bbuf| {
+            scratch::with_buffer(scratch::Slot::PackB, n_panels * nr * kc * size, |bbuf| {
                 let bbuf = MatPtr {
                     ptr: bbuf as *mut T,
                     rs: 0,
