@@ -101,7 +101,8 @@ proptest! {
 
 /// The "same"-padding geometries (stride 1, as many output as input columns), which im2col
 /// and col2im move as one shifted run per kernel tap: the forward against the direct loops and
-/// the input gradient as its adjoint, with odd sizes and dilation.
+/// the input gradient as its adjoint, with odd sizes and dilation. Two input channels take the
+/// forward through an im2col matrix, three through panels packed from the images.
 #[test]
 fn same_padding_matches_the_direct_loops() {
     let mut rng = StdRng::seed_from_u64(17);
@@ -113,33 +114,35 @@ fn same_padding_matches_the_direct_loops() {
                 padding: [pad, pad],
                 dilation: [dil, dil],
             };
-            let x = random4(&mut rng, (3, 2, h, w));
-            let wt = random4(&mut rng, (4, 2, k, k));
-            let tape = Tape::<f64>::new();
-            let y = tape
-                .constant(x.clone())
-                .conv2d(tape.constant(wt.clone()), g)
-                .unwrap()
-                .value();
-            let expected = direct(&x, &wt, g).into_dyn();
-            assert_eq!(y.shape(), expected.shape());
-            let err = (&y - &expected).iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            assert!(
-                err <= TOL,
-                "k {k} pad {pad} dil {dil} on {h}×{w}: max error {err}"
-            );
-            // and the transposed convolution is its adjoint: ⟨r, conv(x, w)⟩ = ⟨convᵀ(r, w), x⟩
-            let r = random4(&mut rng, (3, 4, h, w));
-            let (rv, wv) = (tape.constant(r.clone()), tape.constant(wt.clone()));
-            let dx = autograd::Var::conv2d_input_grad(rv, wv, g, [h, w])
-                .unwrap()
-                .value();
-            let lhs = (&r.into_dyn() * &expected).sum();
-            let rhs = (&dx * &x.into_dyn()).sum();
-            assert!(
-                (lhs - rhs).abs() <= 1e-11 * (1.0 + lhs.abs()),
-                "k {k} pad {pad} dil {dil} on {h}×{w}: {lhs} vs {rhs}"
-            );
+            for channels in [2, 3] {
+                let x = random4(&mut rng, (3, channels, h, w));
+                let wt = random4(&mut rng, (4, channels, k, k));
+                let tape = Tape::<f64>::new();
+                let y = tape
+                    .constant(x.clone())
+                    .conv2d(tape.constant(wt.clone()), g)
+                    .unwrap()
+                    .value();
+                let expected = direct(&x, &wt, g).into_dyn();
+                assert_eq!(y.shape(), expected.shape());
+                let err = (&y - &expected).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                assert!(
+                    err <= TOL,
+                    "k {k} pad {pad} dil {dil} on {channels}×{h}×{w}: max error {err}"
+                );
+                // and the transposed convolution is its adjoint: ⟨r, conv(x, w)⟩ = ⟨convᵀ(r, w), x⟩
+                let r = random4(&mut rng, (3, 4, h, w));
+                let (rv, wv) = (tape.constant(r.clone()), tape.constant(wt.clone()));
+                let dx = autograd::Var::conv2d_input_grad(rv, wv, g, [h, w])
+                    .unwrap()
+                    .value();
+                let lhs = (&r.into_dyn() * &expected).sum();
+                let rhs = (&dx * &x.into_dyn()).sum();
+                assert!(
+                    (lhs - rhs).abs() <= 1e-11 * (1.0 + lhs.abs()),
+                    "k {k} pad {pad} dil {dil} on {h}×{w}: {lhs} vs {rhs}"
+                );
+            }
         }
     }
 }

@@ -373,7 +373,7 @@ pub fn gemm_batched<T: GemmScalar>(
     }
 }
 
-fn best_kernel<T: GemmScalar>() -> Kernel<T> {
+pub(crate) fn best_kernel<T: GemmScalar>() -> Kernel<T> {
     T::kernel(Isa::best())
         .or_else(|| T::kernel(Isa::Portable))
         .expect("the portable GEMM path is always available")
@@ -381,7 +381,7 @@ fn best_kernel<T: GemmScalar>() -> Kernel<T> {
 
 /// How many threads a product of this size uses: 1 below [`PAR_MIN_MNK`], else the current rayon
 /// pool's size.
-fn threads_for(m: usize, n: usize, k: usize) -> usize {
+pub(crate) fn threads_for(m: usize, n: usize, k: usize) -> usize {
     if m.saturating_mul(n).saturating_mul(k) < PAR_MIN_MNK {
         1
     } else {
@@ -456,6 +456,60 @@ pub fn gemm_with<T: GemmScalar>(
             k,
             alpha,
             a,
+            &b,
+            beta,
+            cm,
+        )
+    }
+}
+
+/// [`gemm_with`] with B given by a [`PanelSource`] of `a.ncols() × c.ncols()` values instead of
+/// a view. C is written through its strides as it is (there is no B view to swap with, so a
+/// column-major C takes the micro-kernels' strided stores). Every element gets the same sums in
+/// the same order as [`gemm_with`] computes for a view holding the same B.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_from_panels<T: GemmScalar>(
+    kernel: &Kernel<T>,
+    blocking: Blocking,
+    threads: usize,
+    alpha: T,
+    a: ArrayView2<T>,
+    b: &impl PanelSource<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let n = c.ncols();
+    assert_eq!(c.nrows(), m, "gemm: A has {m} rows but C has {}", c.nrows());
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha.is_zero() {
+        scale(beta, c);
+        return;
+    }
+    let a = MatPtr {
+        ptr: a.as_ptr() as *mut T,
+        rs: a.strides()[0],
+        cs: a.strides()[1],
+    };
+    let cm = MatPtr {
+        ptr: c.as_mut_ptr(),
+        rs: c.strides()[0],
+        cs: c.strides()[1],
+    };
+    // SAFETY: A and C are valid views of the checked shapes, C does not alias A, and the caller
+    // of `PanelSource` guarantees B's block reads (the trait's contract).
+    unsafe {
+        driver(
+            kernel,
+            blocking,
+            threads.max(1),
+            m,
+            n,
+            k,
+            alpha,
+            a,
             b,
             beta,
             cm,
@@ -503,6 +557,24 @@ impl<T> MatPtr<T> {
     }
 }
 
+/// The B operand as the driver reads it: whatever can write a `kc × cols` block of B — rows
+/// `pc ..`, columns `j0 ..` — into panels of `nr` columns, in the layout of [`pack::pack_b`]
+/// (panel `t` at `dst + t·nr·kc`, value (p, j) at `p·nr + j`, columns past `cols` zero). A
+/// strided matrix is one; a convolution's image, packed as its im2col matrix without the matrix
+/// ever being written, is another (`kernels::conv`).
+pub(crate) trait PanelSource<T>: Sync {
+    /// # Safety
+    /// `dst` must have room for `⌈cols / nr⌉·nr·kc` values, `j0` must be a multiple of `nr`, and
+    /// the block must lie inside B.
+    unsafe fn pack(&self, nr: usize, pc: usize, kc: usize, j0: usize, cols: usize, dst: *mut T);
+}
+
+impl<T: GemmScalar> PanelSource<T> for MatPtr<T> {
+    unsafe fn pack(&self, nr: usize, pc: usize, kc: usize, j0: usize, cols: usize, dst: *mut T) {
+        pack::pack_b(nr, cols, kc, self.at(pc, j0), self.rs, self.cs, dst);
+    }
+}
+
 /// Runs `f(0..tasks)`, on the rayon pool when `parallel`.
 fn for_each_task(tasks: usize, parallel: bool, f: impl Fn(usize) + Send + Sync) {
     if parallel && tasks > 1 {
@@ -524,7 +596,7 @@ unsafe fn driver<T: GemmScalar>(
     k: usize,
     alpha: T,
     a: MatPtr<T>,
-    b: MatPtr<T>,
+    b: &impl PanelSource<T>,
     beta: T,
     cm: MatPtr<T>,
 ) {
@@ -551,24 +623,28 @@ unsafe fn driver<T: GemmScalar>(
         let nc = nc_max.min(n - jc);
         let n_panels = nc.div_ceil(nr);
         // Task grid: `m_tasks` row blocks × `n_tasks` column ranges. One thread: blocks of at
-        // most `mc` rows. Several: a multiple of `threads` row blocks of equal size, and if C
-        // has fewer row panels than threads, column ranges as well.
+        // most `mc` rows. Several: when all of C's rows fit one block, one column range per
+        // thread; otherwise a multiple of `threads` row blocks of equal size, and if C has fewer
+        // row panels than threads, column ranges as well.
         let mut m_tasks = m_panels.div_ceil(panels_per_block);
         let mut n_tasks = 1;
-        if parallel {
+        if parallel && m_tasks == 1 && n_panels >= threads {
+            n_tasks = threads;
+        } else if parallel {
             m_tasks = (m_tasks.div_ceil(threads) * threads).min(m_panels);
             if m_tasks < threads {
                 n_tasks = threads.div_ceil(m_tasks).min(n_panels);
             }
         }
-        // With one task per thread and a B block that fits in L2, every task packs the B panels
-        // it uses itself: no second parallel region per K block, and each core reads B̃ from its
-        // own cache instead of half of it from the other core's (measured for 256² f32 on 2
-        // threads: 155–172 GFLOP/s shared, 169–187 private; for 512², where each task would
-        // repack 4× more, private was 5 % slower).
-        let private_b = parallel
-            && m_tasks * n_tasks <= threads
-            && n_panels * nr * kc_max * size <= PRIVATE_B_MAX_BYTES;
+        // With one task per thread, every task packs the B panels it uses itself, one panel at
+        // a time just before the micro-kernels use it: the panel stays in L1, there is no
+        // second parallel region per K block, and each core reads B̃ from its own cache instead
+        // of half of it from the other core's. When several row blocks use the same columns
+        // this packs them once per row block, so it is done only for a B block that fits in L2
+        // (measured for 256² f32 on 2 threads: 155–172 GFLOP/s shared, 169–187 private; for
+        // 512², where each task would repack 4× more, private was 5 % slower).
+        let private_b = m_tasks * n_tasks <= threads
+            && (m_tasks == 1 || n_panels * nr * kc_max * size <= PRIVATE_B_MAX_BYTES);
         for kb in 0..k_blocks {
             let pc = kb * kc_max;
             let kc = kc_max.min(k - pc);
@@ -582,27 +658,19 @@ unsafe fn driver<T: GemmScalar>(
                 }
                 let rows = (p1 * mr).min(m) - p0 * mr;
                 let a_len = ((p1 - p0) * mr * kc).next_multiple_of(64);
-                let b_len = if shared_b.is_some() {
-                    0
-                } else {
-                    (q1 - q0) * nr * kc
-                };
+                let b_len = if shared_b.is_some() { 0 } else { nr * kc };
                 scratch::with_buffer(scratch::Slot::PackA, (a_len + b_len) * size, |buf| {
                     let abuf = buf as *mut T;
                     pack::pack_a(mr, rows, kc, a.at(p0 * mr, pc), a.rs, a.cs, abuf);
-                    // Panel q of B̃ is at `b_first + (q - q0)·nr·kc`.
-                    let b_first = match shared_b {
-                        Some(bbuf) => bbuf.add(q0 * nr * kc),
-                        None => {
-                            let bbuf = abuf.add(a_len);
-                            let cols = (q1 * nr).min(nc) - q0 * nr;
-                            let src = b.at(pc, jc + q0 * nr);
-                            pack::pack_b(nr, cols, kc, src, b.rs, b.cs, bbuf);
-                            bbuf
-                        }
-                    };
                     for q in q0..q1 {
-                        let bp = b_first.add((q - q0) * nr * kc);
+                        let bp = match shared_b {
+                            Some(bbuf) => bbuf.add(q * nr * kc),
+                            None => {
+                                let bp = abuf.add(a_len);
+                                b.pack(nr, pc, kc, jc + q * nr, nr.min(nc - q * nr), bp);
+                                bp
+                            }
+                        };
                         let col = jc + q * nr;
                         let cols = nr.min(nc - q * nr);
                         for p in p0..p1 {
@@ -640,13 +708,12 @@ unsafe fn driver<T: GemmScalar>(
                 for_each_task(chunks, parallel, |t| {
                     let (q0, q1) = (t * n_panels / chunks, (t + 1) * n_panels / chunks);
                     let cols = (q1 * nr).min(nc) - q0 * nr;
-                    pack::pack_b(
+                    b.pack(
                         nr,
-                        cols,
+                        pc,
                         kc,
-                        b.at(pc, jc + q0 * nr),
-                        b.rs,
-                        b.cs,
+                        jc + q0 * nr,
+                        cols,
                         bbuf.base().add(q0 * nr * kc),
                     );
                 });
