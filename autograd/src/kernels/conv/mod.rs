@@ -12,23 +12,30 @@
 //! * weight grad:  `W̄ = Σ_n G[n] · col(x[n])ᵀ`
 //!
 //! **Groups of images.** One image's product is small (for a 32→64 3×3 layer on 14×14 images,
-//! 64 × 288 × 196), and the GEMM pays its packing and edge tiles per call. So the images of a
-//! group are laid side by side: `col` of a group is `(c·kh·kw) × (g·ho·wo)` with image `b` in
-//! columns `b·ho·wo ..`, and likewise `[G[n₀] … G[n₀+g−1]]`; each of the three products is then
-//! one GEMM per group (for the weight gradient the images become part of the summation index).
-//! Groups run in parallel. The group size depends on the shapes only, never on the thread count,
-//! so every result — the weight gradient summed per group, then over groups in order — has the
-//! same bits at any thread count.
+//! 64 × 288 × 196), and the GEMM pays its packing and edge tiles per call. So the forward and
+//! the input gradient lay the images of a group side by side: `col` of a group is
+//! `(c·kh·kw) × (g·ho·wo)` with image `b` in columns `b·ho·wo ..`, and likewise
+//! `[G[n₀] … G[n₀+g−1]]`, and each is one wider GEMM per group. The weight gradient keeps the
+//! group but sums its images' products one after the other into the group's partial (the
+//! output is `o × c·kh·kw` either way, and one image's `col` stays in L2). Groups run in
+//! parallel. The group size depends on the shapes only, never on the thread count, so every
+//! result — the weight gradient summed per group, then over groups in order — has the same bits
+//! at any thread count.
 //!
-//! The `col` and group buffers are the thread's reusable scratch buffer
-//! ([`super::scratch`]): a training step calls these kernels with the same shapes every time.
+//! **Matrices that are never written.** For "same" convolutions at stride 1 with a few channels
+//! or more, the forward's GEMM packs its B panels straight from the images, and the input
+//! gradient packs `[G[n₀] …]` straight from `ḡ` (it is the `col` of `ḡ` under a 1×1 kernel):
+//! see [`panels`].
+//!
+//! The `col` buffers are the thread's reusable scratch buffer ([`super::scratch`]): a training
+//! step calls these kernels with the same shapes every time.
 
 use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
 use rayon::prelude::*;
 
 mod panels;
 
-use self::panels::{ImplicitColumns, PanelTable};
+use self::panels::{GroupTables, ImplicitColumns, PanelTable};
 use super::gemm::{self, gemm};
 use super::scratch::{self, Slot};
 use crate::float::Float;
@@ -50,11 +57,24 @@ impl Dims {
     fn plane(&self) -> usize {
         self.ho * self.wo
     }
+
+    /// A 1×1 kernel over `ho × wo` planes (with stride 1 and no padding: the identity geometry),
+    /// under which `col` of output-shaped images is those images laid side by side.
+    fn one_by_one(ho: usize, wo: usize) -> Dims {
+        Dims {
+            h: ho,
+            w: wo,
+            kh: 1,
+            kw: 1,
+            ho,
+            wo,
+        }
+    }
 }
 
 /// Columns a group of images aims for: enough to make the GEMM's N (forward, input gradient)
-/// or K (weight gradient) wide, while a group's `col` stays a few hundred KiB for the layers of
-/// these workloads.
+/// wide, while a group's `col` stays within a few hundred KiB to 1 MiB for the layers of these
+/// workloads.
 const GROUP_COLUMNS: usize = 1024;
 /// Most images in one group (so that a batch still splits into several groups for the threads).
 const MAX_GROUP: usize = 8;
@@ -204,17 +224,6 @@ fn col2im<F: Float>(col: &mut [F], ld: usize, g: &Conv2dGeometry, d: Dims, image
     }
 }
 
-/// Lays the output-shaped blocks of a group (`images`: `[g, o, plane]`) side by side into
-/// `side` (`o × (g·plane)`).
-fn side_by_side<F: Float>(images: &[F], o: usize, plane: usize, side: &mut [F]) {
-    let ld = images.len() / o;
-    for (b, image) in images.chunks_exact(o * plane).enumerate() {
-        for (oi, row) in image.chunks_exact(plane).enumerate() {
-            side[oi * ld + b * plane..oi * ld + (b + 1) * plane].copy_from_slice(row);
-        }
-    }
-}
-
 fn matrix<F: Float>(data: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
     ArrayView2::from_shape((rows, cols), &data[..rows * cols]).expect("sizes computed above")
 }
@@ -253,8 +262,11 @@ pub(crate) fn conv2d<F: Float>(
     let group = group_size(n, plane);
     // One table per group size (the full groups, and the last one if it is smaller).
     let implicit = c >= IMPLICIT_MIN_CHANNELS && g.stride == [1, 1] && d.wo == d.w;
-    let table = |images: usize| PanelTable::new::<F>(kernel.nr, images * plane, g, d, c);
-    let tables = implicit.then(|| (table(group), (n % group != 0).then(|| table(n % group))));
+    let tables = implicit.then(|| {
+        GroupTables::new(n, group, |images| {
+            PanelTable::new::<F>(kernel.nr, images * plane, g, d, c)
+        })
+    });
     let mut y: Vec<F> = Vec::with_capacity(n * o * plane);
     y.spare_capacity_mut()
         .par_chunks_mut(group * o * plane)
@@ -270,9 +282,8 @@ pub(crate) fn conv2d<F: Float>(
                     let out2 = matrix_mut(out, o, cols);
                     let (one, zero) = (F::one(), F::zero());
                     match &tables {
-                        Some((full, last)) => {
-                            let table = last.as_ref().filter(|t| t.cols() == cols).unwrap_or(full);
-                            let source = ImplicitColumns::new(xs, table);
+                        Some(tables) => {
+                            let source = ImplicitColumns::new(xs, tables.for_cols(cols));
                             let (blocking, threads) =
                                 (kernel.blocking, gemm::threads_for(o, cols, k));
                             gemm::gemm_from_panels(
@@ -304,6 +315,8 @@ pub(crate) fn conv2d<F: Float>(
 }
 
 /// `x̄ = convᵀ(ḡ, w)`: per group, `[x̄[n₀] …] = col2im(Wᵀ · [G[n₀] …])`; groups in parallel.
+/// `[G[n₀] …]` is never written out: it is the im2col matrix of the output cotangent under a
+/// 1×1 kernel, so the GEMM packs it from `ḡ` like the forward packs its images ([`panels`]).
 pub(crate) fn conv2d_input_grad<F: Float>(
     gy: ArrayView4<'_, F>,
     w: ArrayView4<'_, F>,
@@ -317,32 +330,34 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     }
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let gy = gy.as_slice().expect("tape values are contiguous");
+    let kernel = gemm::best_kernel::<F>();
     let group = group_size(n, plane);
+    let (one_by_one, planes) = (Conv2dGeometry::new(1, 0, 1), Dims::one_by_one(d.ho, d.wo));
+    let tables = GroupTables::new(n, group, |images| {
+        PanelTable::new::<F>(kernel.nr, images * plane, &one_by_one, planes, o)
+    });
     let mut x = vec![F::zero(); n * c * d.h * d.w];
     x.par_chunks_mut(group * c * d.h * d.w)
         .zip(gy.par_chunks(group * o * plane))
         .for_each(|(xs, gs)| {
             let cols = gs.len() / o;
-            scratch::with_slices(
-                Slot::Conv,
-                k * cols,
-                o * cols,
-                |col: &mut [F], side: &mut [F]| {
-                    side_by_side(gs, o, plane, side);
-                    let col2 = matrix_mut(col, k, cols);
-                    gemm(F::one(), w2.t(), matrix(side, o, cols), F::zero(), col2);
-                    for (b, image) in xs.chunks_exact_mut(c * d.h * d.w).enumerate() {
-                        col2im(&mut col[b * plane..], cols, g, d, image);
-                    }
-                },
-            );
+            let sides = ImplicitColumns::new(gs, tables.for_cols(cols));
+            scratch::with_slices(Slot::Conv, k * cols, 0, |col: &mut [F], _: &mut [F]| {
+                let col2 = matrix_mut(col, k, cols);
+                let (one, zero) = (F::one(), F::zero());
+                let (blocking, threads) = (kernel.blocking, gemm::threads_for(k, cols, o));
+                gemm::gemm_from_panels(&kernel, blocking, threads, one, w2.t(), &sides, zero, col2);
+                for (b, image) in xs.chunks_exact_mut(c * d.h * d.w).enumerate() {
+                    col2im(&mut col[b * plane..], cols, g, d, image);
+                }
+            });
         });
     Array4::from_shape_vec((n, c, d.h, d.w), x).expect("length n·c·h·w")
 }
 
-/// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: per group one product `[G[n₀] …] · [col(x[n₀]) …]ᵀ` (the
-/// group's images are part of the summation), in parallel; then the partials added in group
-/// order.
+/// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: per group, the products of its images accumulated in order
+/// into one partial (each image's `col` is small enough to stay in L2, and `ḡ[n]` is read in
+/// place as a matrix), groups in parallel; then the partials added in group order.
 pub(crate) fn conv2d_weight_grad<F: Float>(
     x: ArrayView4<'_, F>,
     gy: ArrayView4<'_, F>,
@@ -363,21 +378,18 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
         .par_chunks(group * c * d.h * d.w)
         .zip(gy.par_chunks(group * o * plane))
         .map(|(xs, gs)| {
-            let cols = gs.len() / o;
             let mut partial = Array2::<F>::zeros((o, k));
-            scratch::with_slices(
-                Slot::Conv,
-                k * cols,
-                o * cols,
-                |col: &mut [F], side: &mut [F]| {
-                    for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
-                        im2col(image, g, d, &mut col[b * plane..], cols);
-                    }
-                    side_by_side(gs, o, plane, side);
-                    let (side, col) = (matrix(side, o, cols), matrix(col, k, cols));
-                    gemm(F::one(), side, col.t(), F::zero(), partial.view_mut());
-                },
-            );
+            scratch::with_slices(Slot::Conv, k * plane, 0, |col: &mut [F], _: &mut [F]| {
+                let images = xs
+                    .chunks_exact(c * d.h * d.w)
+                    .zip(gs.chunks_exact(o * plane));
+                for (b, (image, gn)) in images.enumerate() {
+                    im2col(image, g, d, col, plane);
+                    let beta = if b == 0 { F::zero() } else { F::one() };
+                    let (gn, col) = (matrix(gn, o, plane), matrix(col, k, plane));
+                    gemm(F::one(), gn, col.t(), beta, partial.view_mut());
+                }
+            });
             partial
         })
         .collect();

@@ -14,6 +14,12 @@
 //! Operands are read through their strides while packing, so a transposed operand (`x.t()`) costs
 //! nothing extra; a column-major C is handled by computing `Cᵀ = Bᵀ·Aᵀ` on swapped views.
 //!
+//! When there is one task per thread (a small product, or one whose rows fit a single block),
+//! each task packs the B panels it uses itself, one `KC × NR` panel at a time right before the
+//! micro-kernels sweep it, so the panel never leaves L1. The driver reads B only through
+//! [`PanelSource`], which lets a caller pack panels from data that is not a matrix: the
+//! convolution packs its im2col matrix straight from the images (`kernels::conv::panels`).
+//!
 //! **Reproducibility.** Each output element is the sum over `k` in the same order whatever the
 //! thread count: `K` is never split across threads, the `KC` blocks depend only on `k`, and the
 //! partition over `M`/`N` only decides *which thread* computes a tile, not *how*. The epilogue
@@ -498,8 +504,9 @@ pub(crate) fn gemm_from_panels<T: GemmScalar>(
         rs: c.strides()[0],
         cs: c.strides()[1],
     };
-    // SAFETY: A and C are valid views of the checked shapes, C does not alias A, and the caller
-    // of `PanelSource` guarantees B's block reads (the trait's contract).
+    // SAFETY: A and C are valid views of the checked shapes and C does not alias A; the driver
+    // asks `b` only for blocks inside k × n, into buffers with room for them, which is what the
+    // `PanelSource` contract needs for its reads to be valid.
     unsafe {
         driver(
             kernel,
