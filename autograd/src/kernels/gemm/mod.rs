@@ -407,7 +407,7 @@ pub fn gemm_with<T: GemmScalar>(
     a: ArrayView2<T>,
     b: ArrayView2<T>,
     beta: T,
-    mut c: ArrayViewMut2<T>,
+    c: ArrayViewMut2<T>,
 ) {
     let (m, k) = a.dim();
     let (k_b, n) = b.dim();
@@ -418,55 +418,24 @@ pub fn gemm_with<T: GemmScalar>(
         b.dim(),
         c.dim()
     );
-    let mut a = MatPtr {
-        ptr: a.as_ptr() as *mut T,
-        rs: a.strides()[0],
-        cs: a.strides()[1],
-    };
-    let mut b = MatPtr {
-        ptr: b.as_ptr() as *mut T,
-        rs: b.strides()[0],
-        cs: b.strides()[1],
-    };
-    let mut cm = MatPtr {
-        ptr: c.as_mut_ptr(),
-        rs: c.strides()[0],
-        cs: c.strides()[1],
-    };
-    let (mut m, mut n) = (m, n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 || alpha.is_zero() {
-        scale(beta, c);
-        return;
-    }
     // The micro-kernels store rows of C with vectors when C's column stride is 1. For a
     // column-major C compute Cᵀ = Bᵀ·Aᵀ instead: the same sums, on swapped views.
-    if cm.cs != 1 && cm.rs == 1 {
-        std::mem::swap(&mut a, &mut b);
-        std::mem::swap(&mut a.rs, &mut a.cs);
-        std::mem::swap(&mut b.rs, &mut b.cs);
-        std::mem::swap(&mut cm.rs, &mut cm.cs);
-        std::mem::swap(&mut m, &mut n);
-    }
-    // SAFETY: the pointers and strides come from valid views of the shapes checked above; C is
-    // a mutable view, so its elements do not alias each other or A and B.
-    unsafe {
-        driver(
-            kernel,
-            blocking,
-            threads.max(1),
-            m,
-            n,
-            k,
-            alpha,
-            a,
-            &b,
-            beta,
-            cm,
-        )
-    }
+    let (a, b) = (a.view(), b.view()); // one lifetime for both, so that they can trade places
+    let (a, b, c) = if c.strides()[1] != 1 && c.strides()[0] == 1 {
+        (b.reversed_axes(), a.reversed_axes(), c.reversed_axes())
+    } else {
+        (a, b, c)
+    };
+    gemm_from_panels(
+        kernel,
+        blocking,
+        threads,
+        alpha,
+        a,
+        &MatPtr::of(&b),
+        beta,
+        c,
+    );
 }
 
 /// [`gemm_with`] with B given by a [`PanelSource`] of `a.ncols() × c.ncols()` values instead of
@@ -494,19 +463,11 @@ pub(crate) fn gemm_from_panels<T: GemmScalar>(
         scale(beta, c);
         return;
     }
-    let a = MatPtr {
-        ptr: a.as_ptr() as *mut T,
-        rs: a.strides()[0],
-        cs: a.strides()[1],
-    };
-    let cm = MatPtr {
-        ptr: c.as_mut_ptr(),
-        rs: c.strides()[0],
-        cs: c.strides()[1],
-    };
-    // SAFETY: A and C are valid views of the checked shapes and C does not alias A; the driver
-    // asks `b` only for blocks inside k × n, into buffers with room for them, which is what the
-    // `PanelSource` contract needs for its reads to be valid.
+    let (a, cm) = (MatPtr::of(&a), MatPtr::of_mut(&mut c));
+    // SAFETY: A and C are valid views of the checked shapes, and C, a mutable view, aliases
+    // neither itself nor A (nor a B view); the driver asks `b` only for blocks inside k × n,
+    // into buffers with room for them, which is what the `PanelSource` contract needs for its
+    // reads to be valid.
     unsafe {
         driver(
             kernel,
@@ -552,6 +513,24 @@ unsafe impl<T: Send> Send for MatPtr<T> {}
 unsafe impl<T: Sync> Sync for MatPtr<T> {}
 
 impl<T> MatPtr<T> {
+    /// The element pointer and strides of a view (read only through it).
+    fn of(v: &ArrayView2<T>) -> Self {
+        MatPtr {
+            ptr: v.as_ptr() as *mut T,
+            rs: v.strides()[0],
+            cs: v.strides()[1],
+        }
+    }
+
+    /// The element pointer and strides of a mutable view.
+    fn of_mut(v: &mut ArrayViewMut2<T>) -> Self {
+        MatPtr {
+            ptr: v.as_mut_ptr(),
+            rs: v.strides()[0],
+            cs: v.strides()[1],
+        }
+    }
+
     /// The pointer (a method, so that closures capture the `Send` wrapper, not the field).
     #[inline(always)]
     fn base(self) -> *mut T {
