@@ -23,9 +23,9 @@
 //! at any thread count.
 //!
 //! **Matrices that are never written.** For "same" convolutions at stride 1 with a few channels
-//! or more, the forward's GEMM packs its B panels straight from the images, and the input
-//! gradient packs `[G[n₀] …]` straight from `ḡ` (it is the `col` of `ḡ` under a 1×1 kernel):
-//! see [`panels`].
+//! or more, the forward's GEMM packs its B panels straight from the images; the input gradient
+//! always packs `[G[n₀] …]` straight from `ḡ` (it is the `col` of `ḡ` under a 1×1 kernel). See
+//! [`panels`].
 //!
 //! The `col` buffers are the thread's reusable scratch buffer ([`super::scratch`]): a training
 //! step calls these kernels with the same shapes every time.
