@@ -70,8 +70,10 @@ pub(super) struct PanelTable {
     cols: usize,
     /// Bytes of one panel row, `nr·size_of::<F>()`.
     row_bytes: usize,
-    /// Values per channel plane, `h·w`, and in all the group's images.
+    /// Values per channel plane, `h·w`, channels per image, and values in all the group's
+    /// images.
     plane_in: usize,
+    channels: usize,
     len: usize,
     /// Entry `t·taps + tap` of panel `t`.
     entries: Vec<Entry>,
@@ -102,6 +104,7 @@ impl PanelTable {
             cols,
             row_bytes: nr * size,
             plane_in,
+            channels,
             len,
             entries: Vec::with_capacity(panels * taps),
             masks: Vec::with_capacity(panels * taps * 2 * nr * size),
@@ -323,9 +326,10 @@ impl<F: Float> PanelSource<F> for ImplicitColumns<'_, F> {
             table.nr
         );
         assert!(
-            (pc + kc).div_ceil(table.taps) * table.plane_in <= table.len,
-            "rows {pc}..{} are past the channels of the images",
-            pc + kc
+            (pc + kc).div_ceil(table.taps) <= table.channels,
+            "rows {pc}..{} are past the {} channels of the images",
+            pc + kc,
+            table.channels
         );
         // The row widths of the micro-kernels: 32 bytes (portable), 64 (AVX2), 128 (AVX-512).
         match table.row_bytes {
@@ -416,6 +420,20 @@ mod tests {
                 table.entries[(j0 / nr + t) * table.taps + (pc + kk) % table.taps]
             );
         }
+    }
+
+    /// Rows past the channels of one image would read the next image (or past the last one):
+    /// refused, whatever room the images' slice has.
+    #[test]
+    #[should_panic(expected = "past the 2 channels")]
+    fn rows_past_the_channels_are_refused() {
+        let g = Conv2dGeometry::new(1, 1, 1);
+        let d = g.dims(&[3, 2, 5, 5], &[1, 2, 3, 3]).expect("fits");
+        let x = vec![0.0f32; 3 * 2 * 5 * 5];
+        let table = PanelTable::new::<f32>(8, 3 * 25, &g, d, 2);
+        let mut packed = vec![0.0f32; 8 * 19];
+        // SAFETY: not reached: the block has 19 rows of a 2·9 = 18-row matrix.
+        unsafe { ImplicitColumns::new(&x, &table).pack(8, 0, 19, 0, 8, packed.as_mut_ptr()) };
     }
 
     #[test]
