@@ -25,7 +25,8 @@
 //! **Matrices that are never written.** For "same" convolutions at stride 1 with a few channels
 //! or more, the forward's GEMM packs its B panels straight from the images; the input gradient
 //! always packs `[G[n₀] …]` straight from `ḡ` (it is the `col` of `ḡ` under a 1×1 kernel). See
-//! [`panels`].
+//! [`panels`]. Nor is the forward's `o × (g·ho·wo)` product: its tiles go straight into the
+//! `[g, o, ho·wo]` output ([`output`]).
 //!
 //! The `col` buffers are the thread's reusable scratch buffer ([`super::scratch`]): a training
 //! step calls these kernels with the same shapes every time.
@@ -33,8 +34,10 @@
 use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
 use rayon::prelude::*;
 
+mod output;
 mod panels;
 
+use self::output::GroupedOutput;
 use self::panels::{GroupTables, ImplicitColumns, PanelTable};
 use super::gemm::{self, gemm};
 use super::scratch::{self, Slot};
@@ -273,43 +276,38 @@ pub(crate) fn conv2d<F: Float>(
         .zip(x.par_chunks(group * c * d.h * d.w))
         .for_each(|(ys, xs)| {
             let cols = ys.len() / o;
-            let col_len = if implicit { 0 } else { k * cols };
-            scratch::with_slices(
-                Slot::Conv,
-                o * cols,
-                col_len,
-                |out: &mut [F], col: &mut [F]| {
-                    let out2 = matrix_mut(out, o, cols);
-                    let (one, zero) = (F::one(), F::zero());
-                    match &tables {
-                        Some(tables) => {
-                            let source = ImplicitColumns::new(xs, tables.for_cols(cols));
-                            let (blocking, threads) =
-                                (kernel.blocking, gemm::threads_for(o, cols, k));
-                            gemm::gemm_from_panels(
-                                &kernel, blocking, threads, one, w2, &source, zero, out2,
-                            );
+            let target = GroupedOutput::new(ys, o, plane);
+            let (one, blocking, threads) =
+                (F::one(), kernel.blocking, gemm::threads_for(o, cols, k));
+            match &tables {
+                Some(tables) => {
+                    let source = ImplicitColumns::new(xs, tables.for_cols(cols));
+                    // SAFETY: the target takes the whole o × cols product, disjoint tiles at once.
+                    unsafe {
+                        gemm::gemm_to_target(
+                            &kernel, blocking, threads, one, w2, &source, cols, &target,
+                        )
+                    };
+                }
+                None => {
+                    scratch::with_slices(Slot::Conv, k * cols, 0, |col: &mut [F], _: &mut [F]| {
+                        for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
+                            im2col(image, g, d, &mut col[b * plane..], cols);
                         }
-                        None => {
-                            for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
-                                im2col(image, g, d, &mut col[b * plane..], cols);
-                            }
-                            gemm(one, w2, matrix(col, k, cols), zero, out2);
-                        }
-                    }
-                    // [g, o, plane] ← o × (g·plane)
-                    for (b, yn) in ys.chunks_exact_mut(o * plane).enumerate() {
-                        for (oi, row) in yn.chunks_exact_mut(plane).enumerate() {
-                            let src = &out[oi * cols + b * plane..oi * cols + (b + 1) * plane];
-                            for (dst, &v) in row.iter_mut().zip(src) {
-                                dst.write(v);
-                            }
-                        }
-                    }
-                },
-            );
+                        let col = matrix(col, k, cols);
+                        let source = gemm::view_panels(&col);
+                        // SAFETY: as above.
+                        unsafe {
+                            gemm::gemm_to_target(
+                                &kernel, blocking, threads, one, w2, &source, cols, &target,
+                            )
+                        };
+                    })
+                }
+            }
         });
-    // SAFETY: the chunks above cover the whole capacity and every element of each was written.
+    // SAFETY: the chunks above cover the whole capacity, and each group's product (β = 0)
+    // wrote every element of its chunk.
     unsafe { y.set_len(n * o * plane) };
     Array4::from_shape_vec((n, o, d.ho, d.wo), y).expect("length n·o·ho·wo")
 }

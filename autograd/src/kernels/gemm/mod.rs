@@ -18,7 +18,9 @@
 //! each task packs the B panels it uses itself, one `KC × NR` panel at a time right before the
 //! micro-kernels sweep it, so the panel never leaves L1. The driver reads B only through
 //! [`PanelSource`], which lets a caller pack panels from data that is not a matrix: the
-//! convolution packs its im2col matrix straight from the images (`kernels::conv::panels`).
+//! convolution packs its im2col matrix straight from the images (`kernels::conv::panels`). It
+//! writes C only through [`TileTarget`], so C need not be one strided matrix either: the
+//! convolution writes its product image by image into its output (`kernels::conv::output`).
 //!
 //! **Reproducibility.** Each output element is the sum over `k` in the same order whatever the
 //! thread count: `K` is never split across threads, the `KC` blocks depend only on `k`, and the
@@ -149,19 +151,19 @@ pub struct Blocking {
 }
 
 /// Where a micro-kernel writes its `m × n` (≤ `MR × NR`) tile: `c[i·rs + j·cs] ← α·acc + β·c`.
-struct Tile<T> {
-    c: *mut T,
-    rs: isize,
-    cs: isize,
-    m: usize,
-    n: usize,
-    alpha: T,
-    beta: T,
+pub(crate) struct Tile<T> {
+    pub(crate) c: *mut T,
+    pub(crate) rs: isize,
+    pub(crate) cs: isize,
+    pub(crate) m: usize,
+    pub(crate) n: usize,
+    pub(crate) alpha: T,
+    pub(crate) beta: T,
 }
 
 /// `kc` steps of the rank-1 update over a packed A panel (`kc` groups of `MR`) and a packed B
 /// panel (`kc` groups of `NR`), then the epilogue into `tile`.
-type MicroKernel<T> = unsafe fn(kc: usize, a: *const T, b: *const T, tile: &Tile<T>);
+pub(crate) type MicroKernel<T> = unsafe fn(kc: usize, a: *const T, b: *const T, tile: &Tile<T>);
 
 /// A micro-kernel with its tile shape and cache blocking.
 #[doc(hidden)]
@@ -480,9 +482,54 @@ pub(crate) fn gemm_from_panels<T: GemmScalar>(
             a,
             b,
             beta,
-            cm,
+            &cm,
         )
     }
+}
+
+/// [`gemm_from_panels`] into a [`TileTarget`] of `a.nrows() × n` instead of a view; with
+/// `β = 0` no element of the target is read.
+///
+/// # Safety
+/// `target` must take every tile of an `a.nrows() × n` matrix, disjoint tiles concurrently.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_to_target<T: GemmScalar>(
+    kernel: &Kernel<T>,
+    blocking: Blocking,
+    threads: usize,
+    alpha: T,
+    a: ArrayView2<T>,
+    b: &impl PanelSource<T>,
+    n: usize,
+    target: &impl TileTarget<T>,
+) {
+    let (m, k) = a.dim();
+    assert!(
+        k > 0 && !alpha.is_zero(),
+        "gemm_to_target: an empty sum (k = {k}, α = 0?) is not written"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let a = MatPtr::of(&a);
+    driver(
+        kernel,
+        blocking,
+        threads.max(1),
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        b,
+        T::ZERO,
+        target,
+    )
+}
+
+/// A view as the [`PanelSource`] of a product (for [`gemm_to_target`]).
+pub(crate) fn view_panels<'a, T: GemmScalar>(b: &'a ArrayView2<'a, T>) -> impl PanelSource<T> + 'a {
+    MatPtr::of(b)
 }
 
 /// C ← β·C (β = 0 writes zeros, whatever C held).
@@ -561,6 +608,55 @@ impl<T: GemmScalar> PanelSource<T> for MatPtr<T> {
     }
 }
 
+/// Where the driver writes the tiles of C: a strided matrix, or any layout that can place each
+/// tile (the convolution's forward writes the tiles of `W · [col(x[n₀]) …]` straight into the
+/// `[g, o, ho·wo]` output, where C's columns jump from image to image: `kernels::conv`).
+pub(crate) trait TileTarget<T>: Sync {
+    /// Runs `ukr` over `kc` steps of the packed panels `a` and `b` and writes the `m × n` tile
+    /// of C at `at = [row, col]` as `α·acc + β·c`.
+    ///
+    /// # Safety
+    /// `a` and `b` must be packed panels of depth `kc` for this micro-kernel, and the tile must
+    /// lie inside C; tiles reach the target from several tasks at once, but never the same one.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn update(
+        &self,
+        ukr: MicroKernel<T>,
+        kc: usize,
+        a: *const T,
+        b: *const T,
+        at: [usize; 2],
+        size: [usize; 2],
+        alpha: T,
+        beta: T,
+    );
+}
+
+impl<T: GemmScalar> TileTarget<T> for MatPtr<T> {
+    unsafe fn update(
+        &self,
+        ukr: MicroKernel<T>,
+        kc: usize,
+        a: *const T,
+        b: *const T,
+        [row, col]: [usize; 2],
+        [m, n]: [usize; 2],
+        alpha: T,
+        beta: T,
+    ) {
+        let tile = Tile {
+            c: self.at(row, col),
+            rs: self.rs,
+            cs: self.cs,
+            m,
+            n,
+            alpha,
+            beta,
+        };
+        ukr(kc, a, b, &tile);
+    }
+}
+
 /// Runs `f(0..tasks)`, on the rayon pool when `parallel`.
 fn for_each_task(tasks: usize, parallel: bool, f: impl Fn(usize) + Send + Sync) {
     if parallel && tasks > 1 {
@@ -584,7 +680,7 @@ unsafe fn driver<T: GemmScalar>(
     a: MatPtr<T>,
     b: &impl PanelSource<T>,
     beta: T,
-    cm: MatPtr<T>,
+    cm: &impl TileTarget<T>,
 ) {
     let (mr, nr, ukr) = (kernel.mr, kernel.nr, kernel.ukr);
     let size = std::mem::size_of::<T>();
@@ -661,16 +757,8 @@ unsafe fn driver<T: GemmScalar>(
                         let cols = nr.min(nc - q * nr);
                         for p in p0..p1 {
                             let row = p * mr;
-                            let tile = Tile {
-                                c: cm.at(row, col),
-                                rs: cm.rs,
-                                cs: cm.cs,
-                                m: mr.min(m - row),
-                                n: cols,
-                                alpha,
-                                beta,
-                            };
-                            ukr(kc, abuf.add((p - p0) * mr * kc), bp, &tile);
+                            let (a_panel, rows) = (abuf.add((p - p0) * mr * kc), mr.min(m - row));
+                            cm.update(ukr, kc, a_panel, bp, [row, col], [rows, cols], alpha, beta);
                         }
                     }
                 });
