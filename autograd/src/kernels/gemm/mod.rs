@@ -17,9 +17,9 @@
 //! When there is one task per thread (a small product, or one whose rows fit a single block),
 //! each task packs the B panels it uses itself, one `KC × NR` panel at a time right before the
 //! micro-kernels sweep it, so the panel never leaves L1. The driver reads B only through
-//! [`PanelSource`], which lets a caller pack panels from data that is not a matrix: the
+//! `PanelSource`, which lets a caller pack panels from data that is not a matrix: the
 //! convolution packs its im2col matrix straight from the images (`kernels::conv::panels`). It
-//! writes C only through [`TileTarget`], so C need not be one strided matrix either: the
+//! writes C only through `TileTarget`, so C need not be one strided matrix either: the
 //! convolution writes its product image by image into its output (`kernels::conv::output`).
 //!
 //! **Reproducibility.** Each output element is the sum over `k` in the same order whatever the
@@ -327,7 +327,7 @@ pub fn product_batched<T: GemmScalar>(a: ArrayView3<T>, b: ArrayView3<T>) -> Arr
     }
 }
 
-/// Batched: C[i] ← α·A[i]·B[i] + β·C[i] over the first axis (3-D views, arbitrary strides).
+/// Batched: `C[i] ← α·A[i]·B[i] + β·C[i]` over the first axis (3-D views, arbitrary strides).
 ///
 /// Products too small to be worth splitting ([`PAR_MIN_MNK`]) are spread over the threads one
 /// whole product each; larger ones run one after the other, each split like [`gemm`]. Either way
