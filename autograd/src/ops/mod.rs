@@ -8,7 +8,7 @@
 //! `crate::functional`, with no gradient rule of its own. One composite was made a primitive
 //! for speed: log-softmax (`softmax.rs`), under every softmax and cross-entropy.
 //!
-//! Adding an op: add its variant to a family enum, its kind to [`op_kinds!`] (the compiler asks
+//! Adding an op: add its variant to a family enum, its kind to `op_kinds!` (the compiler asks
 //! for both through the exhaustive matches), and an entry to the gradient-check table in
 //! `tests/op_table.rs`, whose coverage test fails until every kind is exercised.
 

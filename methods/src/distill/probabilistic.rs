@@ -12,7 +12,7 @@
 //! The seed's `C = (−1)^K K^{K/2} 2^{−K(K−1)/2} Π_k g_k log g_k` contributes, up to a constant,
 //! `λ Σ_{i∈I} Σ_k (log g_k + log log(1/g_k))` at `T = T0` — the optional "log C" term (see
 //! [`log_normalizer_term`] for its numerical handling, and
-//! [`normalizing`](super::normalizing) for whether `C` normalises anything).
+//! [`normalizing`](super::checks::normalizing) for whether `C` normalises anything).
 
 use autograd::functional::soft_cross_entropy;
 use autograd::{Float, Var};

@@ -19,7 +19,7 @@
 //! `Σ_i σ'_i (y''_i − wᵀx_i)² + const`: weighted least squares with weights `σ'_i` and targets
 //! `y''_i = y'_i / σ'_i`. [`wls_form`] computes `(σ', y'')`; the solver is in
 //! [`wls`](super::wls); the numerical check that the minimiser found by gradient descent on the
-//! tape equals the closed form is [`check_regression_theorem`](super::check_regression_theorem).
+//! tape equals the closed form is [`check_regression_theorem`](super::checks::check_regression_theorem).
 
 use autograd::{Float, Var};
 use ndarray::{Array1, ArrayView1};
