@@ -465,30 +465,14 @@ pub(crate) fn gemm_from_panels<T: GemmScalar>(
         scale(beta, c);
         return;
     }
-    let (a, cm) = (MatPtr::of(&a), MatPtr::of_mut(&mut c));
-    // SAFETY: A and C are valid views of the checked shapes, and C, a mutable view, aliases
-    // neither itself nor A (nor a B view); the driver asks `b` only for blocks inside k × n,
-    // into buffers with room for them, which is what the `PanelSource` contract needs for its
-    // reads to be valid.
-    unsafe {
-        driver(
-            kernel,
-            blocking,
-            threads.max(1),
-            m,
-            n,
-            k,
-            alpha,
-            a,
-            b,
-            beta,
-            &cm,
-        )
-    }
+    let cm = MatPtr::of_mut(&mut c);
+    // SAFETY: C, a mutable view of the checked shape, aliases neither itself nor A (nor a B
+    // view), and the driver writes each of its tiles from one task.
+    unsafe { run(kernel, blocking, threads, alpha, a, b, n, beta, &cm) }
 }
 
-/// [`gemm_from_panels`] into a [`TileTarget`] of `a.nrows() × n` instead of a view; with
-/// `β = 0` no element of the target is read.
+/// [`gemm_from_panels`] into a [`TileTarget`] of `a.nrows() × n` instead of a view: the first
+/// K block overwrites the target's tiles (β = 0, nothing read), later ones add to them (β = 1).
 ///
 /// # Safety
 /// `target` must take every tile of an `a.nrows() × n` matrix, disjoint tiles concurrently.
@@ -503,14 +487,34 @@ pub(crate) unsafe fn gemm_to_target<T: GemmScalar>(
     n: usize,
     target: &impl TileTarget<T>,
 ) {
-    let (m, k) = a.dim();
+    let k = a.ncols();
     assert!(
         k > 0 && !alpha.is_zero(),
         "gemm_to_target: an empty sum (k = {k}, α = 0?) is not written"
     );
-    if m == 0 || n == 0 {
-        return;
+    if a.nrows() > 0 && n > 0 {
+        run(kernel, blocking, threads, alpha, a, b, n, T::ZERO, target)
     }
+}
+
+/// The driver on views: `m, n, k ≥ 1`.
+///
+/// # Safety
+/// As for [`TileTarget::update`]; the driver asks `b` only for blocks inside `k × n`, into
+/// buffers with room for them, which is what the [`PanelSource`] contract needs.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run<T: GemmScalar>(
+    kernel: &Kernel<T>,
+    blocking: Blocking,
+    threads: usize,
+    alpha: T,
+    a: ArrayView2<T>,
+    b: &impl PanelSource<T>,
+    n: usize,
+    beta: T,
+    target: &impl TileTarget<T>,
+) {
+    let (m, k) = a.dim();
     let a = MatPtr::of(&a);
     driver(
         kernel,
@@ -522,7 +526,7 @@ pub(crate) unsafe fn gemm_to_target<T: GemmScalar>(
         alpha,
         a,
         b,
-        T::ZERO,
+        beta,
         target,
     )
 }
