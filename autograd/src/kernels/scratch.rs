@@ -105,19 +105,12 @@ pub(crate) fn with_buffer<R>(slot: Slot, bytes: usize, f: impl FnOnce(*mut u8) -
     result
 }
 
-/// [`with_buffer`] as two slices of `a` and `b` elements of a float type.
-pub(crate) fn with_slices<F: Float, R>(
-    slot: Slot,
-    a: usize,
-    b: usize,
-    f: impl FnOnce(&mut [F], &mut [F]) -> R,
-) -> R {
-    with_buffer(slot, (a + b) * std::mem::size_of::<F>(), |ptr| {
+/// [`with_buffer`] as a slice of `len` elements of a float type.
+pub(crate) fn with_slice<F: Float, R>(slot: Slot, len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
+    with_buffer(slot, len * std::mem::size_of::<F>(), |ptr| {
         // SAFETY: F is f32 or f64 (`Float` is sealed): every bit pattern is a valid value and
         // the 64-byte alignment suffices; the buffer's bytes are initialised (zero-filled when
         // allocated) and exclusively ours for the duration of `f`.
-        let all = unsafe { std::slice::from_raw_parts_mut(ptr as *mut F, a + b) };
-        let (first, second) = all.split_at_mut(a);
-        f(first, second)
+        f(unsafe { std::slice::from_raw_parts_mut(ptr as *mut F, len) })
     })
 }

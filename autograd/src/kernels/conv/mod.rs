@@ -290,7 +290,7 @@ pub(crate) fn conv2d<F: Float>(
                     };
                 }
                 None => {
-                    scratch::with_slices(Slot::Conv, k * cols, 0, |col: &mut [F], _: &mut [F]| {
+                    scratch::with_slice(Slot::Conv, k * cols, |col: &mut [F]| {
                         for (b, image) in xs.chunks_exact(c * d.h * d.w).enumerate() {
                             im2col(image, g, d, &mut col[b * plane..], cols);
                         }
@@ -340,7 +340,7 @@ pub(crate) fn conv2d_input_grad<F: Float>(
         .for_each(|(xs, gs)| {
             let cols = gs.len() / o;
             let sides = ImplicitColumns::new(gs, tables.for_cols(cols));
-            scratch::with_slices(Slot::Conv, k * cols, 0, |col: &mut [F], _: &mut [F]| {
+            scratch::with_slice(Slot::Conv, k * cols, |col: &mut [F]| {
                 let col2 = matrix_mut(col, k, cols);
                 let (one, zero) = (F::one(), F::zero());
                 let (blocking, threads) = (kernel.blocking, gemm::threads_for(k, cols, o));
@@ -377,7 +377,7 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
         .zip(gy.par_chunks(group * o * plane))
         .map(|(xs, gs)| {
             let mut partial = Array2::<F>::zeros((o, k));
-            scratch::with_slices(Slot::Conv, k * plane, 0, |col: &mut [F], _: &mut [F]| {
+            scratch::with_slice(Slot::Conv, k * plane, |col: &mut [F]| {
                 let images = xs
                     .chunks_exact(c * d.h * d.w)
                     .zip(gs.chunks_exact(o * plane));
