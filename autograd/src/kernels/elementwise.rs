@@ -13,6 +13,7 @@ use std::mem::MaybeUninit;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 use rayon::prelude::*;
 
+use super::pool;
 use crate::float::Float;
 
 /// Arrays with at least this many elements are mapped in parallel. One element costs a few
@@ -25,9 +26,14 @@ const TASK_MIN_LEN: usize = PARALLEL_MIN_LEN / 4;
 
 /// Whether work on `len` elements is worth splitting across the rayon pool: it is large enough,
 /// and the pool has more than one thread (with one, handing the work to the pool's thread and
-/// waiting for it only adds a round trip).
+/// waiting for it only adds a round trip). A kernel's entry asks this once, on the caller's
+/// thread; a yes keeps the pool's other workers awake ([`pool::keep_warm`]).
 pub(crate) fn parallel(len: usize) -> bool {
-    len >= PARALLEL_MIN_LEN && rayon::current_num_threads() > 1
+    let split = len >= PARALLEL_MIN_LEN && rayon::current_num_threads() > 1;
+    if split {
+        pool::keep_warm();
+    }
+    split
 }
 
 /// `f` applied to every element of `x`, in a standard-layout result.

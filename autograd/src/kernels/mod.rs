@@ -5,6 +5,7 @@
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub mod gemm;
+pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod scratch;
 
@@ -12,7 +13,8 @@ pub use gemm::{gemm, gemm_batched, product, product_batched};
 
 /// Whether elementwise work on `len` elements is worth splitting over the current rayon pool
 /// (the rule every elementwise kernel here follows; exported for elementwise loops elsewhere,
-/// such as optimiser updates).
+/// such as optimiser updates). When it is, the pool's other workers are kept awake for the
+/// split (see the `pool` module).
 pub fn parallel_worthwhile(len: usize) -> bool {
     elementwise::parallel(len)
 }

@@ -39,7 +39,8 @@ mod panels;
 
 use self::output::GroupedOutput;
 use self::panels::{GroupTables, ImplicitColumns, PanelTable};
-use super::gemm::{self, gemm};
+use super::gemm;
+use super::pool;
 use super::scratch::{self, Slot};
 use crate::float::Float;
 use crate::ops::Conv2dGeometry;
@@ -259,6 +260,7 @@ pub(crate) fn conv2d<F: Float>(
     if n * c * o == 0 {
         return Array4::zeros((n, o, d.ho, d.wo));
     }
+    pool::keep_warm();
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let x = x.as_slice().expect("tape values are contiguous");
     let kernel = gemm::best_kernel::<F>();
@@ -326,6 +328,7 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     if n * c * o == 0 {
         return Array4::zeros((n, c, d.h, d.w));
     }
+    pool::keep_warm();
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let gy = gy.as_slice().expect("tape values are contiguous");
     let kernel = gemm::best_kernel::<F>();
@@ -367,11 +370,13 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
     if n * c * o == 0 {
         return Array4::zeros((o, c, d.kh, d.kw));
     }
+    pool::keep_warm();
     let (x, gy) = (
         x.as_slice().expect("tape values are contiguous"),
         gy.as_slice().expect("tape values are contiguous"),
     );
     let group = group_size(n, plane);
+    let (kernel, threads) = (gemm::best_kernel::<F>(), gemm::threads_for(o, k, plane));
     let partials: Vec<Array2<F>> = x
         .par_chunks(group * c * d.h * d.w)
         .zip(gy.par_chunks(group * o * plane))
@@ -385,7 +390,10 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
                     im2col(image, g, d, col, plane);
                     let beta = if b == 0 { F::zero() } else { F::one() };
                     let (gn, col) = (matrix(gn, o, plane), matrix(col, k, plane));
-                    gemm(F::one(), gn, col.t(), beta, partial.view_mut());
+                    // Not `gemm`: an entry point, which keeps the pool awake, is called on the
+                    // caller's thread only (see the `pool` module).
+                    let (one, blocking, out) = (F::one(), kernel.blocking, partial.view_mut());
+                    gemm::gemm_with(&kernel, blocking, threads, one, gn, col.t(), beta, out);
                 }
             });
             partial

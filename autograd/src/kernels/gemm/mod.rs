@@ -299,6 +299,9 @@ pub fn gemm<T: GemmScalar>(
     let (m, k) = a.dim();
     let n = b.ncols();
     let threads = threads_for(m, n, k);
+    if threads > 1 {
+        super::pool::keep_warm();
+    }
     gemm_with(&kernel, kernel.blocking, threads, alpha, a, b, beta, c);
 }
 
@@ -351,7 +354,11 @@ pub fn gemm_batched<T: GemmScalar>(
     let kernel = best_kernel::<T>();
     let per_product = threads_for(m, n, k);
     let pool = rayon::current_num_threads();
-    if per_product == 1 && pool > 1 && batch > 1 && batch * m * n * k >= PAR_MIN_MNK {
+    let spread = per_product == 1 && pool > 1 && batch > 1 && batch * m * n * k >= PAR_MIN_MNK;
+    if spread || per_product > 1 {
+        super::pool::keep_warm();
+    }
+    if spread {
         let outs: Vec<ArrayViewMut2<T>> = c.outer_iter_mut().collect();
         outs.into_par_iter().enumerate().for_each(|(i, ci)| {
             gemm_with(
@@ -388,7 +395,8 @@ pub(crate) fn best_kernel<T: GemmScalar>() -> Kernel<T> {
 }
 
 /// How many threads a product of this size uses: 1 below [`PAR_MIN_MNK`], else the current rayon
-/// pool's size.
+/// pool's size. (Inner loops ask this too; only the entries [`gemm`] and [`gemm_batched`] also
+/// keep the pool's workers awake, see the `pool` module.)
 pub(crate) fn threads_for(m: usize, n: usize, k: usize) -> usize {
     if m.saturating_mul(n).saturating_mul(k) < PAR_MIN_MNK {
         1
