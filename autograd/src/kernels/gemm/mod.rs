@@ -476,7 +476,7 @@ pub(crate) fn gemm_from_panels<T: GemmScalar>(
     let cm = MatPtr::of_mut(&mut c);
     // SAFETY: C, a mutable view of the checked shape, aliases neither itself nor A (nor a B
     // view), and the driver writes each of its tiles from one task.
-    unsafe { run(kernel, blocking, threads, alpha, a, b, n, beta, &cm) }
+    unsafe { driver(kernel, blocking, threads, alpha, a, b, n, beta, &cm) }
 }
 
 /// [`gemm_from_panels`] into a [`TileTarget`] of `a.nrows() × n` instead of a view: the first
@@ -501,42 +501,8 @@ pub(crate) unsafe fn gemm_to_target<T: GemmScalar>(
         "gemm_to_target: an empty sum (k = {k}, α = 0?) is not written"
     );
     if a.nrows() > 0 && n > 0 {
-        run(kernel, blocking, threads, alpha, a, b, n, T::ZERO, target)
+        driver(kernel, blocking, threads, alpha, a, b, n, T::ZERO, target)
     }
-}
-
-/// The driver on views: `m, n, k ≥ 1`.
-///
-/// # Safety
-/// As for [`TileTarget::update`]; the driver asks `b` only for blocks inside `k × n`, into
-/// buffers with room for them, which is what the [`PanelSource`] contract needs.
-#[allow(clippy::too_many_arguments)]
-unsafe fn run<T: GemmScalar>(
-    kernel: &Kernel<T>,
-    blocking: Blocking,
-    threads: usize,
-    alpha: T,
-    a: ArrayView2<T>,
-    b: &impl PanelSource<T>,
-    n: usize,
-    beta: T,
-    target: &impl TileTarget<T>,
-) {
-    let (m, k) = a.dim();
-    let a = MatPtr::of(&a);
-    driver(
-        kernel,
-        blocking,
-        threads.max(1),
-        m,
-        n,
-        k,
-        alpha,
-        a,
-        b,
-        beta,
-        target,
-    )
 }
 
 /// A view as the [`PanelSource`] of a product (for [`gemm_to_target`]).
@@ -678,22 +644,25 @@ fn for_each_task(tasks: usize, parallel: bool, f: impl Fn(usize) + Send + Sync) 
     }
 }
 
-/// The blocked product on raw views (C row-major-ish: its tiles are written through `cm`'s
-/// strides). `m, n, k ≥ 1`.
+/// The blocked product `α·A·B (+ β·C)` of an `m × k` view A and a `k × n` [`PanelSource`] B,
+/// its tiles written through `cm`. `m, n, k ≥ 1`.
+///
+/// # Safety
+/// As for [`TileTarget::update`]; the driver asks `b` only for blocks inside `k × n`, into
+/// buffers with room for them, which is what the [`PanelSource`] contract needs.
 #[allow(clippy::too_many_arguments)]
 unsafe fn driver<T: GemmScalar>(
     kernel: &Kernel<T>,
     blocking: Blocking,
     threads: usize,
-    m: usize,
-    n: usize,
-    k: usize,
     alpha: T,
-    a: MatPtr<T>,
+    a: ArrayView2<T>,
     b: &impl PanelSource<T>,
+    n: usize,
     beta: T,
     cm: &impl TileTarget<T>,
 ) {
+    let ((m, k), a, threads) = (a.dim(), MatPtr::of(&a), threads.max(1));
     let (mr, nr, ukr) = (kernel.mr, kernel.nr, kernel.ukr);
     let size = std::mem::size_of::<T>();
     // K blocks of equal depth: the split depends on k alone, never on the threads. As few
