@@ -357,8 +357,13 @@ pub(crate) fn conv2d_input_grad<F: Float>(
 }
 
 /// `w̄ = Σ_n ḡ[n] · col(x[n])ᵀ`: per group, the products of its images accumulated in order
-/// into one partial (each image's `col` is small enough to stay in L2, and `ḡ[n]` is read in
-/// place as a matrix), groups in parallel; then the partials added in group order.
+/// into one partial, groups in parallel; then the partials added in group order.
+///
+/// Each product is computed transposed, `w̄ᵀ += col(x[n]) · ḡ[n]ᵀ`: the same sums in the same
+/// order (the bits do not change), but the large operand `col` (`c·kh·kw × ho·wo`, in L2) is
+/// now A, which the GEMM reads in place for a layer of few output channels
+/// (`gemm::A_IN_PLACE_MAX_PANELS`), and only the small `ḡ[n]` is packed. The other way round,
+/// both were packed with a transposing copy, `col` for every image.
 pub(crate) fn conv2d_weight_grad<F: Float>(
     x: ArrayView4<'_, F>,
     gy: ArrayView4<'_, F>,
@@ -376,12 +381,13 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
         gy.as_slice().expect("tape values are contiguous"),
     );
     let group = group_size(n, plane);
-    let (kernel, threads) = (gemm::best_kernel::<F>(), gemm::threads_for(o, k, plane));
+    let (kernel, threads) = (gemm::best_kernel::<F>(), gemm::threads_for(k, o, plane));
     let partials: Vec<Array2<F>> = x
         .par_chunks(group * c * d.h * d.w)
         .zip(gy.par_chunks(group * o * plane))
         .map(|(xs, gs)| {
-            let mut partial = Array2::<F>::zeros((o, k));
+            // w̄ᵀ of the group, `k × o`.
+            let mut partial = Array2::<F>::zeros((k, o));
             scratch::with_slice(Slot::Conv, k * plane, |col: &mut [F]| {
                 let images = xs
                     .chunks_exact(c * d.h * d.w)
@@ -393,17 +399,21 @@ pub(crate) fn conv2d_weight_grad<F: Float>(
                     // Not `gemm`: an entry point, which keeps the pool awake, is called on the
                     // caller's thread only (see the `pool` module).
                     let (one, blocking, out) = (F::one(), kernel.blocking, partial.view_mut());
-                    gemm::gemm_with(&kernel, blocking, threads, one, gn, col.t(), beta, out);
+                    gemm::gemm_with(&kernel, blocking, threads, one, col, gn.t(), beta, out);
                 }
             });
             partial
         })
         .collect();
-    let mut total = Array2::<F>::zeros((o, k));
+    let mut total = Array2::<F>::zeros((k, o));
     for p in &partials {
         total += p;
     }
+    // w̄ = (w̄ᵀ)ᵀ, laid out as `[o, c, kh, kw]`.
     total
+        .reversed_axes()
+        .as_standard_layout()
+        .into_owned()
         .into_shape_with_order((o, c, d.kh, d.kw))
         .expect("contiguous")
 }

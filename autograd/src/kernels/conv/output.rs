@@ -6,7 +6,7 @@
 //! the group a C buffer and a pass that copies it into `y`.
 
 use crate::float::Float;
-use crate::kernels::gemm::{MicroKernel, Tile, TileTarget};
+use crate::kernels::gemm::{Step, Tile, TileTarget};
 
 /// `C` of one group's forward product, `o × images·plane`, stored as `[images, o, plane]`.
 pub(super) struct GroupedOutput<'a, F> {
@@ -49,10 +49,7 @@ const MAX_TILE: usize = 12 * 32;
 impl<F: Float> TileTarget<F> for GroupedOutput<'_, F> {
     unsafe fn update(
         &self,
-        ukr: MicroKernel<F>,
-        kc: usize,
-        a: *const F,
-        b: *const F,
+        step: &Step<F>,
         [row, col]: [usize; 2],
         [m, n]: [usize; 2],
         alpha: F,
@@ -69,7 +66,7 @@ impl<F: Float> TileTarget<F> for GroupedOutput<'_, F> {
                 alpha,
                 beta,
             };
-            return ukr(kc, a, b, &tile);
+            return step.run(&tile);
         }
         // Across images: through a buffer, loaded from `y` when β reads C (the K blocks after
         // the first accumulate: β = 1).
@@ -95,7 +92,7 @@ impl<F: Float> TileTarget<F> for GroupedOutput<'_, F> {
             alpha,
             beta,
         };
-        ukr(kc, a, b, &tile);
+        step.run(&tile);
         for (i, line) in values.chunks_exact(n).take(m).enumerate() {
             for (j, &v) in line.iter().enumerate() {
                 *element(i, j) = v;

@@ -18,11 +18,18 @@ macro_rules! avx2_kernel {
         $zero:ident, $load:ident, $store:ident, $set1:ident, $fmadd:ident, $mul:ident, $add:ident
     ) => {
         /// # Safety
-        /// The CPU must support AVX2 and FMA; `a` and `b` must hold `kc` packed steps; `tile`
-        /// must address a valid block of C.
+        /// The CPU must support AVX2 and FMA; `b` must hold `kc` packed steps and `a` the
+        /// `MR × kc` values that [`MicroKernel`](super::MicroKernel) describes for `ROWS`; `tile` must address a
+        /// valid block of C.
         #[target_feature(enable = "avx2,fma")]
         #[allow(clippy::needless_range_loop)]
-        unsafe fn $name(kc: usize, a: *const $t, b: *const $t, tile: &Tile<$t>) {
+        unsafe fn $name<const ROWS: bool>(
+            kc: usize,
+            a: *const $t,
+            a_stride: isize,
+            b: *const $t,
+            tile: &Tile<$t>,
+        ) {
             const MR: usize = $mr;
             const NV: usize = $nv;
             const L: usize = $lanes;
@@ -43,12 +50,16 @@ macro_rules! avx2_kernel {
                     bv[v] = $load(b.add(v * L));
                 }
                 for i in 0..MR {
-                    let ai = $set1(*a.add(i));
+                    let ai = if ROWS {
+                        $set1(*a.offset(i as isize * a_stride))
+                    } else {
+                        $set1(*a.add(i))
+                    };
                     for v in 0..NV {
                         acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
                     }
                 }
-                a = a.add(MR);
+                a = a.offset(if ROWS { 1 } else { a_stride });
                 b = b.add(NR);
             }
 
@@ -131,7 +142,8 @@ pub(super) const F32: Kernel<f32> = Kernel {
         kc: 256,
         nc: 2048,
     },
-    ukr: ukr_f32,
+    ukr: ukr_f32::<false>,
+    ukr_rows: Some(ukr_f32::<true>),
 };
 
 pub(super) const F64: Kernel<f64> = Kernel {
@@ -143,5 +155,6 @@ pub(super) const F64: Kernel<f64> = Kernel {
         kc: 256,
         nc: 1024,
     },
-    ukr: ukr_f64,
+    ukr: ukr_f64::<false>,
+    ukr_rows: Some(ukr_f64::<true>),
 };

@@ -18,11 +18,12 @@ macro_rules! avx512_kernel {
         $mul:ident, $add:ident, $maskz_load:ident, $mask_store:ident
     ) => {
         /// # Safety
-        /// The CPU must support AVX-512F; `a` and `b` must hold `kc` packed steps; `tile` must
-        /// address a valid block of C.
+        /// The CPU must support AVX-512F; `b` must hold `kc` packed steps and `a` `kc` steps of
+        /// `MR` contiguous values, `a_stride` apart (`MR` when packed); `tile` must address a
+        /// valid block of C.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::needless_range_loop)]
-        unsafe fn $name(kc: usize, a: *const $t, b: *const $t, tile: &Tile<$t>) {
+        unsafe fn $name(kc: usize, a: *const $t, a_stride: isize, b: *const $t, tile: &Tile<$t>) {
             const MR: usize = $mr;
             const NV: usize = $nv;
             const L: usize = $lanes;
@@ -48,7 +49,7 @@ macro_rules! avx512_kernel {
                         acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
                     }
                 }
-                a = a.add(MR);
+                a = a.offset(a_stride);
                 b = b.add(NR);
             }
 
@@ -156,6 +157,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
         nc: 2048,
     },
     ukr: ukr_f32,
+    ukr_rows: None,
 };
 
 pub(super) const F64: Kernel<f64> = Kernel {
@@ -168,4 +170,5 @@ pub(super) const F64: Kernel<f64> = Kernel {
         nc: 1024,
     },
     ukr: ukr_f64,
+    ukr_rows: None,
 };

@@ -14,6 +14,10 @@
 //! Operands are read through their strides while packing, so a transposed operand (`x.t()`) costs
 //! nothing extra; a column-major C is handled by computing `Cᵀ = Bᵀ·Aᵀ` on swapped views.
 //!
+//! When C has few columns (at most [`A_IN_PLACE_MAX_PANELS`] B panels), a copy of A would be
+//! reused over too few micro-kernel calls to pay for itself: A is then read in place wherever
+//! its rows or its columns are contiguous (only a last, partial panel of rows is packed).
+//!
 //! When there is one task per thread (a small product, or one whose rows fit a single block),
 //! each task packs the B panels it uses itself, one `KC × NR` panel at a time right before the
 //! micro-kernels sweep it, so the panel never leaves L1. The driver reads B only through
@@ -66,6 +70,21 @@ mod tests;
 /// Two threads start to pay at about n = 96 (the rayon round trip and the second core's idle
 /// wake-up cost ~5–10 µs); 100³ sits just above that, so the split is never a loss.
 pub const PAR_MIN_MNK: usize = 100 * 100 * 100;
+
+/// Most B panels (`⌈n / NR⌉`) for which the driver reads A in place, where its rows or its
+/// columns are contiguous, instead of packing it. Packing copies A once per K block so that
+/// every micro-kernel reads one contiguous stream; the copy pays when it is reused over many B
+/// panels, and over few it costs more than it saves (for `n = 50` a quarter of the product's
+/// time went into packing A).
+///
+/// Measured on the Zen 3 (AVX2 path, `NR = 16`; medians of 300 calls, packed and in place
+/// alternated), GFLOP/s packed → in place, one thread, row-major A, `m = 256`, `k = 800`:
+/// n = 16: 28.5 → 57.8; 50: 40.2 → 48.2 and 57.1 → 68.3; 64: 53.6 → 65.0 and 57.1 → 66.1;
+/// 128 (8 panels): 59.5 → 62.8 and 72.9 → 76.9; 200: 60.9 → 61.3 and 62.3 → 61.1;
+/// 400: 65.4 → 62.5 and 87.2 → 86.9; 800: 65.6 → 61.0 and 67.7 → 60.8. Column-major A
+/// (`Aᵀ` of a row-major `256 × 800`, n = 50): 40.4 → 50.4. Two threads alike (n = 50:
+/// 65.6 → 79.3; 800: 106.1 → 99.7).
+pub(crate) const A_IN_PLACE_MAX_PANELS: usize = 8;
 
 /// Largest B block (bytes) that each task packs for itself when there is one task per thread.
 const PRIVATE_B_MAX_BYTES: usize = 512 * 1024;
@@ -161,9 +180,13 @@ pub(crate) struct Tile<T> {
     pub(crate) beta: T,
 }
 
-/// `kc` steps of the rank-1 update over a packed A panel (`kc` groups of `MR`) and a packed B
-/// panel (`kc` groups of `NR`), then the epilogue into `tile`.
-pub(crate) type MicroKernel<T> = unsafe fn(kc: usize, a: *const T, b: *const T, tile: &Tile<T>);
+/// `kc` steps of the rank-1 update over an `MR × kc` A panel and a packed B panel (`kc` groups
+/// of `NR`), then the epilogue into `tile`. [`Kernel::ukr`] reads A value (i, p) at
+/// `a + i + p·a_stride`: a packed panel (`a_stride = MR`) or a column-major A in place (its
+/// column stride). [`Kernel::ukr_rows`] reads it at `a + i·a_stride + p`: a row-major A in
+/// place (its row stride).
+pub(crate) type MicroKernel<T> =
+    unsafe fn(kc: usize, a: *const T, a_stride: isize, b: *const T, tile: &Tile<T>);
 
 /// A micro-kernel with its tile shape and cache blocking.
 #[doc(hidden)]
@@ -173,7 +196,33 @@ pub struct Kernel<T> {
     pub mr: usize,
     pub nr: usize,
     pub blocking: Blocking,
+    /// The micro-kernel on a packed A panel, or on a column-major A in place.
     ukr: MicroKernel<T>,
+    /// The micro-kernel on a row-major A in place, where the path has one.
+    ukr_rows: Option<MicroKernel<T>>,
+}
+
+/// One micro-kernel call but for its tile: `kc` steps over the A panel at `a` (read with
+/// `a_stride` as `ukr` reads it, see [`MicroKernel`]) and the packed B panel at `b`.
+#[derive(Clone, Copy)]
+pub(crate) struct Step<T> {
+    ukr: MicroKernel<T>,
+    kc: usize,
+    a: *const T,
+    a_stride: isize,
+    b: *const T,
+}
+
+impl<T> Step<T> {
+    /// Runs the step into `tile`.
+    ///
+    /// # Safety
+    /// The panels must hold what the micro-kernel reads (see [`MicroKernel`]) and the tile must
+    /// address a valid block of C.
+    #[inline(always)]
+    pub(crate) unsafe fn run(&self, tile: &Tile<T>) {
+        (self.ukr)(self.kc, self.a, self.a_stride, self.b, tile)
+    }
 }
 
 macro_rules! impl_scalar {
@@ -590,33 +639,18 @@ impl<T: GemmScalar> PanelSource<T> for MatPtr<T> {
 /// tile (the convolution's forward writes the tiles of `W · [col(x[n₀]) …]` straight into the
 /// `[g, o, ho·wo]` output, where C's columns jump from image to image: `kernels::conv`).
 pub(crate) trait TileTarget<T>: Sync {
-    /// Runs `ukr` over `kc` steps of the packed panels `a` and `b` and writes the `m × n` tile
-    /// of C at `at = [row, col]` as `α·acc + β·c`.
+    /// Runs `step` and writes the `m × n` tile of C at `at = [row, col]` as `α·acc + β·c`.
     ///
     /// # Safety
-    /// `a` and `b` must be packed panels of depth `kc` for this micro-kernel, and the tile must
-    /// lie inside C; tiles reach the target from several tasks at once, but never the same one.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn update(
-        &self,
-        ukr: MicroKernel<T>,
-        kc: usize,
-        a: *const T,
-        b: *const T,
-        at: [usize; 2],
-        size: [usize; 2],
-        alpha: T,
-        beta: T,
-    );
+    /// `step` must be runnable (see [`Step::run`]) and the tile must lie inside C; tiles reach
+    /// the target from several tasks at once, but never the same one.
+    unsafe fn update(&self, step: &Step<T>, at: [usize; 2], size: [usize; 2], alpha: T, beta: T);
 }
 
 impl<T: GemmScalar> TileTarget<T> for MatPtr<T> {
     unsafe fn update(
         &self,
-        ukr: MicroKernel<T>,
-        kc: usize,
-        a: *const T,
-        b: *const T,
+        step: &Step<T>,
         [row, col]: [usize; 2],
         [m, n]: [usize; 2],
         alpha: T,
@@ -631,7 +665,7 @@ impl<T: GemmScalar> TileTarget<T> for MatPtr<T> {
             alpha,
             beta,
         };
-        ukr(kc, a, b, &tile);
+        step.run(&tile);
     }
 }
 
@@ -665,6 +699,16 @@ unsafe fn driver<T: GemmScalar>(
     let ((m, k), a, threads) = (a.dim(), MatPtr::of(&a), threads.max(1));
     let (mr, nr, ukr) = (kernel.mr, kernel.nr, kernel.ukr);
     let size = std::mem::size_of::<T>();
+    // With few B panels to reuse a packed copy of A over, A is read in place where its rows
+    // or its columns are contiguous: the panels of a full `MR` rows; a last, partial one is
+    // packed, zero rows and all.
+    let in_place_a: Option<(MicroKernel<T>, isize)> = match kernel.ukr_rows {
+        _ if n.div_ceil(nr) > A_IN_PLACE_MAX_PANELS => None,
+        Some(rows) if a.cs == 1 => Some((rows, a.rs)),
+        _ if a.rs == 1 => Some((ukr, a.cs)),
+        _ => None,
+    };
+    let m_full = if in_place_a.is_some() { m / mr } else { 0 };
     // K blocks of equal depth: the split depends on k alone, never on the threads. As few
     // blocks as keep each within 5/4·kc: every block costs an epilogue per tile and a pass over
     // C. One block up to 5/4·kc (64 × 288 × 784, a 32-channel 3×3 convolution of 4 images:
@@ -718,12 +762,16 @@ unsafe fn driver<T: GemmScalar>(
                 if p0 == p1 || q0 == q1 {
                     return;
                 }
-                let rows = (p1 * mr).min(m) - p0 * mr;
-                let a_len = ((p1 - p0) * mr * kc).next_multiple_of(64);
+                // Panels p0..in_place are read where they lie, in_place..p1 packed.
+                let in_place = m_full.clamp(p0, p1);
+                let a_len = ((p1 - in_place) * mr * kc).next_multiple_of(64);
                 let b_len = if shared_b.is_some() { 0 } else { nr * kc };
                 scratch::with_buffer(scratch::Slot::PackA, (a_len + b_len) * size, |buf| {
                     let abuf = buf as *mut T;
-                    pack::pack_a(mr, rows, kc, a.at(p0 * mr, pc), a.rs, a.cs, abuf);
+                    if in_place < p1 {
+                        let rows = (p1 * mr).min(m) - in_place * mr;
+                        pack::pack_a(mr, rows, kc, a.at(in_place * mr, pc), a.rs, a.cs, abuf);
+                    }
                     for q in q0..q1 {
                         let bp = match shared_b {
                             Some(bbuf) => bbuf.add(q * nr * kc),
@@ -737,8 +785,23 @@ unsafe fn driver<T: GemmScalar>(
                         let cols = nr.min(nc - q * nr);
                         for p in p0..p1 {
                             let row = p * mr;
-                            let (a_panel, rows) = (abuf.add((p - p0) * mr * kc), mr.min(m - row));
-                            cm.update(ukr, kc, a_panel, bp, [row, col], [rows, cols], alpha, beta);
+                            let step = match in_place_a {
+                                Some((ukr, a_stride)) if p < in_place => Step {
+                                    ukr,
+                                    kc,
+                                    a: a.at(row, pc),
+                                    a_stride,
+                                    b: bp,
+                                },
+                                _ => Step {
+                                    ukr,
+                                    kc,
+                                    a: abuf.add((p - in_place) * mr * kc),
+                                    a_stride: mr as isize,
+                                    b: bp,
+                                },
+                            };
+                            cm.update(&step, [row, col], [mr.min(m - row), cols], alpha, beta);
                         }
                     }
                 });

@@ -8,12 +8,22 @@ use super::{store_tile_scalar, Blocking, Isa, Kernel, Tile};
 macro_rules! portable_kernel {
     ($name:ident, $t:ty, $mr:literal, $nr:literal) => {
         #[allow(clippy::needless_range_loop)]
-        unsafe fn $name(kc: usize, a: *const $t, b: *const $t, tile: &Tile<$t>) {
+        unsafe fn $name<const ROWS: bool>(
+            kc: usize,
+            a: *const $t,
+            a_stride: isize,
+            b: *const $t,
+            tile: &Tile<$t>,
+        ) {
             const MR: usize = $mr;
             const NR: usize = $nr;
             let mut acc = [[0.0 as $t; NR]; MR];
             for p in 0..kc {
-                let ap = &*(a.add(p * MR) as *const [$t; MR]);
+                let ap: [$t; MR] = if ROWS {
+                    std::array::from_fn(|i| *a.offset(i as isize * a_stride + p as isize))
+                } else {
+                    *(a.offset(p as isize * a_stride) as *const [$t; MR])
+                };
                 let bp = &*(b.add(p * NR) as *const [$t; NR]);
                 for i in 0..MR {
                     for j in 0..NR {
@@ -38,7 +48,8 @@ pub(super) const F32: Kernel<f32> = Kernel {
         kc: 256,
         nc: 2048,
     },
-    ukr: ukr_f32,
+    ukr: ukr_f32::<false>,
+    ukr_rows: Some(ukr_f32::<true>),
 };
 
 pub(super) const F64: Kernel<f64> = Kernel {
@@ -50,5 +61,6 @@ pub(super) const F64: Kernel<f64> = Kernel {
         kc: 256,
         nc: 2048,
     },
-    ukr: ukr_f64,
+    ukr: ukr_f64::<false>,
+    ukr_rows: Some(ukr_f64::<true>),
 };
