@@ -14,6 +14,7 @@ use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 use rayon::prelude::*;
 
 use super::pool;
+use super::simd::widest;
 use crate::float::Float;
 
 /// Arrays with at least this many elements are mapped in parallel. One element costs a few
@@ -38,25 +39,34 @@ pub(crate) fn parallel(len: usize) -> bool {
 
 /// `f` applied to every element of `x`, in a standard-layout result.
 ///
-/// Large standard-layout input is split into contiguous tasks, each one slice loop; small or
-/// other input takes ndarray's `mapv` (itself one loop over contiguous memory where it can).
+/// Standard-layout input is one slice loop ([`widest`] vectors), split into contiguous tasks
+/// when large; other input takes ndarray's `mapv`.
 pub(crate) fn map<F: Float>(x: ArrayViewD<'_, F>, f: impl Fn(F) -> F + Sync + Send) -> ArrayD<F> {
-    match x.as_slice() {
-        Some(xs) if parallel(xs.len()) => {
+    let Some(xs) = x.as_slice() else {
+        return x.mapv(f);
+    };
+    let run = |o: &mut [MaybeUninit<F>], xs: &[F]| {
+        widest(
+            #[inline(always)]
+            || {
+                for (o, &v) in o.iter_mut().zip(xs) {
+                    o.write(f(v));
+                }
+            },
+        )
+    };
+    let write = |out: &mut [MaybeUninit<F>]| {
+        if parallel(xs.len()) {
             let task = task_len(xs.len(), 1);
-            let write = |out: &mut [MaybeUninit<F>]| {
-                par_tasks(out, task, &|t, o| {
-                    for (o, &v) in o.iter_mut().zip(&xs[t * task..]) {
-                        o.write(f(v));
-                    }
-                });
-            };
-            // SAFETY: the tasks cover `out`; task `t` is `out[t·task..][..len]` and writes each
-            // of its elements from `xs[t·task..][..len]` (`xs.len() == out.len()`).
-            unsafe { written_array(x.shape(), write) }
+            par_tasks(out, task, &|t, o| run(o, &xs[t * task..]));
+        } else {
+            run(out, xs);
         }
-        _ => x.mapv(f),
-    }
+    };
+    // SAFETY: `run` writes each element of its output from the same element of its input, and
+    // the calls cover `out`: all of it, or the tasks `out[t·task..][..len]`, each from
+    // `xs[t·task..]` (`xs.len() == out.len()`).
+    unsafe { written_array(x.shape(), write) }
 }
 
 /// `f(a, b)` elementwise over `a` and `b` broadcast to the common shape `shape`, in a
@@ -289,7 +299,7 @@ fn operand_row<F>(data: &[F], offset: usize, full: bool, len: usize) -> &[F] {
 }
 
 /// The innermost loop: `out[i] = f(x[i], y[i])` where an operand is full, with its single
-/// element `x[0]` (or `y[0]`) where it is broadcast.
+/// element `x[0]` (or `y[0]`) where it is broadcast; [`widest`] vectors.
 fn zip_row<F: Float>(
     out: &mut [MaybeUninit<F>],
     x: &[F],
@@ -297,31 +307,34 @@ fn zip_row<F: Float>(
     pattern: Pattern,
     f: &impl Fn(F, F) -> F,
 ) {
-    match (pattern.a, pattern.b) {
-        (true, true) => {
-            for ((o, &p), &q) in out.iter_mut().zip(x).zip(y) {
-                o.write(f(p, q));
+    widest(
+        #[inline(always)]
+        || match (pattern.a, pattern.b) {
+            (true, true) => {
+                for ((o, &p), &q) in out.iter_mut().zip(x).zip(y) {
+                    o.write(f(p, q));
+                }
             }
-        }
-        (true, false) => {
-            let q = y[0];
-            for (o, &p) in out.iter_mut().zip(x) {
-                o.write(f(p, q));
+            (true, false) => {
+                let q = y[0];
+                for (o, &p) in out.iter_mut().zip(x) {
+                    o.write(f(p, q));
+                }
             }
-        }
-        (false, true) => {
-            let p = x[0];
-            for (o, &q) in out.iter_mut().zip(y) {
-                o.write(f(p, q));
+            (false, true) => {
+                let p = x[0];
+                for (o, &q) in out.iter_mut().zip(y) {
+                    o.write(f(p, q));
+                }
             }
-        }
-        (false, false) => {
-            let v = f(x[0], y[0]);
-            for o in out {
-                o.write(v);
+            (false, false) => {
+                let v = f(x[0], y[0]);
+                for o in out {
+                    o.write(v);
+                }
             }
-        }
-    }
+        },
+    )
 }
 
 /// An odometer over the rows of a broadcast zip: the index of the current row in each outer

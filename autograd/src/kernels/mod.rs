@@ -8,8 +8,10 @@ pub mod gemm;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod scratch;
+pub mod simd;
 
 pub use gemm::{gemm, gemm_batched, product, product_batched};
+pub use simd::widest;
 
 /// Whether elementwise work on `len` elements is worth splitting over the current rayon pool
 /// (the rule every elementwise kernel here follows; exported for elementwise loops elsewhere,

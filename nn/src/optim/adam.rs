@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use autograd::Float;
 use ndarray::{ArrayD, Zip};
+use rayon::prelude::*;
 
 use super::state::{check_step, StateLoader};
 use super::{
@@ -207,9 +208,40 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                 let v_hat = *v * c2;
                 *w -= lr * m_hat / (v_hat.sqrt() + eps);
             };
+            // Each element's update reads only its own values: neither the split over threads
+            // nor the vector width changes a bit.
             let split = autograd::kernels::parallel_worthwhile(g.len());
-            let zip = Zip::from(p.value_mut()).and(g).and(&mut s.m).and(&mut s.v);
-            // Each element's update reads only its own values: the split changes no bits.
+            let mut w = p.value_mut();
+            let slices = (
+                w.as_slice_mut(),
+                g.as_slice(),
+                s.m.as_slice_mut(),
+                s.v.as_slice_mut(),
+            );
+            if let (Some(w), Some(g), Some(m), Some(v)) = slices {
+                let run = |w: &mut [F], g: &[F], m: &mut [F], v: &mut [F]| {
+                    autograd::kernels::widest(
+                        #[inline(always)]
+                        || {
+                            for (((w, g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+                                update(w, g, m, v);
+                            }
+                        },
+                    )
+                };
+                if split {
+                    let task = w.len().div_ceil(4 * rayon::current_num_threads());
+                    w.par_chunks_mut(task)
+                        .zip(g.par_chunks(task))
+                        .zip(m.par_chunks_mut(task))
+                        .zip(v.par_chunks_mut(task))
+                        .for_each(|(((w, g), m), v)| run(w, g, m, v));
+                } else {
+                    run(w, g, m, v);
+                }
+                return;
+            }
+            let zip = Zip::from(w).and(g).and(&mut s.m).and(&mut s.v);
             if split {
                 zip.par_for_each(update);
             } else {
