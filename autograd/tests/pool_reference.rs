@@ -80,3 +80,14 @@ fn large_inputs_take_the_parallel_path_and_agree() {
     pool.install(|| check(2, 8, 64, 65, [2, 2], [2, 2], 5));
     pool.install(|| check(1, 17, 63, 64, [3, 3], [2, 2], 6));
 }
+
+/// 2×2 windows at stride 2 (LeNet's pooling, which has a path of its own) on every small size,
+/// odd ones leaving a last row or column out.
+#[test]
+fn two_by_two_windows_at_stride_two_on_every_small_size() {
+    for h in 2..=9 {
+        for w in 2..=9 {
+            check(2, 3, h, w, [2, 2], [2, 2], (h * 16 + w) as u64);
+        }
+    }
+}

@@ -312,9 +312,10 @@ impl PoolWindow {
     /// in the input): the flat index of the window's first maximum (row-major order) into
     /// `picks`, its value into `values`. NaN never wins a comparison (as `partial_cmp`).
     ///
-    /// A row of outputs is done one window position at a time across all its windows (position
-    /// `(di, dj)` in row-major order, replacing only a strictly greater value): the windows of a
-    /// row are independent, so there is no serial chain of compares through one window.
+    /// Each window keeps its running maximum by selects, not branches: on data like a ReLU's
+    /// output, which of two taps is larger is a coin toss, and a mispredicted branch per
+    /// comparison cost more than all the rest (2×2 windows on `[128, 6, 28, 28]`: 3.2 ms with
+    /// the branch, see `docs/performance.md`).
     fn pool_plane<F: Float>(
         &self,
         plane: &[F],
@@ -323,32 +324,47 @@ impl PoolWindow {
         values: &mut [F],
     ) {
         debug_assert_eq!(plane.len(), self.h * self.w);
-        let span = (self.wo - 1) * self.sw + 1;
         let rows = picks
             .chunks_exact_mut(self.wo)
             .zip(values.chunks_exact_mut(self.wo));
+        if [self.kh, self.kw, self.sh, self.sw] == [2, 2, 2, 2] {
+            for (i, (picks, values)) in rows.enumerate() {
+                let top = 2 * i * self.w;
+                let (upper, lower) = (&plane[top..top + self.w], &plane[top + self.w..]);
+                crate::kernels::widest(
+                    #[inline(always)]
+                    || {
+                        let windows = upper.chunks_exact(2).zip(lower.chunks_exact(2));
+                        let outputs = picks.iter_mut().zip(values.iter_mut());
+                        for (j, ((pick, value), (u, l))) in outputs.zip(windows).enumerate() {
+                            let (mut best, mut max) = (0, u[0]);
+                            for (tap, v) in [(1, u[1]), (2, l[0]), (3, l[1])] {
+                                let greater = v > max;
+                                best = if greater { tap } else { best };
+                                max = if greater { v } else { max };
+                            }
+                            let offset = (best >> 1) * self.w + (best & 1);
+                            (*pick, *value) = (base + top + 2 * j + offset, max);
+                        }
+                    },
+                );
+            }
+            return;
+        }
         for (i, (picks, values)) in rows.enumerate() {
             let top = i * self.sh * self.w;
             for (j, (pick, value)) in picks.iter_mut().zip(values.iter_mut()).enumerate() {
-                (*pick, *value) = (top + j * self.sw, plane[top + j * self.sw]);
-            }
-            for di in 0..self.kh {
-                for dj in (0..self.kw).skip(usize::from(di == 0)) {
-                    let first = top + di * self.w + dj;
-                    let taps = plane[first..first + span].iter().step_by(self.sw);
-                    for ((pick, value), (j, &v)) in picks
-                        .iter_mut()
-                        .zip(values.iter_mut())
-                        .zip(taps.enumerate())
-                    {
-                        if v > *value {
-                            (*pick, *value) = (first + j * self.sw, v);
-                        }
+                let first = top + j * self.sw;
+                let (mut best, mut max) = (first, plane[first]);
+                for di in 0..self.kh {
+                    let row = first + di * self.w;
+                    for (dj, &v) in plane[row..row + self.kw].iter().enumerate() {
+                        let greater = v > max;
+                        best = if greater { row + dj } else { best };
+                        max = if greater { v } else { max };
                     }
                 }
-            }
-            for pick in picks.iter_mut() {
-                *pick += base;
+                (*pick, *value) = (base + best, max);
             }
         }
     }
