@@ -328,26 +328,22 @@ impl PoolWindow {
             .chunks_exact_mut(self.wo)
             .zip(values.chunks_exact_mut(self.wo));
         if [self.kh, self.kw, self.sh, self.sw] == [2, 2, 2, 2] {
+            // The common case, unrolled: tap `t` of a window is row `t >> 1`, column `t & 1`.
             for (i, (picks, values)) in rows.enumerate() {
                 let top = 2 * i * self.w;
                 let (upper, lower) = (&plane[top..top + self.w], &plane[top + self.w..]);
-                crate::kernels::widest(
-                    #[inline(always)]
-                    || {
-                        let windows = upper.chunks_exact(2).zip(lower.chunks_exact(2));
-                        let outputs = picks.iter_mut().zip(values.iter_mut());
-                        for (j, ((pick, value), (u, l))) in outputs.zip(windows).enumerate() {
-                            let (mut best, mut max) = (0, u[0]);
-                            for (tap, v) in [(1, u[1]), (2, l[0]), (3, l[1])] {
-                                let greater = v > max;
-                                best = if greater { tap } else { best };
-                                max = if greater { v } else { max };
-                            }
-                            let offset = (best >> 1) * self.w + (best & 1);
-                            (*pick, *value) = (base + top + 2 * j + offset, max);
-                        }
-                    },
-                );
+                let windows = upper.chunks_exact(2).zip(lower.chunks_exact(2));
+                let outputs = picks.iter_mut().zip(values.iter_mut());
+                for (j, ((pick, value), (u, l))) in outputs.zip(windows).enumerate() {
+                    let (mut best, mut max) = (0, u[0]);
+                    for (tap, v) in [(1, u[1]), (2, l[0]), (3, l[1])] {
+                        let greater = v > max;
+                        best = if greater { tap } else { best };
+                        max = if greater { v } else { max };
+                    }
+                    let offset = (best >> 1) * self.w + (best & 1);
+                    (*pick, *value) = (base + top + 2 * j + offset, max);
+                }
             }
             return;
         }
