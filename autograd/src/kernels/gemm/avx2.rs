@@ -19,8 +19,8 @@ macro_rules! avx2_kernel {
     ) => {
         /// # Safety
         /// The CPU must support AVX2 and FMA; `b` must hold `kc` packed steps and `a` the
-        /// `MR × kc` values that [`MicroKernel`](super::MicroKernel) describes for `ROWS`; `tile` must address a
-        /// valid block of C.
+        /// `MR × kc` values that [`MicroKernel`](super::MicroKernel) describes (`ROWS`: the
+        /// row variant); `tile` must address a valid block of C.
         #[target_feature(enable = "avx2,fma")]
         #[allow(clippy::needless_range_loop)]
         unsafe fn $name<const ROWS: bool>(

@@ -7,6 +7,10 @@ use super::{store_tile_scalar, Blocking, Isa, Kernel, Tile};
 
 macro_rules! portable_kernel {
     ($name:ident, $t:ty, $mr:literal, $nr:literal) => {
+        /// # Safety
+        /// `b` must hold `kc` packed steps and `a` the `MR × kc` values that
+        /// [`MicroKernel`](super::MicroKernel) describes (`ROWS`: the row variant); `tile` must
+        /// address a valid block of C.
         #[allow(clippy::needless_range_loop)]
         unsafe fn $name<const ROWS: bool>(
             kc: usize,
