@@ -3,12 +3,13 @@
 //! The crates are compiled for the baseline target (SSE2 on x86-64), so a loop the compiler
 //! vectorises works on 4-lane f32 vectors. [`widest`] runs a closure inside a function compiled
 //! with AVX2 and FMA enabled when the CPU has them: what is inlined into it — the closure, the
-//! loop in it and the op it applies — is vectorised 8 lanes wide.
+//! loop in it and the op it applies — is compiled for AVX2, so a loop that the compiler
+//! vectorises runs 8 lanes wide.
 //!
 //! **Same bits either way.** Rust never contracts `a·b + c` into an FMA, and a vectorised loop
 //! does the same IEEE operation on every lane as the scalar loop does on each element (library
 //! calls such as `exp` are the same function on both paths), so the results do not depend on
-//! which path ran; the tests below check that on an optimiser update and a few ops.
+//! which path ran; the test below checks that on an optimiser update and a few ops.
 //!
 //! The GEMM has micro-kernels of its own (`gemm`) and does not go through this.
 
