@@ -785,21 +785,18 @@ unsafe fn driver<T: GemmScalar>(
                         let cols = nr.min(nc - q * nr);
                         for p in p0..p1 {
                             let row = p * mr;
-                            let step = match in_place_a {
-                                Some((ukr, a_stride)) if p < in_place => Step {
-                                    ukr,
-                                    kc,
-                                    a: a.at(row, pc),
-                                    a_stride,
-                                    b: bp,
-                                },
-                                _ => Step {
-                                    ukr,
-                                    kc,
-                                    a: abuf.add((p - in_place) * mr * kc),
-                                    a_stride: mr as isize,
-                                    b: bp,
-                                },
+                            let (ukr, a_panel, a_stride) = match in_place_a {
+                                Some((in_place_ukr, stride)) if p < in_place => {
+                                    (in_place_ukr, a.at(row, pc), stride)
+                                }
+                                _ => (ukr, abuf.add((p - in_place) * mr * kc), mr as isize),
+                            };
+                            let step = Step {
+                                ukr,
+                                kc,
+                                a: a_panel,
+                                a_stride,
+                                b: bp,
                             };
                             cm.update(&step, [row, col], [mr.min(m - row), cols], alpha, beta);
                         }
