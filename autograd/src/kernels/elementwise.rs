@@ -286,7 +286,7 @@ fn par_tasks<F: Float>(
 /// The length of one parallel task over `len` elements, a multiple of `unit`: about four tasks
 /// per thread (so that uneven progress evens out), none shorter than [`TASK_MIN_LEN`] unless
 /// `unit` itself is longer.
-fn task_len(len: usize, unit: usize) -> usize {
+pub(crate) fn task_len(len: usize, unit: usize) -> usize {
     let target = (len / (4 * rayon::current_num_threads())).max(TASK_MIN_LEN);
     (target / unit).max(1) * unit
 }

@@ -20,3 +20,10 @@ pub use simd::widest;
 pub fn parallel_worthwhile(len: usize) -> bool {
     elementwise::parallel(len)
 }
+
+/// How many elements one task takes when elementwise work on `len` elements is split over the
+/// pool (about four tasks per thread, none very short): the rule of the elementwise kernels
+/// here, for loops elsewhere that split after [`parallel_worthwhile`] said yes.
+pub fn parallel_task_len(len: usize) -> usize {
+    elementwise::task_len(len, 1)
+}

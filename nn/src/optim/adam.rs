@@ -230,7 +230,7 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                     )
                 };
                 if split {
-                    let task = w.len().div_ceil(4 * rayon::current_num_threads());
+                    let task = autograd::kernels::parallel_task_len(w.len());
                     w.par_chunks_mut(task)
                         .zip(g.par_chunks(task))
                         .zip(m.par_chunks_mut(task))
