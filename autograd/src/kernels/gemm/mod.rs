@@ -43,6 +43,9 @@
 //! Block sizes and the threading threshold were measured on the 2-core AMD EPYC machines the
 //! project is developed on (a Zen 4 for the AVX-512 path, a Zen 3 for the AVX2 path); see
 //! [`PAR_MIN_MNK`] and each path's blocking.
+//!
+//! The tests run every path the CPU has. On a CPU without AVX-512, `.ci/avx512-emulated` runs
+//! them (and the convolution reference tests) on an emulated AVX-512 CPU; CI does so.
 
 use std::sync::OnceLock;
 
