@@ -143,7 +143,7 @@ pub(super) const F32: Kernel<f32> = Kernel {
         nc: 2048,
     },
     ukr: ukr_f32::<false>,
-    ukr_rows: Some(ukr_f32::<true>),
+    ukr_rows: ukr_f32::<true>,
 };
 
 pub(super) const F64: Kernel<f64> = Kernel {
@@ -156,5 +156,5 @@ pub(super) const F64: Kernel<f64> = Kernel {
         nc: 1024,
     },
     ukr: ukr_f64::<false>,
-    ukr_rows: Some(ukr_f64::<true>),
+    ukr_rows: ukr_f64::<true>,
 };

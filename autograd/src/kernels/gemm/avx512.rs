@@ -18,12 +18,18 @@ macro_rules! avx512_kernel {
         $mul:ident, $add:ident, $maskz_load:ident, $mask_store:ident
     ) => {
         /// # Safety
-        /// The CPU must support AVX-512F; `b` must hold `kc` packed steps and `a` `kc` steps of
-        /// `MR` contiguous values, `a_stride` apart (`MR` when packed); `tile` must address a
-        /// valid block of C.
+        /// The CPU must support AVX-512F; `b` must hold `kc` packed steps and `a` the
+        /// `MR × kc` values that [`MicroKernel`](super::MicroKernel) describes (`ROWS`: the
+        /// row variant); `tile` must address a valid block of C.
         #[target_feature(enable = "avx512f")]
         #[allow(clippy::needless_range_loop)]
-        unsafe fn $name(kc: usize, a: *const $t, a_stride: isize, b: *const $t, tile: &Tile<$t>) {
+        unsafe fn $name<const ROWS: bool>(
+            kc: usize,
+            a: *const $t,
+            a_stride: isize,
+            b: *const $t,
+            tile: &Tile<$t>,
+        ) {
             const MR: usize = $mr;
             const NV: usize = $nv;
             const L: usize = $lanes;
@@ -44,12 +50,16 @@ macro_rules! avx512_kernel {
                     bv[v] = $load(b.add(v * L));
                 }
                 for i in 0..MR {
-                    let ai = $set1(*a.add(i));
+                    let ai = if ROWS {
+                        $set1(*a.offset(i as isize * a_stride))
+                    } else {
+                        $set1(*a.add(i))
+                    };
                     for v in 0..NV {
                         acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
                     }
                 }
-                a = a.offset(a_stride);
+                a = a.offset(if ROWS { 1 } else { a_stride });
                 b = b.add(NR);
             }
 
@@ -156,8 +166,8 @@ pub(super) const F32: Kernel<f32> = Kernel {
         kc: 512,
         nc: 2048,
     },
-    ukr: ukr_f32,
-    ukr_rows: None,
+    ukr: ukr_f32::<false>,
+    ukr_rows: ukr_f32::<true>,
 };
 
 pub(super) const F64: Kernel<f64> = Kernel {
@@ -169,6 +179,6 @@ pub(super) const F64: Kernel<f64> = Kernel {
         kc: 512,
         nc: 1024,
     },
-    ukr: ukr_f64,
-    ukr_rows: None,
+    ukr: ukr_f64::<false>,
+    ukr_rows: ukr_f64::<true>,
 };

@@ -87,6 +87,9 @@ pub const PAR_MIN_MNK: usize = 100 * 100 * 100;
 /// 400: 65.4 → 62.5 and 87.2 → 86.9; 800: 65.6 → 61.0 and 67.7 → 60.8. Column-major A
 /// (`Aᵀ` of a row-major `256 × 800`, n = 50): 40.4 → 50.4. Two threads alike (n = 50:
 /// 65.6 → 79.3; 800: 106.1 → 99.7).
+///
+/// The AVX-512 path (`NR = 32`, `MR = 12`) takes the same limit in panels, unmeasured: no CPU we
+/// had could time it. Its results are tested (in CI on an emulated CPU, `.ci/avx512-emulated`).
 pub(crate) const A_IN_PLACE_MAX_PANELS: usize = 8;
 
 /// Largest B block (bytes) that each task packs for itself when there is one task per thread.
@@ -201,8 +204,8 @@ pub struct Kernel<T> {
     pub blocking: Blocking,
     /// The micro-kernel on a packed A panel, or on a column-major A in place.
     ukr: MicroKernel<T>,
-    /// The micro-kernel on a row-major A in place, where the path has one.
-    ukr_rows: Option<MicroKernel<T>>,
+    /// The micro-kernel on a row-major A in place.
+    ukr_rows: MicroKernel<T>,
 }
 
 /// One micro-kernel call but for its tile: `kc` steps over the A panel at `a` (read with
@@ -705,10 +708,10 @@ unsafe fn driver<T: GemmScalar>(
     // With few B panels to reuse a packed copy of A over, A is read in place where its rows
     // or its columns are contiguous: the panels of a full `MR` rows; a last, partial one is
     // packed, zero rows and all.
-    let in_place_a: Option<(MicroKernel<T>, isize)> = match kernel.ukr_rows {
+    let in_place_a: Option<(MicroKernel<T>, isize)> = match (a.rs, a.cs) {
         _ if n.div_ceil(nr) > A_IN_PLACE_MAX_PANELS => None,
-        Some(rows) if a.cs == 1 => Some((rows, a.rs)),
-        _ if a.rs == 1 => Some((ukr, a.cs)),
+        (rs, 1) => Some((kernel.ukr_rows, rs)),
+        (1, cs) => Some((ukr, cs)),
         _ => None,
     };
     let m_full = if in_place_a.is_some() { m / mr } else { 0 };
