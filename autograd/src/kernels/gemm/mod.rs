@@ -153,6 +153,31 @@ impl Isa {
         }
     }
 
+    /// The paths the tests run: every one this CPU has, or only those that
+    /// `DISTILLERY_TEST_ISA` names (comma-separated `avx512`, `avx2`, `portable`). The emulated
+    /// AVX-512 run (`.ci/avx512-emulated`) names `avx512`, so that its slow instructions go to
+    /// the path it exists for. A named path this CPU lacks is a test failure, never a skip.
+    #[cfg(test)]
+    pub(crate) fn under_test() -> Vec<Isa> {
+        let Ok(names) = std::env::var("DISTILLERY_TEST_ISA") else {
+            return Isa::ALL.into_iter().filter(|isa| isa.available()).collect();
+        };
+        let named = |name: &str| match name.trim() {
+            "avx512" => Isa::Avx512,
+            "avx2" => Isa::Avx2Fma,
+            "portable" => Isa::Portable,
+            other => panic!("DISTILLERY_TEST_ISA: unknown path {other:?} (avx512, avx2, portable)"),
+        };
+        let isas: Vec<Isa> = names.split(',').map(named).collect();
+        for isa in &isas {
+            assert!(
+                isa.available(),
+                "DISTILLERY_TEST_ISA names {isa:?}, which this CPU lacks"
+            );
+        }
+        isas
+    }
+
     /// The best path of this CPU (detected once).
     pub fn best() -> Isa {
         static BEST: OnceLock<Isa> = OnceLock::new();

@@ -225,10 +225,10 @@ fn run_case<T: TestFloat>(
 }
 
 fn kernels<T: TestFloat>() -> Vec<Kernel<T>> {
-    let ks: Vec<_> = Isa::ALL.into_iter().filter_map(T::kernel).collect();
-    let names: Vec<_> = ks.iter().map(|k| k.isa).collect();
-    eprintln!("GEMM paths tested on this CPU: {names:?}");
-    assert!(names.contains(&Isa::Portable));
+    let isas = Isa::under_test();
+    eprintln!("GEMM paths tested on this CPU: {isas:?}");
+    let ks: Vec<_> = isas.into_iter().filter_map(T::kernel).collect();
+    assert!(!ks.is_empty(), "no GEMM path to test");
     ks
 }
 
