@@ -227,17 +227,7 @@ pub(super) unsafe fn pack_transposed_f32(
         }
         p0 = p1;
     }
-    // Lines past the last group of 4 (and pair), and the last kc % 4 values of every line.
-    for p in 0..kc {
-        let d = dst.add(p * width);
-        let first = if p < kc4 { vector_lines } else { 0 };
-        for i in first..lines {
-            *d.add(i) = *src.offset(i as isize * s_i + p as isize);
-        }
-        for i in lines..width {
-            *d.add(i) = 0.0;
-        }
-    }
+    pack_transposed_rest(width, lines, vector_lines, kc4, kc, src, s_i, dst);
 }
 
 /// [`pack_transposed_scalar`] for f64 with 2 × 2 SSE2 transposes (SSE2 is part of x86-64).
@@ -273,14 +263,41 @@ pub(super) unsafe fn pack_transposed_f64(
         }
         p0 = p1;
     }
+    pack_transposed_rest(width, lines, pairs * 2, kc2, kc, src, s_i, dst);
+}
+
+/// What the vector loops of a transposing packer leave: the values `p ≥ vector_kc` of lines
+/// `..vector_lines`, lines `vector_lines..lines` whole, and the zero lines `lines..width`. Each
+/// part loops only over what it writes: a loop over all `kc` that skipped the vector part took
+/// a quarter of the packer's samples for full 16-line panels, which need only `kc % 4` values.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pack_transposed_rest<T: GemmScalar>(
+    width: usize,
+    lines: usize,
+    vector_lines: usize,
+    vector_kc: usize,
+    kc: usize,
+    src: *const T,
+    s_i: isize,
+    dst: *mut T,
+) {
+    for p in vector_kc..kc {
+        let d = dst.add(p * width);
+        for i in 0..vector_lines {
+            *d.add(i) = *src.offset(i as isize * s_i + p as isize);
+        }
+    }
+    if vector_lines == width {
+        return;
+    }
     for p in 0..kc {
         let d = dst.add(p * width);
-        let first = if p < kc2 { pairs * 2 } else { 0 };
-        for i in first..lines {
+        for i in vector_lines..lines {
             *d.add(i) = *src.offset(i as isize * s_i + p as isize);
         }
         for i in lines..width {
-            *d.add(i) = 0.0;
+            *d.add(i) = T::ZERO;
         }
     }
 }
