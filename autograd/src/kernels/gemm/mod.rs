@@ -14,9 +14,12 @@
 //! Operands are read through their strides while packing, so a transposed operand (`x.t()`) costs
 //! nothing extra; a column-major C is handled by computing `Cᵀ = Bᵀ·Aᵀ` on swapped views.
 //!
-//! When C has few columns (at most [`A_IN_PLACE_MAX_PANELS`] B panels), a copy of A would be
+//! When C has few columns (at most `A_IN_PLACE_MAX_PANELS` B panels), a copy of A would be
 //! reused over too few micro-kernel calls to pay for itself: A is then read in place wherever
 //! its rows or its columns are contiguous (only a last, partial panel of rows is packed).
+//!
+//! A parallel product whose packed A block is small enough to sit whole in each core's L2
+//! (`WHOLE_A_MAX_BYTES`) is split over C's columns instead of its rows.
 //!
 //! When there is one task per thread (a small product, or one whose rows fit a single block),
 //! each task packs the B panels it uses itself, one `KC × NR` panel at a time right before the
@@ -94,6 +97,33 @@ pub(crate) const A_IN_PLACE_MAX_PANELS: usize = 8;
 
 /// Largest B block (bytes) that each task packs for itself when there is one task per thread.
 const PRIVATE_B_MAX_BYTES: usize = 512 * 1024;
+
+/// Largest `m × kc` block of a packed A (bytes) that a parallel product keeps whole: one row
+/// block, which every thread packs, and C's columns split over the threads instead of its
+/// rows. Each thread then packs the B panels it uses itself, one at a time (see the driver),
+/// instead of all threads packing a shared B̃ in a parallel region of its own and then each
+/// streaming it from the shared cache. The price is that every thread packs all of A. 320 KiB
+/// leaves room for a B panel and C in the 512 KiB L2 of the Zen 3 it was measured on. An A read
+/// in place keeps the row split: the threads would each read all of it, and it usually lies in
+/// the L2 of the thread that wrote it (the convolution's weight gradient).
+///
+/// Measured there (AVX2 path, 2 threads, GFLOP/s, medians of 200–300 calls with the two splits
+/// alternated, row split → whole A, in 5 or 6 sittings):
+/// - `x·W₁ᵀ` of the 784-800-50-10 MLP, 256 × 784 × 800 (A 268 KiB per K block): 126.5 → 127.6,
+///   120.8 → 126.8, 90.3 → 106.4, 55.0 → 57.9, 71.5 → 77.4, and with `mc` raised to 264 instead
+///   (the same split) 98.5 → 120.2, 111.7 → 126.6, 125.7 → 133.5.
+/// - its `ḡ₂·W₂`, 256 × 50 × 800: 105.1 → 109.7, 86.8 → 113.1, 87.1 → 87.4, 74.6 → 99.4,
+///   87.1 → 88.4.
+/// - the 32→64 convolution's input gradient, 288 × 64 × 784 (column-major A): 119.3 → 125.3,
+///   108.1 → 122.4, 88.2 → 90.5, 62.4 → 66.4, 62.9 → 64.9.
+/// - 256³: 122.7 → 134.4, 130.4 → 129.3, 91.3 → 89.4, 64.4 → 65.3, 65.0 → 65.7 (level).
+///
+/// With `mc` raised instead, 320 × 784 × 800 (335 KiB) was level in one block and in two
+/// (91.3 and 90.9; 116.2 and 116.7) and 384 × 784 × 800 (402 KiB) slower in one (109.8 against
+/// 113.6). Whole training steps, the two splits alternated step by step in one process
+/// (medians of 200): the MLP step 1.030, 1.033 and 1.011 times as fast, the 32→64 convolution
+/// forward and backward 1.004, 1.015 and 0.996 (level).
+const WHOLE_A_MAX_BYTES: usize = 320 * 1024;
 
 /// Element types the GEMM supports (implemented for f32 and f64 only).
 pub trait GemmScalar: Copy + Send + Sync + 'static {
@@ -755,15 +785,20 @@ unsafe fn driver<T: GemmScalar>(
     let panels_per_block = (blocking.mc / mr).max(1);
     let parallel = threads > 1;
     let m_panels = m.div_ceil(mr);
+    let whole_a = parallel && in_place_a.is_none() && m * kc_max * size <= WHOLE_A_MAX_BYTES;
 
     for jc in (0..n).step_by(nc_max) {
         let nc = nc_max.min(n - jc);
         let n_panels = nc.div_ceil(nr);
         // Task grid: `m_tasks` row blocks × `n_tasks` column ranges. One thread: blocks of at
-        // most `mc` rows. Several: when all of C's rows fit one block, one column range per
-        // thread; otherwise a multiple of `threads` row blocks of equal size, and if C has fewer
-        // row panels than threads, column ranges as well.
-        let mut m_tasks = m_panels.div_ceil(panels_per_block);
+        // most `mc` rows. Several: when all of C's rows fit one block (at most `mc` rows, or
+        // `whole_a`), one column range per thread; otherwise a multiple of `threads` row blocks
+        // of equal size, and if C has fewer row panels than threads, column ranges as well.
+        let mut m_tasks = if whole_a {
+            1
+        } else {
+            m_panels.div_ceil(panels_per_block)
+        };
         let mut n_tasks = 1;
         if parallel && m_tasks == 1 && n_panels >= threads {
             n_tasks = threads;

@@ -521,14 +521,21 @@ fn mismatched_shapes_panic() {
 }
 
 /// The same product on every task partition gives the same bits: `threads` only changes the
-/// partition over M and N, never the order of a k-sum.
+/// partition over M and N, never the order of a k-sum. The shapes include a packed A of one K
+/// block just inside [`WHOLE_A_MAX_BYTES`] (split over columns) and one just past it (over rows).
 fn partition_independence<T: TestFloat>() {
     for kernel in kernels::<T>() {
+        let kc = kernel.blocking.kc;
+        let whole_rows = WHOLE_A_MAX_BYTES / (kc * std::mem::size_of::<T>());
+        // Past the in-place limit, so that A is packed.
+        let wide = (A_IN_PLACE_MAX_PANELS + 1) * kernel.nr + 3;
         for (shape, blocking) in [
             ((203, 157, 301), kernel.blocking),
             ((kernel.mr + 1, 300, 77), kernel.blocking),
             ((1, 100, 64), kernel.blocking),
             ((61, 59, 67), tiny_blocking(&kernel)),
+            ((whole_rows, wide, kc), kernel.blocking),
+            ((whole_rows + kernel.mr + 1, wide, kc), kernel.blocking),
         ] {
             let (m, n, k) = shape;
             let mut rng = StdRng::seed_from_u64(11);
