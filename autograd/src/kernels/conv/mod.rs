@@ -46,7 +46,7 @@ use crate::float::Float;
 use crate::ops::Conv2dGeometry;
 
 /// Spatial sizes of one convolution: input `h×w`, kernel `kh×kw`, output `ho×wo`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Dims {
     pub(crate) h: usize,
     pub(crate) w: usize,
@@ -269,7 +269,7 @@ pub(crate) fn conv2d<F: Float>(
     let implicit = c >= IMPLICIT_MIN_CHANNELS && g.stride == [1, 1] && d.wo == d.w;
     let tables = implicit.then(|| {
         GroupTables::new(n, group, |images| {
-            PanelTable::new::<F>(kernel.nr, images * plane, g, d, c)
+            PanelTable::shared::<F>(kernel.nr, images * plane, g, d, c)
         })
     });
     let mut y: Vec<F> = Vec::with_capacity(n * o * plane);
@@ -335,7 +335,7 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     let group = group_size(n, plane);
     let (one_by_one, planes) = (Conv2dGeometry::new(1, 0, 1), Dims::one_by_one(d.ho, d.wo));
     let tables = GroupTables::new(n, group, |images| {
-        PanelTable::new::<F>(kernel.nr, images * plane, &one_by_one, planes, o)
+        PanelTable::shared::<F>(kernel.nr, images * plane, &one_by_one, planes, o)
     });
     let mut x = vec![F::zero(); n * c * d.h * d.w];
     x.par_chunks_mut(group * c * d.h * d.w)
