@@ -102,7 +102,7 @@ pub struct Tape<F: Float> {
 /// Arenas of dropped tapes, kept for the next tape of this thread: a training loop builds one
 /// tape per step, and an arena freed and reallocated every step would be unmapped and
 /// page-faulted back in each time (glibc serves large blocks with mmap). Holds at most
-/// [`POOLED_ARENAS`] arenas of at most [`POOLED_NODES`] nodes' capacity.
+/// [`arena_pool::POOLED_ARENAS`] arenas of at most [`arena_pool::POOLED_NODES`] nodes' capacity.
 mod arena_pool {
     use super::*;
 

@@ -34,7 +34,8 @@
 //! `c` rows rather than once per row.
 //!
 //! Every value is copied, never computed, so the panels have exactly the bits that im2col and
-//! [`super::super::gemm`]'s packing of the explicit matrix would give (tested below).
+//! the [GEMM](mod@crate::kernels::gemm)'s packing of the explicit matrix would give (tested
+//! below).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
