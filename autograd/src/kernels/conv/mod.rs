@@ -122,6 +122,20 @@ fn valid_outputs(
     (lo.min(n_out), hi.min(n_out).max(lo.min(n_out)))
 }
 
+/// Zeroes `s`, the few values of a row that a tap reads outside the image. With a small kernel
+/// they are one or two, and `s.fill(0)` compiles to a `memset` call for each, 4 bytes a call: in
+/// the 32→64 layer's forward and backward (3×3, padding 1) those calls from `im2col` and
+/// `col2im` were 4.9 % of the samples.
+#[inline(always)]
+fn zero_edge<F: Float>(s: &mut [F]) {
+    match s {
+        [] => {}
+        [a] => *a = F::zero(),
+        [a, b] => (*a, *b) = (F::zero(), F::zero()),
+        _ => s.fill(F::zero()),
+    }
+}
+
 /// Writes `col(x)` for one image `image` (`c × h × w`, contiguous) into `col`, whose row `r`
 /// starts at `col[r·ld]` (`ld ≥ ho·wo`: the images of a group share the rows).
 pub(super) fn im2col<F: Float>(image: &[F], g: &Conv2dGeometry, d: Dims, col: &mut [F], ld: usize) {
@@ -146,8 +160,8 @@ pub(super) fn im2col<F: Float>(image: &[F], g: &Conv2dGeometry, d: Dims, col: &m
                     let s0 = (p_lo + i * dh - ph) * d.w + q_lo + j * dw - pw;
                     out[t0..t1].copy_from_slice(&image[s0..s0 + (t1 - t0)]);
                     for o in out[p_lo * d.w..p_hi * d.w].chunks_exact_mut(d.w) {
-                        o[..q_lo].fill(F::zero());
-                        o[q_hi..].fill(F::zero());
+                        zero_edge(&mut o[..q_lo]);
+                        zero_edge(&mut o[q_hi..]);
                     }
                     continue;
                 }
@@ -155,8 +169,8 @@ pub(super) fn im2col<F: Float>(image: &[F], g: &Conv2dGeometry, d: Dims, col: &m
                     let a = p * sh + i * dh - ph;
                     let line = &image[a * d.w..(a + 1) * d.w];
                     let o = &mut out[p * d.wo..(p + 1) * d.wo];
-                    o[..q_lo].fill(F::zero());
-                    o[q_hi..].fill(F::zero());
+                    zero_edge(&mut o[..q_lo]);
+                    zero_edge(&mut o[q_hi..]);
                     if q_lo == q_hi {
                         continue;
                     }
@@ -197,8 +211,8 @@ fn col2im<F: Float>(col: &mut [F], ld: usize, g: &Conv2dGeometry, d: Dims, image
                     // the entries of columns outside the image (which the run would add into
                     // the neighbouring rows) are zero.
                     for o in from[p_lo * d.w..p_hi * d.w].chunks_exact_mut(d.w) {
-                        o[..q_lo].fill(F::zero());
-                        o[q_hi..].fill(F::zero());
+                        zero_edge(&mut o[..q_lo]);
+                        zero_edge(&mut o[q_hi..]);
                     }
                     let (t0, t1) = (p_lo * d.w + q_lo, (p_hi - 1) * d.w + q_hi);
                     let s0 = (p_lo + i * dh - ph) * d.w + q_lo + j * dw - pw;
