@@ -171,27 +171,19 @@ impl PanelTable {
         channels: usize,
     ) -> Arc<PanelTable> {
         static CACHE: Mutex<TableCache> = Mutex::new(TableCache::new(CACHED_TABLES));
-        Self::cached::<F>(&CACHE, nr, cols, g, d, channels)
+        Self::cached::<F>(&CACHE, TableKey::of::<F>(nr, cols, g, d, channels))
     }
 
-    /// [`PanelTable::shared`] with the given cache.
-    fn cached<F: Float>(
-        cache: &Mutex<TableCache>,
-        nr: usize,
-        cols: usize,
-        g: &Conv2dGeometry,
-        d: Dims,
-        channels: usize,
-    ) -> Arc<PanelTable> {
-        let key = TableKey::of::<F>(nr, cols, g, d, channels);
+    /// The table of `key` (built for `F`) from the given cache.
+    fn cached<F: Float>(cache: &Mutex<TableCache>, key: TableKey) -> Arc<PanelTable> {
         // The cache holds whole entries only, so a panic elsewhere cannot leave it torn.
         let lock = || cache.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(table) = lock().get(&key) {
             return table;
         }
         // Built outside the lock: other threads' lookups do not wait for it.
-        let table = Arc::new(PanelTable::new::<F>(nr, cols, g, d, channels));
-        lock().insert(key, table)
+        let table = PanelTable::new::<F>(key.nr, key.cols, &key.geometry, key.dims, key.channels);
+        lock().insert(key, Arc::new(table))
     }
 
     /// The table for a group of `cols / (ho·wo)` images of `channels` channels, packed as `F`.
@@ -560,8 +552,12 @@ mod tests {
         let other_d = Conv2dGeometry::new(1, 1, 1)
             .dims(&[2, 3, 7, 6], &[1, 3, 3, 3])
             .expect("fits");
+        // The f32 table of these inputs from `cache`.
+        let cached = |cache: &Mutex<TableCache>, nr, cols, g: &Conv2dGeometry, d, channels| {
+            PanelTable::cached::<f32>(cache, TableKey::of::<f32>(nr, cols, g, d, channels))
+        };
         let cache = Mutex::new(TableCache::new(CACHED_TABLES));
-        let first = PanelTable::cached::<f32>(&cache, 8, 72, &g, d, 3);
+        let first = cached(&cache, 8, 72, &g, d, 3);
         assert!(*first == PanelTable::new::<f32>(8, 72, &g, d, 3));
         for (nr, cols, g, d, channels) in [
             (16, 72, g, d, 3),
@@ -570,27 +566,24 @@ mod tests {
             (8, 72, g, other_d, 3),
             (8, 72, g, d, 2),
         ] {
-            let cached = PanelTable::cached::<f32>(&cache, nr, cols, &g, d, channels);
+            let table = cached(&cache, nr, cols, &g, d, channels);
             let fresh = PanelTable::new::<f32>(nr, cols, &g, d, channels);
             assert!(
-                *cached == fresh,
+                *table == fresh,
                 "nr {nr} cols {cols} {g:?} {d:?} channels {channels}"
             );
         }
-        let wide = PanelTable::cached::<f64>(&cache, 8, 72, &g, d, 3);
+        let wide = PanelTable::cached::<f64>(&cache, TableKey::of::<f64>(8, 72, &g, d, 3));
         assert!(*wide == PanelTable::new::<f64>(8, 72, &g, d, 3) && *wide != *first);
-        let again = PanelTable::cached::<f32>(&cache, 8, 72, &g, d, 3);
+        let again = cached(&cache, 8, 72, &g, d, 3);
         assert!(Arc::ptr_eq(&first, &again), "a cached table is built again");
 
         let small = Mutex::new(TableCache::new(2));
-        let a = PanelTable::cached::<f32>(&small, 8, 72, &g, d, 3);
-        PanelTable::cached::<f32>(&small, 8, 36, &g, d, 3);
-        assert!(Arc::ptr_eq(
-            &a,
-            &PanelTable::cached::<f32>(&small, 8, 72, &g, d, 3)
-        ));
+        let a = cached(&small, 8, 72, &g, d, 3);
+        cached(&small, 8, 36, &g, d, 3);
+        assert!(Arc::ptr_eq(&a, &cached(&small, 8, 72, &g, d, 3)));
         // (8, 36) is now the least recently used: a third key drops it, and keeps (8, 72).
-        PanelTable::cached::<f32>(&small, 16, 72, &g, d, 3);
+        cached(&small, 16, 72, &g, d, 3);
         let mut cache = small.lock().unwrap();
         assert_eq!(cache.tables.len(), 2);
         assert!(cache.get(&TableKey::of::<f32>(8, 36, &g, d, 3)).is_none());
