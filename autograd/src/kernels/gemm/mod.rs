@@ -108,7 +108,7 @@ const PRIVATE_B_MAX_BYTES: usize = 512 * 1024;
 /// the L2 of the thread that wrote it (the convolution's weight gradient).
 ///
 /// Measured there (AVX2 path, 2 threads, GFLOP/s, medians of 200–300 calls with the two splits
-/// alternated, row split → whole A, in 5 or 6 sittings):
+/// alternated, row split → whole A, five sittings):
 /// - `x·W₁ᵀ` of the 784-800-50-10 MLP, 256 × 784 × 800 (A 268 KiB per K block): 126.5 → 127.6,
 ///   120.8 → 126.8, 90.3 → 106.4, 55.0 → 57.9, 71.5 → 77.4, and with `mc` raised to 264 instead
 ///   (the same split) 98.5 → 120.2, 111.7 → 126.6, 125.7 → 133.5.
