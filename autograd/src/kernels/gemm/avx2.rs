@@ -43,6 +43,7 @@ macro_rules! avx2_kernel {
                 }
             }
             let mut acc = [[$zero(); NV]; MR];
+            let (a_row, a_step) = super::a_strides::<ROWS>(a_stride);
             let (mut a, mut b) = (a, b);
             for _ in 0..kc {
                 let mut bv = [$zero(); NV];
@@ -50,16 +51,12 @@ macro_rules! avx2_kernel {
                     bv[v] = $load(b.add(v * L));
                 }
                 for i in 0..MR {
-                    let ai = if ROWS {
-                        $set1(*a.offset(i as isize * a_stride))
-                    } else {
-                        $set1(*a.add(i))
-                    };
+                    let ai = $set1(*a.offset(i as isize * a_row));
                     for v in 0..NV {
                         acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
                     }
                 }
-                a = a.offset(if ROWS { 1 } else { a_stride });
+                a = a.offset(a_step);
                 b = b.add(NR);
             }
 

@@ -249,6 +249,20 @@ pub(crate) struct Tile<T> {
 pub(crate) type MicroKernel<T> =
     unsafe fn(kc: usize, a: *const T, a_stride: isize, b: *const T, tile: &Tile<T>);
 
+/// The strides `(row, step)` at which a micro-kernel reads its A panel, value (i, p) at
+/// `a + i·row + p·step`: `(1, a_stride)` for [`Kernel::ukr`], `(a_stride, 1)` for the row
+/// variant [`Kernel::ukr_rows`] (`ROWS`), as [`MicroKernel`] says. `ROWS` is a constant of each
+/// kernel, so the unit stride folds into its addressing.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) const fn a_strides<const ROWS: bool>(a_stride: isize) -> (isize, isize) {
+    if ROWS {
+        (a_stride, 1)
+    } else {
+        (1, a_stride)
+    }
+}
+
 /// A micro-kernel with its tile shape and cache blocking.
 #[doc(hidden)]
 #[derive(Clone, Copy)]
