@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod module;
 pub mod optim;
 pub mod param;
+pub mod store;
 pub mod train;
 
 pub use ctx::{Ctx, Grads};

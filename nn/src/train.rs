@@ -2,6 +2,8 @@
 //! function of the batch, an optimiser step, an evaluation after each epoch, progress reports,
 //! and an early stop with a clear message when the loss stops being finite.
 
+pub mod resume;
+
 use std::time::Instant;
 
 use autograd::{Float, Tape, Var};
@@ -13,6 +15,8 @@ use crate::data::{permutation, Dataset};
 use crate::metrics::{accuracy, mean_cross_entropy};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::{Ctx, Error, Module, Result};
+
+pub use resume::Resume;
 
 /// How long to train and in which order.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +34,9 @@ pub struct TrainConfig {
     /// Sets the learning rate at the start of each epoch (epochs counted from 0); `None`
     /// leaves the optimiser's rate as it is.
     pub schedule: Option<LrSchedule>,
+    /// Save the state after epochs and continue from it when started again (see [`resume`]);
+    /// `None`: nothing is written.
+    pub resume: Option<Resume>,
 }
 
 impl Default for TrainConfig {
@@ -41,6 +48,7 @@ impl Default for TrainConfig {
             drop_last: false,
             eval_batch_size: 1000,
             schedule: None,
+            resume: None,
         }
     }
 }
@@ -57,7 +65,7 @@ pub struct Batch<'a, F: Float> {
 }
 
 /// Accuracy and mean cross-entropy of a classifier on a data set.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     /// Fraction of samples classified correctly.
     pub accuracy: f64,
@@ -66,7 +74,7 @@ pub struct Evaluation {
 }
 
 /// What happened in one epoch.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochReport {
     /// From 1.
     pub epoch: usize,
@@ -132,18 +140,28 @@ pub fn fit<F: Float, M: Module<F>>(
     }
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut reports = Vec::with_capacity(config.epochs);
-    for epoch in 1..=config.epochs {
+    if let Some(resume) = &config.resume {
+        if let Some(restored) = resume::restore(resume, model, optimizer, config.epochs) {
+            for report in restored.reports {
+                // the draws of a finished epoch: its permutation, then one seed per batch
+                let _ = permutation(train.len(), &mut rng);
+                for _ in 0..batches_per_epoch(train.len(), config) {
+                    let _: u64 = rng.gen();
+                }
+                observer.epoch(&report);
+                reports.push(report);
+            }
+        }
+    }
+    let mut last_save = Instant::now();
+    for epoch in reports.len() + 1..=config.epochs {
         if let Some(schedule) = &config.schedule {
             schedule.apply(optimizer, epoch - 1)?;
         }
         let start = Instant::now();
         let order = permutation(train.len(), &mut rng);
-        let usable = if config.drop_last {
-            order.len() - order.len() % config.batch_size
-        } else {
-            order.len()
-        };
-        let batches = usable.div_ceil(config.batch_size);
+        let batches = batches_per_epoch(order.len(), config);
+        let usable = order.len().min(batches * config.batch_size);
         let mut total = 0.0;
         for (b, indices) in order[..usable].chunks(config.batch_size).enumerate() {
             let batch = Batch {
@@ -183,8 +201,24 @@ pub fn fit<F: Float, M: Module<F>>(
         };
         observer.epoch(&report);
         reports.push(report);
+        if let Some(resume) = &config.resume {
+            if epoch == config.epochs || last_save.elapsed() >= resume.interval {
+                resume::save(resume, model, optimizer, &reports)?;
+                last_save = Instant::now();
+            }
+        }
     }
     Ok(reports)
+}
+
+/// Optimiser steps per epoch.
+fn batches_per_epoch(n: usize, config: &TrainConfig) -> usize {
+    let usable = if config.drop_last {
+        n - n % config.batch_size
+    } else {
+        n
+    };
+    usable.div_ceil(config.batch_size)
 }
 
 /// The model's logits on every sample of `data`, computed in batches without recording.

@@ -7,6 +7,7 @@
 //! batch      mini-batch iterator                      checksum   SHA-256 verification, `data check`
 //! normalize  standardisation fitted on training data  fetch      download, verify, install
 //! load       IDX files → Dataset                      synthetic  S3 sign data, S4 softmax/regression
+//! identity   a data set's SHA-256s by content (the data part of a stored model's identity)
 //! ```
 //!
 //! Typical use:
@@ -29,6 +30,7 @@ pub mod discover;
 pub mod error;
 pub mod fetch;
 mod fsutil;
+pub mod identity;
 pub mod idx;
 pub mod load;
 pub mod normalize;
@@ -45,6 +47,7 @@ pub use fetch::{
     default_cache_dir, fetch_dataset, Downloader, FetchOutcome, HttpDownloader, Progress,
 };
 pub use fsutil::write_atomic;
+pub use identity::{data_identity, DataFile};
 pub use idx::{read_idx, write_idx, Compression, IdxArray};
 pub use load::{load, load_pair, load_train_test, Part, TrainTest};
 pub use normalize::{Scope, Standardizer};
