@@ -78,6 +78,10 @@ pub struct Common {
     /// A directory holding fashion-mnist/, mnist/ or mnist-10k/ (searched first).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Train teachers and source models again instead of loading them from OUT/models/ (each
+    /// once per command; the new ones replace the stored ones).
+    #[arg(long)]
+    pub retrain: bool,
 }
 
 impl Common {

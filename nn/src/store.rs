@@ -28,9 +28,11 @@
 //! between the two leaves a sidecar that does not match the weights, hence a retrain, never a
 //! stale model.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use autograd::Float;
@@ -181,10 +183,13 @@ impl<M> StoredModel<M> {
 }
 
 /// A directory of stored models (see the module documentation).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ModelStore {
     dir: PathBuf,
     retrain: bool,
+    /// The hashes this store (and its clones) trained: with `retrain`, each model is trained
+    /// once, then loaded like any stored one.
+    trained: Arc<Mutex<HashSet<String>>>,
 }
 
 impl ModelStore {
@@ -193,11 +198,12 @@ impl ModelStore {
         ModelStore {
             dir: dir.into(),
             retrain: false,
+            trained: Arc::default(),
         }
     }
 
-    /// The same store, ignoring stored models when `retrain` (they are trained again and
-    /// replaced).
+    /// The same store, ignoring the models stored before it was made when `retrain`: each is
+    /// trained again (once) and replaced.
     pub fn retraining(mut self, retrain: bool) -> Self {
         self.retrain = retrain;
         self
@@ -238,7 +244,12 @@ impl ModelStore {
         let stem = identity.stem();
         let path = self.dir.join(format!("{stem}.safetensors"));
         let sidecar_path = self.dir.join(format!("{stem}.json"));
-        let origin = if self.retrain {
+        let trained_here = self
+            .trained
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&hash);
+        let origin = if self.retrain && !trained_here {
             Origin::Trained
         } else {
             match self.usable(identity, &hash, &path, &sidecar_path, &mut model) {
@@ -282,6 +293,10 @@ impl ModelStore {
         let json = serde_json::to_vec_pretty(&sidecar).expect("plain data serialises");
         write_atomic(&sidecar_path, |out: &mut dyn Write| out.write_all(&json))
             .map_err(|e| stored_error(&sidecar_path, e.to_string()))?;
+        self.trained
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sidecar.hash.clone());
         // Best effort: the training is stored; a leftover state is only disk space, and it
         // would be discarded (its identity is the model's, whose files now exist).
         let _ = fs::remove_dir_all(&partial);

@@ -114,10 +114,13 @@ fn a_model_is_trained_once_then_loaded_bit_for_bit() {
         .join("models/.partial")
         .join(first.stem())
         .exists());
-    // retraining on request gives the same weights (the training is deterministic)
-    let again = get(&store.clone().retraining(true), &id, &trained);
+    // retraining on request gives the same weights (the training is deterministic), once
+    let retraining = store.clone().retraining(true);
+    let again = get(&retraining, &id, &trained);
     assert_eq!((again.origin, trained.get()), (Origin::Trained, 2));
     assert_eq!(params(&again.model), params(&first.model));
+    let once = get(&retraining, &id, &trained);
+    assert_eq!((once.origin, trained.get()), (Origin::Loaded, 2));
 }
 
 #[test]

@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use nn::data::Discovery;
+use nn::store::ModelStore;
 
 use crate::cli::{ReproduceArgs, RunArgs};
 use crate::experiment::{
-    missing_data, resolve, DataAccess, DynExperiment, Progress, ProgressMode, Protocol, Resolved,
-    RunFile, RUN_FORMAT,
+    missing_data, resolve, DynExperiment, Progress, ProgressMode, Protocol, Resolved, RunContext,
+    RunFile, RunState, RUN_FORMAT,
 };
 use crate::experiments;
 use crate::results::{
@@ -94,7 +95,8 @@ pub fn run_command(args: &RunArgs) -> Result<()> {
         config,
         seeds: args.common.seed_list(),
     }];
-    execute(&jobs, &Tree::new(&args.common.out), None, &discovery)
+    let tree = Tree::new(&args.common.out);
+    execute(&jobs, &tree, None, &discovery, &store(&tree, &args.common))
 }
 
 /// `distillery reproduce`.
@@ -111,7 +113,20 @@ pub fn reproduce_command(args: &ReproduceArgs) -> Result<()> {
         })
         .collect::<Result<Vec<_>>>()?;
     let discovery = discover(&args.common)?;
-    execute(&jobs, &Tree::new(&args.common.out), args.shard, &discovery)
+    let tree = Tree::new(&args.common.out);
+    execute(
+        &jobs,
+        &tree,
+        args.shard,
+        &discovery,
+        &store(&tree, &args.common),
+    )
+}
+
+/// The tree's model store (`OUT/models/`), ignoring the models stored before this command when
+/// `--retrain` is given.
+fn store(tree: &Tree, common: &crate::cli::Common) -> ModelStore {
+    ModelStore::new(tree.models_dir()).retraining(common.retrain)
 }
 
 fn discover(common: &crate::cli::Common) -> Result<Discovery> {
@@ -129,6 +144,7 @@ pub fn execute(
     tree: &Tree,
     shard: Option<Shard>,
     discovery: &Discovery,
+    store: &ModelStore,
 ) -> Result<()> {
     for job in jobs {
         let name = job.exp.info().name;
@@ -192,7 +208,7 @@ pub fn execute(
         for seed in seeds {
             position += 1;
             let label = format!("[{position}/{}] {name} seed {seed}", mine.len());
-            if let Err(e) = run_one(job, seed, tree, discovery, mode, &label)? {
+            if let Err(e) = run_one(job, seed, tree, discovery, store, mode, &label)? {
                 eprintln!("FAILED: {name} seed {seed}: {e:#}");
                 failures.push(format!("{name} seed {seed}: {e:#}"));
             }
@@ -216,11 +232,16 @@ pub fn execute(
 
 /// Runs one seed unless a run with the same config hash is saved. The outer error is a
 /// failure to read or write the tree (fatal); the inner one a failure of the run itself.
+///
+/// While it runs, its trainings keep their state in `OUT/NAME/.partial/SEED/` under the config
+/// hash and seed, so that the same command after a crash continues from the last saved epoch;
+/// the directory is deleted once the run is saved.
 fn run_one(
     job: &Job,
     seed: u64,
     tree: &Tree,
     discovery: &Discovery,
+    store: &ModelStore,
     mode: ProgressMode,
     label: &str,
 ) -> Result<Result<()>> {
@@ -239,13 +260,17 @@ fn run_one(
         Err(e) => eprintln!("warning: {e:#}; re-running"),
     }
     let start = Instant::now();
+    let state = RunState {
+        dir: tree.partial_dir(name, seed),
+        identity: format!("{name} {} seed {seed}", job.config.hash),
+    };
     let record = {
         let mut progress = Progress::new(mode, label);
         job.exp
             .run(
                 &job.config.table,
                 seed,
-                &DataAccess::new(discovery),
+                &RunContext::new(discovery, store, Some(state.clone())),
                 &mut progress,
             )
             .and_then(|r| r.check_finite().map(|()| r))
@@ -265,6 +290,14 @@ fn run_one(
         record,
     };
     write_json(&path, &file)?;
+    if state.dir.exists() {
+        std::fs::remove_dir_all(&state.dir).with_context(|| {
+            format!(
+                "the run is saved, but its partial state {} cannot be removed",
+                state.dir.display()
+            )
+        })?;
+    }
     println!("done: {name} seed {seed} in {wall_time_s:.2} s");
     Ok(Ok(()))
 }

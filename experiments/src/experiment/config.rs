@@ -1,18 +1,27 @@
 //! Typed experiment configurations: the [`config!`](crate::config) macro declares a config
 //! struct, its defaults, the documentation of every key and each key's allowed range in one
 //! place, so that `--print-config`, validation and the TOML files can never disagree.
+//!
+//! A field whose type is itself declared with `config!` is a *section*: a nested TOML table
+//! (`[teacher]`), whose keys are written `teacher.epochs` in `--set` and in errors. A section
+//! type is declared once, with its documented defaults and ranges, and shared by every
+//! experiment that needs it; an experiment overrides only the defaults that differ, saying why
+//! in the field's doc comment.
 
 use std::fmt::{self, Display};
 
 /// One key of a configuration, for `--print-config` and for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldDoc {
-    /// The TOML key (the Rust field name).
-    pub key: &'static str,
+    /// The TOML key (the Rust field name); `section.key` for a key of a section.
+    pub key: String,
     /// The field's doc comment: what it is and where its default comes from.
     pub doc: String,
     /// The allowed values, e.g. `1 ≤ epochs ≤ 100000`, when the field declares a range.
     pub allowed: Option<String>,
+    /// For a key of a section: the doc comment of the section's field in the enclosing config
+    /// (what the section is for there, and why its defaults differ, if they do).
+    pub section_doc: Option<String>,
 }
 
 /// A configuration value that is out of range or inconsistent with another.
@@ -34,11 +43,61 @@ impl std::error::Error for ConfigError {}
 
 /// What `config!` implements for a config struct.
 pub trait Documented {
-    /// Every key in declaration order, with its documentation and allowed range.
+    /// Every key in declaration order (the keys of a section in place of the section), with
+    /// its documentation and allowed range.
     fn fields() -> Vec<FieldDoc>;
-    /// Checks every key that declares an allowed range; the error names the key, its value and
-    /// the range.
+    /// Checks every key that declares an allowed range, sections included; the error names the
+    /// key (`section.key` inside a section), its value and the range.
     fn validate(&self) -> Result<(), ConfigError>;
+}
+
+/// The type of a config field: a plain value, or a section (a struct declared with
+/// [`config!`](crate::config), which implements this trait to say so).
+pub trait FieldValue {
+    /// The keys of a section; `None` for a plain value.
+    fn section_fields() -> Option<Vec<FieldDoc>> {
+        None
+    }
+    /// Checks a section's keys; nothing for a plain value (its range is the field's).
+    fn validate_section(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
+macro_rules! plain_values {
+    ($($t:ty),*) => {$(impl FieldValue for $t {})*};
+}
+plain_values!(bool, u32, u64, usize, i32, i64, f64, String);
+
+impl<T> FieldValue for Vec<T> {}
+
+/// The entries of field `key` (documented by `doc`, allowed by `allowed`) of type `T`: one for
+/// a plain value, the section's keys prefixed by `key.` for a section.
+pub fn field_docs<T: FieldValue>(key: &str, doc: String, allowed: Option<String>) -> Vec<FieldDoc> {
+    match T::section_fields() {
+        None => vec![FieldDoc {
+            key: key.to_owned(),
+            doc,
+            allowed,
+            section_doc: None,
+        }],
+        Some(inner) => inner
+            .into_iter()
+            .map(|f| FieldDoc {
+                key: format!("{key}.{}", f.key),
+                section_doc: Some(doc.clone()),
+                ..f
+            })
+            .collect(),
+    }
+}
+
+/// [`FieldValue::validate_section`] of field `key`, the error's key prefixed by `key.`.
+pub fn validate_field<T: FieldValue>(key: &str, value: &T) -> Result<(), ConfigError> {
+    value.validate_section().map_err(|e| ConfigError {
+        key: format!("{key}.{}", e.key),
+        message: e.message,
+    })
 }
 
 /// A set of allowed values for one config key.
@@ -191,7 +250,8 @@ pub fn check_allowed<T: Display>(
 /// ```
 ///
 /// It derives serde with `deny_unknown_fields` and `default` (a TOML file may set any subset of
-/// the keys), `Default` from the declared defaults, and [`Documented`].
+/// the keys), `Default` from the declared defaults, [`Documented`], and [`FieldValue`] (so that
+/// the struct can be a section of another config: a field `pub teacher: TeacherConfig = ...`).
 #[macro_export]
 macro_rules! config {
     (
@@ -222,24 +282,39 @@ macro_rules! config {
 
         impl $crate::experiment::config::Documented for $name {
             fn fields() -> Vec<$crate::experiment::config::FieldDoc> {
-                vec![$(
-                    $crate::experiment::config::FieldDoc {
-                        key: stringify!($field),
-                        doc: [$($doc),+].map(str::trim).join("\n"),
-                        allowed: $crate::config!(@describe $field $($allowed)?),
-                    },
-                )*]
+                let mut fields = Vec::new();
+                $(
+                    fields.extend($crate::experiment::config::field_docs::<$ty>(
+                        stringify!($field),
+                        [$($doc),+].map(str::trim).join("\n"),
+                        $crate::config!(@describe $field $($allowed)?),
+                    ));
+                )*
+                fields
             }
 
             fn validate(&self) -> Result<(), $crate::experiment::config::ConfigError> {
-                $($(
-                    $crate::experiment::config::check_allowed(
-                        stringify!($field),
-                        &self.$field,
-                        &$allowed,
-                    )?;
-                )?)*
+                $(
+                    $(
+                        $crate::experiment::config::check_allowed(
+                            stringify!($field),
+                            &self.$field,
+                            &$allowed,
+                        )?;
+                    )?
+                    $crate::experiment::config::validate_field(stringify!($field), &self.$field)?;
+                )*
                 Ok(())
+            }
+        }
+
+        impl $crate::experiment::config::FieldValue for $name {
+            fn section_fields() -> Option<Vec<$crate::experiment::config::FieldDoc>> {
+                Some(<$name as $crate::experiment::config::Documented>::fields())
+            }
+
+            fn validate_section(&self) -> Result<(), $crate::experiment::config::ConfigError> {
+                <$name as $crate::experiment::config::Documented>::validate(self)
             }
         }
     };
@@ -271,7 +346,7 @@ mod tests {
     #[test]
     fn fields_are_documented_in_declaration_order_with_their_ranges() {
         let fields = TestConfig::fields();
-        let keys: Vec<_> = fields.iter().map(|f| f.key).collect();
+        let keys: Vec<_> = fields.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(keys, ["count", "rate", "name"]);
         assert_eq!(fields[0].doc, "A count.\nSecond line.");
         assert_eq!(fields[0].allowed.as_deref(), Some("1 ≤ count ≤ 10"));
@@ -306,6 +381,57 @@ mod tests {
             ..TestConfig::default()
         };
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    crate::config! {
+        /// A section for the tests.
+        pub struct TestSection {
+            /// Passes.
+            #[allowed(ge(1).le(100))]
+            pub epochs: usize = 20,
+            /// A seed.
+            pub seed: u64 = 0,
+        }
+    }
+
+    crate::config! {
+        /// A config with a section.
+        pub struct WithSection {
+            /// A rate.
+            #[allowed(gt(0.0))]
+            pub rate: f64 = 0.5,
+            /// The teacher (our default: 5 epochs, fewer than the section's 20).
+            pub teacher: TestSection = TestSection { epochs: 5, ..TestSection::default() },
+        }
+    }
+
+    #[test]
+    fn a_section_contributes_its_keys_dotted_with_its_own_docs_and_ranges() {
+        let fields = WithSection::fields();
+        let keys: Vec<_> = fields.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["rate", "teacher.epochs", "teacher.seed"]);
+        assert_eq!(fields[1].doc, "Passes.");
+        assert_eq!(fields[1].allowed.as_deref(), Some("1 ≤ epochs ≤ 100"));
+        assert_eq!(
+            fields[1].section_doc.as_deref(),
+            Some("The teacher (our default: 5 epochs, fewer than the section's 20).")
+        );
+        assert_eq!(fields[0].section_doc, None);
+        // the experiment's override of the section's default
+        assert_eq!(WithSection::default().teacher.epochs, 5);
+        assert_eq!(TestSection::default().epochs, 20);
+    }
+
+    #[test]
+    fn a_section_key_out_of_range_is_named_with_its_section() {
+        let mut c = WithSection::default();
+        c.teacher.epochs = 0;
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.key, "teacher.epochs");
+        assert_eq!(
+            err.to_string(),
+            "config key `teacher.epochs`: 0 is out of range; allowed: 1 ≤ epochs ≤ 100"
+        );
     }
 
     #[test]

@@ -1,9 +1,8 @@
-//! The data an experiment needs, whether it is here, and access to it during a run.
+//! The data an experiment needs, and whether it is here.
 
 use std::path::Path;
 
-use anyhow::Result;
-use nn::data::{DatasetId, Discovery, Located, FETCH_COMMAND};
+use nn::data::{DatasetId, Discovery, FETCH_COMMAND};
 
 /// Something a run reads from outside.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,29 +77,6 @@ pub fn missing_data(needs: &[DataNeed], discovery: &Discovery) -> Vec<Missing> {
             }
         })
         .collect()
-}
-
-/// What a run can read: the data sets found on this machine.
-#[allow(dead_code)] // frame API, read by the method experiments on the image data sets
-pub struct DataAccess<'a> {
-    discovery: &'a Discovery,
-}
-
-impl<'a> DataAccess<'a> {
-    /// Access through a discovery (`nn::data::discover`).
-    pub fn new(discovery: &'a Discovery) -> Self {
-        DataAccess { discovery }
-    }
-
-    /// Where a catalog data set is; for [`DatasetId::Mnist`], the full set or else the 10k
-    /// subset ([`Located::dataset`] says which: record its `description()` in the run).
-    #[allow(dead_code)] // frame API, for the method experiments on the image data sets
-    pub fn images(&self, id: DatasetId) -> Result<&'a Located> {
-        Ok(match id {
-            DatasetId::Mnist => self.discovery.mnist()?,
-            other => self.discovery.get(other)?,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use anyhow::{bail, Context, Result};
 use toml::{Table, Value};
 
 use super::config::{Documented, FieldDoc};
-use super::toml_config::{config_hash, overlay, parse_set, read_file, render};
+use super::toml_config::{config_hash, flatten, overlay, parse_set, read_file, render};
 use super::{
-    Compare, DataAccess, DataNeed, Experiment, HeatmapSpec, Info, PlotSpec, Progress, Protocol,
+    Compare, DataNeed, Experiment, HeatmapSpec, Info, PlotSpec, Progress, Protocol, RunContext,
     RunRecord,
 };
 
@@ -31,7 +31,7 @@ pub trait DynExperiment: Sync {
         &self,
         table: &Table,
         seed: u64,
-        data: &DataAccess<'_>,
+        data: &RunContext<'_>,
         progress: &mut Progress,
     ) -> Result<RunRecord>;
     /// The comparison rows of the report.
@@ -61,9 +61,9 @@ fn typed<C: Documented + serde::de::DeserializeOwned + serde::Serialize + Defaul
         Ok(c) => Ok(c),
         Err(whole) => {
             let defaults = to_table(&C::default());
-            for (key, value) in table {
+            for (key, value) in flatten(table.clone()) {
                 let mut one = defaults.clone();
-                one.insert(key.clone(), value.clone());
+                overlay(name, &mut one, &key, value, "in the config")?;
                 if let Err(e) = Value::Table(one).try_into::<C>() {
                     bail!("config key `{key}` of experiment {name}: {e}");
                 }
@@ -107,7 +107,7 @@ impl<E: Experiment> DynExperiment for E {
         &self,
         table: &Table,
         seed: u64,
-        data: &DataAccess<'_>,
+        data: &RunContext<'_>,
         progress: &mut Progress,
     ) -> Result<RunRecord> {
         let config = typed(Experiment::info(self).name, table)?;
@@ -156,7 +156,7 @@ pub fn resolve(
     let mut table = exp.defaults(protocol);
     if let Some(path) = file {
         let source = format!("in {}", path.display());
-        for (key, value) in read_file(path)? {
+        for (key, value) in flatten(read_file(path)?) {
             overlay(info.name, &mut table, &key, value, &source)?;
         }
     }

@@ -9,10 +9,12 @@
 //! is done by the frame.
 
 pub mod config;
+mod context;
 mod data;
 mod erased;
 pub mod progress;
 mod record;
+pub mod sections;
 pub mod toml_config;
 
 use std::fmt::Debug;
@@ -23,10 +25,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use config::{ConfigError, Documented};
-pub use data::{missing_data, DataAccess, DataNeed, Missing};
+pub use context::{RunContext, RunState};
+pub use data::{missing_data, DataNeed, Missing};
 pub use erased::{resolve, DynExperiment, Resolved};
 pub use progress::{Progress, ProgressMode};
 pub use record::{Protocol, RunFile, RunRecord, RUN_FORMAT};
+pub use sections::{StudentConfig, TeacherConfig};
 
 /// What an experiment is, for listings and reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,7 +139,7 @@ pub trait Experiment: Sync + 'static {
         &self,
         config: &Self::Config,
         seed: u64,
-        data: &DataAccess<'_>,
+        data: &RunContext<'_>,
         progress: &mut Progress,
     ) -> anyhow::Result<RunRecord>;
 

@@ -53,6 +53,10 @@ pub struct RunRecord {
     pub finals: BTreeMap<String, BTreeMap<String, f64>>,
     /// The data actually used, e.g. "MNIST: 10,000-digit subset", one entry per data set.
     pub data: Vec<String>,
+    /// The stored models used, by role: `models["teacher"] = "fashion-mlp-…-HASH"` (the stem
+    /// of `OUT/models/`): two runs that name the same stem used the same model.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, String>,
 }
 
 impl RunRecord {
@@ -80,6 +84,11 @@ impl RunRecord {
         if !self.data.contains(&what) {
             self.data.push(what);
         }
+    }
+
+    /// Records that the stored model `stem` played `role` (e.g. a line's name) in the run.
+    pub fn uses_model(&mut self, role: &str, stem: impl Into<String>) {
+        self.models.insert(role.to_owned(), stem.into());
     }
 
     /// The final value of `metric` for `line`, if recorded.

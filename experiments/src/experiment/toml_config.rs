@@ -2,6 +2,9 @@
 //! `--set key=value` overrides, each key checked against the defaults (unknown keys and wrong
 //! types are errors naming the key); the printed form with every key's documentation; and the
 //! hash that decides whether a finished run can be reused.
+//!
+//! A section of a config is a nested table (`[teacher]`); its keys are addressed as
+//! `teacher.epochs` (dotted keys) in `--set`, in errors and in [`leaf_keys`].
 
 use std::path::Path;
 
@@ -41,9 +44,33 @@ pub fn read_file(path: &Path) -> Result<Table> {
     })
 }
 
-/// Overlays `value` on `table[key]`, where `table` holds every key with its default: the key
-/// must exist and the value must have the default's type (an integer is accepted for a float).
-/// `source` says where the value came from, for the message.
+/// The keys of a file's table as dotted paths to their values (`[teacher] epochs = 5` gives
+/// `("teacher.epochs", 5)`), in the file's order of sections.
+pub fn flatten(table: Table) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (key, value) in table {
+        match value {
+            Value::Table(inner) => out.extend(
+                flatten(inner)
+                    .into_iter()
+                    .map(|(k, v)| (format!("{key}.{k}"), v)),
+            ),
+            other => out.push((key, other)),
+        }
+    }
+    out
+}
+
+/// Every key of `table` that holds a value (not a section), dotted, sorted.
+pub fn leaf_keys(table: &Table) -> Vec<String> {
+    let mut keys: Vec<String> = flatten(table.clone()).into_iter().map(|(k, _)| k).collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Overlays `value` on the value at the dotted `key` of `table`, where `table` holds every key
+/// with its default: the key must exist and the value must have the default's type (an integer
+/// is accepted for a float). `source` says where the value came from, for the message.
 pub fn overlay(
     experiment: &str,
     table: &mut Table,
@@ -51,16 +78,33 @@ pub fn overlay(
     value: Value,
     source: &str,
 ) -> Result<()> {
-    let Some(default) = table.get(key) else {
-        let mut known: Vec<&str> = table.keys().map(String::as_str).collect();
-        known.sort_unstable();
-        bail!(
+    let unknown = |table: &Table| {
+        anyhow::anyhow!(
             "unknown config key `{key}` ({source}) for experiment {experiment}; its keys are: {}. \
              `distillery run {experiment} --print-config` prints them with their documentation",
-            known.join(", ")
-        );
+            leaf_keys(table).join(", ")
+        )
+    };
+    let path: Vec<&str> = key.split('.').collect();
+    let (last, sections) = path.split_last().expect("split yields one part at least");
+    let mut slot = &mut *table;
+    for section in sections {
+        if !matches!(slot.get(*section), Some(Value::Table(_))) {
+            return Err(unknown(table));
+        }
+        let Some(Value::Table(inner)) = slot.get_mut(*section) else {
+            unreachable!("checked just above")
+        };
+        slot = inner;
+    }
+    let Some(default) = slot.get(*last) else {
+        return Err(unknown(table));
     };
     let value = match (default, value) {
+        (Value::Table(_), _) => bail!(
+            "config key `{key}` ({source}) of experiment {experiment} is a section: set its \
+             keys (`{key}.KEY=VALUE`), not the section itself"
+        ),
         (Value::Float(_), Value::Integer(i)) => Value::Float(i as f64),
         (d, v) if std::mem::discriminant(d) == std::mem::discriminant(&v) => v,
         (d, v) => bail!(
@@ -69,7 +113,7 @@ pub fn overlay(
             type_name(&v)
         ),
     };
-    table.insert(key.to_owned(), value);
+    slot.insert((*last).to_owned(), value);
     Ok(())
 }
 
@@ -86,27 +130,51 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// The config as TOML with each key's documentation and allowed range as comments above it,
-/// under a header of comment lines.
+/// under a header of comment lines: the plain keys first, then each section as a `[table]`
+/// under its documentation (TOML puts a table's keys after its header, so plain keys cannot
+/// follow one).
 pub fn render(header: &[String], fields: &[FieldDoc], table: &Table) -> String {
     let mut out = String::new();
     for line in header {
         out.push_str(&comment(line));
     }
-    for field in fields {
-        out.push('\n');
-        for line in field.doc.lines() {
-            out.push_str(&comment(line));
+    let flat: Table = flatten(table.clone()).into_iter().collect();
+    let (plain, nested): (Vec<&FieldDoc>, Vec<&FieldDoc>) =
+        fields.iter().partition(|f| !f.key.contains('.'));
+    for field in plain {
+        render_key(&mut out, field, &field.key, &flat);
+    }
+    let mut current: Option<&str> = None;
+    for field in nested {
+        let (section, key) = field.key.split_once('.').expect("nested keys are dotted");
+        if current != Some(section) {
+            current = Some(section);
+            out.push('\n');
+            for line in field.section_doc.as_deref().unwrap_or("").lines() {
+                out.push_str(&comment(line));
+            }
+            out.push_str(&format!("[{section}]\n"));
         }
-        if let Some(allowed) = &field.allowed {
-            out.push_str(&comment(&format!("allowed: {allowed}")));
-        }
-        let mut one = Table::new();
-        if let Some(v) = table.get(field.key) {
-            one.insert(field.key.to_owned(), v.clone());
-        }
-        out.push_str(&toml::to_string(&one).expect("a table of plain values serialises"));
+        render_key(&mut out, field, key, &flat);
     }
     out
+}
+
+/// One key: its documentation, its allowed range and `key = value` (`key` relative to its
+/// section), the value read from `flat` at the full dotted key.
+fn render_key(out: &mut String, field: &FieldDoc, key: &str, flat: &Table) {
+    out.push('\n');
+    for line in field.doc.lines() {
+        out.push_str(&comment(line));
+    }
+    if let Some(allowed) = &field.allowed {
+        out.push_str(&comment(&format!("allowed: {allowed}")));
+    }
+    let mut one = Table::new();
+    if let Some(v) = flat.get(&field.key) {
+        one.insert(key.to_owned(), v.clone());
+    }
+    out.push_str(&toml::to_string(&one).expect("a table of plain values serialises"));
 }
 
 fn comment(line: &str) -> String {
@@ -182,14 +250,74 @@ mod tests {
     #[test]
     fn rendered_config_parses_back_to_the_same_table() {
         let fields = ["epochs", "lr", "name", "flag"].map(|key| FieldDoc {
-            key,
+            key: key.to_owned(),
             doc: format!("The {key}.\nMore."),
             allowed: (key == "lr").then(|| "0 < lr".to_owned()),
+            section_doc: None,
         });
         let text = render(&["header".into()], &fields, &defaults());
         assert!(text.starts_with("# header\n"), "{text}");
         assert!(text.contains("# allowed: 0 < lr\nlr = 0.1\n"), "{text}");
         assert_eq!(text.parse::<Table>().unwrap(), defaults());
+    }
+
+    fn nested() -> Table {
+        "rate = 0.5\n[teacher]\nepochs = 20\nseed = 0"
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn dotted_keys_reach_into_sections() {
+        let mut t = nested();
+        overlay("x", &mut t, "teacher.epochs", Value::Integer(5), "--set").unwrap();
+        assert_eq!(t["teacher"]["epochs"], Value::Integer(5));
+        let err = overlay("x", &mut t, "teacher.epoch", Value::Integer(5), "--set").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("unknown config key `teacher.epoch`"), "{msg}");
+        assert!(msg.contains("rate, teacher.epochs, teacher.seed"), "{msg}");
+        let err = overlay("x", &mut t, "rate.x", Value::Integer(5), "--set").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown config key `rate.x`"),
+            "{err}"
+        );
+        let err = overlay("x", &mut t, "teacher", Value::Integer(5), "--set").unwrap_err();
+        assert!(err.to_string().contains("is a section"), "{err}");
+        let err = overlay("x", &mut t, "teacher.seed", Value::Float(0.5), "f").unwrap_err();
+        assert!(err.to_string().contains("expects an integer"), "{err}");
+    }
+
+    #[test]
+    fn a_file_section_flattens_to_dotted_keys() {
+        let file: Table = "rate = 1.0\n[teacher]\nseed = 3".parse().unwrap();
+        let flat = flatten(file);
+        assert_eq!(
+            flat,
+            [
+                ("rate".to_owned(), Value::Float(1.0)),
+                ("teacher.seed".to_owned(), Value::Integer(3))
+            ]
+        );
+    }
+
+    #[test]
+    fn rendered_sections_parse_back_to_the_same_table() {
+        let doc = |key: &str, section: Option<&str>| FieldDoc {
+            key: key.to_owned(),
+            doc: format!("The {key}."),
+            allowed: None,
+            section_doc: section.map(str::to_owned),
+        };
+        // a section declared before a plain key: the plain key is still written first
+        let fields = [
+            doc("teacher.epochs", Some("The teacher.")),
+            doc("teacher.seed", Some("The teacher.")),
+            doc("rate", None),
+        ];
+        let text = render(&[], &fields, &nested());
+        assert!(text.contains("# The teacher.\n[teacher]\n"), "{text}");
+        assert!(text.find("rate = 0.5") < text.find("[teacher]"), "{text}");
+        assert_eq!(text.parse::<Table>().unwrap(), nested());
     }
 
     #[test]

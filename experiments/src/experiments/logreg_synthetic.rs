@@ -21,7 +21,7 @@ use super::s4_common::{SyntheticDraw, S4_TABLE};
 use crate::config;
 use crate::experiment::config::{ge, gt};
 use crate::experiment::{
-    seed_stream, Compare, DataAccess, Experiment, Info, PlotSpec, Progress, Published, RunRecord,
+    seed_stream, Compare, RunContext, Experiment, Info, PlotSpec, Progress, Published, RunRecord,
 };
 
 config! {
@@ -91,7 +91,7 @@ impl Experiment for LogregSynthetic {
         &self,
         c: &LogregSyntheticConfig,
         seed: u64,
-        _data: &DataAccess<'_>,
+        _data: &RunContext<'_>,
         progress: &mut Progress,
     ) -> Result<RunRecord> {
         let (data, description) = SyntheticDraw {

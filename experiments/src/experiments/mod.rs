@@ -74,6 +74,7 @@ fn names() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::toml_config::leaf_keys;
     use crate::experiment::{resolve, Protocol};
     use std::collections::BTreeSet;
 
@@ -109,8 +110,9 @@ mod tests {
             // every key documented, every documented key present, defaults valid
             for protocol in [Protocol::Full, Protocol::Quick] {
                 let defaults = exp.defaults(protocol);
-                let keys: BTreeSet<_> = defaults.keys().map(String::as_str).collect();
-                let documented: BTreeSet<_> = exp.fields().iter().map(|f| f.key).collect();
+                let keys: BTreeSet<String> = leaf_keys(&defaults).into_iter().collect();
+                let documented: BTreeSet<String> =
+                    exp.fields().into_iter().map(|f| f.key).collect();
                 assert_eq!(keys, documented, "{}: keys vs docs", info.name);
                 resolve(*exp, protocol, None, &[]).unwrap();
             }

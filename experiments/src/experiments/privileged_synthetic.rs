@@ -21,17 +21,19 @@ use autograd::Var;
 use methods::distill::data::PrivilegedDataConfig;
 use methods::distill::{generalized_distillation_loss, HintonConfig, IndexSet, TemperatureScaling};
 use ndarray::{Array2, Axis};
+use nn::data::DataFile;
 use nn::layers::Linear;
 use nn::optim::{Adam, AdamConfig};
 use nn::train::{Batch, BatchLoss, CrossEntropy, Evaluation, TrainConfig};
 use nn::{Ctx, Module};
 use rand::Rng;
 
-use super::s4_common::{record_teacher, to_nn, train_teacher, LineTrainer};
+use super::s4_common::{record_teacher, stored_teacher, to_nn, LineTrainer, TeacherSpec};
 use crate::config;
 use crate::experiment::config::{ge, gt, ConfigError};
 use crate::experiment::{
-    seed_stream, Compare, DataAccess, Experiment, HeatmapSpec, Info, PlotSpec, Progress, RunRecord,
+    seed_stream, Compare, Experiment, HeatmapSpec, Info, PlotSpec, Progress, RunContext, RunRecord,
+    TeacherConfig,
 };
 
 config! {
@@ -193,7 +195,7 @@ impl Experiment for PrivilegedSynthetic {
         &self,
         c: &PrivilegedSyntheticConfig,
         seed: u64,
-        _data: &DataAccess<'_>,
+        ctx: &RunContext<'_>,
         progress: &mut Progress,
     ) -> Result<RunRecord> {
         let grid = c.lambdas.len() * c.temperatures.len();
@@ -233,12 +235,31 @@ impl Experiment for PrivilegedSynthetic {
             true,
             &mut seed_stream(seed, "teacher init"),
         );
-        let teacher = train_teacher(
+        // One teacher per run seed, on that seed's draw of the data.
+        let teacher_config = TeacherConfig {
+            epochs: c.teacher_epochs,
+            batch_size: c.batch_size,
+            learning_rate: c.learning_rate,
+            seed,
+            per_seed: true,
+        };
+        let draw = format!(
+            "privileged-information data: features={} train={} test={} label_noise_std={} \
+             privileged_fraction={} seed={seed}",
+            c.features, c.train, c.test, c.label_noise_std, c.privileged_fraction
+        );
+        let teacher = stored_teacher(
+            ctx,
+            TeacherSpec {
+                name: "privileged-logreg",
+                architecture: &format!("logistic regression {} → 2 on x*", c.features),
+                data: vec![DataFile::generated("privileged", &draw)],
+            },
             teacher_model,
+            &teacher_config,
+            seed,
             &privileged_train,
             &privileged_test,
-            &config(c.teacher_epochs, "teacher shuffle"),
-            c.learning_rate,
             progress,
         )?;
         record_teacher(&teacher, TEACHER, &mut record);
@@ -257,6 +278,7 @@ impl Experiment for PrivilegedSynthetic {
         for &nu in &c.noise_levels {
             let data = self.data(c, nu, seed)?;
             let mut trainer = LineTrainer {
+                ctx,
                 train: &data.train,
                 test: &data.test,
                 config: config(c.epochs, "shuffle"),

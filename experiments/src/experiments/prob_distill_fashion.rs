@@ -4,9 +4,9 @@
 //! Teacher: the 784-800-50-10 ReLU MLP trained on the training set by cross-entropy with Adam
 //! (S4 does not say which teacher; the authors' paper used a small CNN of ~30k parameters —
 //! we use the MLP of S4's Bayesian table). By default one teacher is trained, from
-//! `teacher_seed`, and shared by every run seed, as the authors' code trains one teacher for
-//! five students; it is kept in memory for the rest of the process (nothing on disk) and
-//! retrained, identically, by any other process that needs it.
+//! `teacher.seed`, and shared by every run seed, as the authors' code trains one teacher for
+//! five students; it is kept in the model store (`OUT/models/`) and loaded by every later run
+//! and command that asks for the same teacher.
 //!
 //! Lines, from the same initialisation and batch order (paired):
 //! * `without teacher`: the mean cross-entropy;
@@ -16,20 +16,21 @@
 
 use anyhow::Result;
 use methods::distill::{IndexSet, LogNormalizer, ProbDistillConfig};
-use nn::data::{load_train_test, Dataset, DatasetId};
+use nn::data::{data_identity, load_train_test, DataFile, Dataset, DatasetId};
 use nn::layers::{mlp, Activation, Linear};
 use nn::optim::{Adam, AdamConfig};
 use nn::train::{BatchLoss, CrossEntropy, TrainConfig};
 use rand::Rng;
 
 use super::s4_common::{
-    effective_lambda, record_teacher, s4_rows, soft_answers, train_teacher, LineTrainer, Memo,
-    ProbDistillBatch, Teacher,
+    effective_lambda, record_teacher, s4_rows, soft_answers, stored_teacher, LineTrainer,
+    ProbDistillBatch, TeacherSpec,
 };
 use crate::config;
 use crate::experiment::config::{ge, gt};
 use crate::experiment::{
-    seed_stream, Compare, DataAccess, DataNeed, Experiment, Info, PlotSpec, Progress, RunRecord,
+    seed_stream, Compare, DataNeed, Experiment, Info, PlotSpec, Progress, RunContext, RunRecord,
+    StudentConfig, TeacherConfig,
 };
 
 config! {
@@ -44,32 +45,18 @@ config! {
         pub test_size: usize = 10_000,
         /// The seed of the subsets (our choice; unused at the full sizes).
         pub data_seed: u64 = 0,
-        /// Student epochs. S4 does not say; the authors' code trains 100.
-        #[allowed(ge(1).le(10_000))]
-        pub epochs: usize = 100,
-        /// Student samples per Adam step. S4 does not say; the authors' code uses 64.
-        #[allowed(ge(1).le(60_000))]
-        pub batch_size: usize = 64,
-        /// Student Adam step size. S4 does not say; the authors use Adam with PyTorch's default
-        /// 1e-3.
-        #[allowed(gt(0.0).le(10.0))]
-        pub learning_rate: f64 = 1e-3,
-        /// Teacher epochs (784-800-50-10 ReLU MLP). S4 does not say; the authors' code trains
-        /// its teacher 20 epochs.
-        #[allowed(ge(1).le(10_000))]
-        pub teacher_epochs: usize = 20,
-        /// Teacher samples per Adam step. The authors' code uses 64; our choice 256 (4× fewer
-        /// steps for the 667k-parameter MLP; the teacher only has to be good, not matched).
-        #[allowed(ge(1).le(60_000))]
-        pub teacher_batch_size: usize = 256,
-        /// Teacher Adam step size (PyTorch's default, as the authors').
-        #[allowed(gt(0.0).le(10.0))]
-        pub teacher_learning_rate: f64 = 1e-3,
-        /// The seed of the shared teacher (initialisation and batch order; our choice).
-        pub teacher_seed: u64 = 0,
-        /// Train a teacher per run seed (from that seed) instead of one shared by all. Default
-        /// false: the authors' code trains one teacher for its five students.
-        pub teacher_per_seed: bool = false,
+        /// The student: logistic regression 784 → 10. S4 does not say how it is trained; the
+        /// authors' code: Adam, PyTorch's default step 1e-3, batch 64, 100 epochs (the
+        /// section's defaults).
+        pub student: StudentConfig = StudentConfig::default(),
+        /// The teacher: the 784-800-50-10 ReLU MLP. S4 does not say how it is trained; the
+        /// authors' code trains its teacher 20 epochs with Adam at 1e-3. Our choice: batches of
+        /// 256, not 64 (4× fewer steps for the 667k-parameter MLP; the teacher only has to be
+        /// good, not matched).
+        pub teacher: TeacherConfig = TeacherConfig {
+            batch_size: 256,
+            ..TeacherConfig::default()
+        },
         /// λ, the weight of the teacher's answers. S4 leaves it open; the authors' code runs
         /// λ = 0.25.
         #[allowed(ge(0.0).le(1.0))]
@@ -107,9 +94,6 @@ const TEACHER: &str = "teacher (784-800-50-10 MLP)";
 /// Fashion-MNIST's classes.
 const CLASSES: usize = 10;
 
-/// The teacher of the last configuration asked for in this process.
-static TEACHERS: Memo<Teacher> = Memo::new();
-
 /// A subset of `n` samples (all, in order, when `n ≥ len`).
 pub(super) fn subset(
     data: Dataset<f32>,
@@ -138,12 +122,19 @@ impl Experiment for ProbDistillFashion {
     }
 
     fn quick_config(&self) -> ProbDistillFashionConfig {
+        let full = ProbDistillFashionConfig::default();
         ProbDistillFashionConfig {
             train_size: 5_000,
             test_size: 1_000,
-            epochs: 3,
-            teacher_epochs: 2,
-            ..ProbDistillFashionConfig::default()
+            student: StudentConfig {
+                epochs: 3,
+                ..full.student
+            },
+            teacher: TeacherConfig {
+                epochs: 2,
+                ..full.teacher.clone()
+            },
+            ..full
         }
     }
 
@@ -155,10 +146,10 @@ impl Experiment for ProbDistillFashion {
         &self,
         c: &ProbDistillFashionConfig,
         seed: u64,
-        data: &DataAccess<'_>,
+        ctx: &RunContext<'_>,
         progress: &mut Progress,
     ) -> Result<RunRecord> {
-        let located = data.images(DatasetId::FashionMnist)?;
+        let located = ctx.images(DatasetId::FashionMnist)?;
         let full = load_train_test::<f32>(located)?;
         let train = subset(full.train, c.train_size, c.data_seed, "train subset")?;
         let test = subset(full.test, c.test_size, c.data_seed, "test subset")?;
@@ -174,46 +165,37 @@ impl Experiment for ProbDistillFashion {
         } else {
             2
         };
-        progress.set_total((c.teacher_epochs + lines * c.epochs) as u64);
+        progress.set_total((c.teacher.epochs + lines * c.student.epochs) as u64);
 
-        let teacher_seed = if c.teacher_per_seed {
-            seed
-        } else {
-            c.teacher_seed
-        };
-        let key = format!(
-            "{} {} {} {} {} {} {} {teacher_seed}",
-            located.dir.display(),
-            train.len(),
-            c.data_seed,
-            c.teacher_epochs,
-            c.teacher_batch_size,
-            c.teacher_learning_rate,
-            test.len(),
-        );
-        let teacher = TEACHERS.get_or_make(&key, || {
-            let model = mlp::<f32>(
+        let teacher_seed = c.teacher.seed_for(seed);
+        let mut data = data_identity(located)?;
+        data.push(DataFile::generated(
+            "subsets",
+            &format!(
+                "train_size={} test_size={} data_seed={}",
+                c.train_size, c.test_size, c.data_seed
+            ),
+        ));
+        let teacher = stored_teacher(
+            ctx,
+            TeacherSpec {
+                name: "fashion-mlp-784-800-50-10",
+                architecture: "MLP 784-800-50-10, ReLU, biases",
+                data,
+            },
+            mlp::<f32>(
                 &[train.dim(), 800, 50, CLASSES],
                 Activation::Relu,
                 true,
                 &mut seed_stream(teacher_seed, "teacher init"),
-            );
-            let config = TrainConfig {
-                epochs: c.teacher_epochs,
-                batch_size: c.teacher_batch_size,
-                seed: seed_stream(teacher_seed, "teacher shuffle").gen(),
-                ..TrainConfig::default()
-            };
-            train_teacher(
-                model,
-                &train,
-                &test,
-                &config,
-                c.teacher_learning_rate,
-                progress,
-            )
-        })?;
-        progress.set_position(c.teacher_epochs as u64, "teacher ready");
+            ),
+            &c.teacher,
+            teacher_seed,
+            &train,
+            &test,
+            progress,
+        )?;
+        progress.set_position(c.teacher.epochs as u64, "teacher ready");
         record_teacher(&teacher, TEACHER, &mut record);
 
         let distill = |log_normalizer| -> Result<ProbDistillBatch> {
@@ -236,11 +218,12 @@ impl Experiment for ProbDistillFashion {
         })?;
         let without_log_c = distill(LogNormalizer::Omit)?;
         let mut trainer = LineTrainer {
+            ctx: ctx,
             train: &train,
             test: &test,
             config: TrainConfig {
-                epochs: c.epochs,
-                batch_size: c.batch_size,
+                epochs: c.student.epochs,
+                batch_size: c.student.batch_size,
                 seed: seed_stream(seed, "shuffle").gen(),
                 ..TrainConfig::default()
             },
@@ -255,7 +238,7 @@ impl Experiment for ProbDistillFashion {
         for (line, loss) in lines {
             let mut model =
                 Linear::<f32>::new(train.dim(), CLASSES, true, &mut seed_stream(seed, "init"));
-            let mut adam = Adam::new(AdamConfig::adam(c.learning_rate))?;
+            let mut adam = Adam::new(AdamConfig::adam(c.student.learning_rate))?;
             trainer.train(line, &mut model, &mut adam, loss, true)?;
         }
         Ok(record)
@@ -309,16 +292,16 @@ impl Experiment for ProbDistillFashion {
              three dense layers (~30k parameters). The student protocol follows the authors' \
              code: Adam (lr 1e-3), batch 64, 100 epochs, pixels scaled to [0, 1]."
                 .to_owned(),
-            if c.teacher_per_seed {
+            if c.teacher.per_seed {
                 "A teacher is trained per run seed (from that seed): the spread over seeds \
                  includes the teacher's."
                     .to_owned()
             } else {
                 format!(
-                    "One teacher (teacher_seed = {}) is shared by every run seed, as the \
+                    "One teacher (teacher.seed = {}) is shared by every run seed, as the \
                      authors train one teacher for five students: the spread over seeds is \
                      the students' (initialisation and batch order).",
-                    c.teacher_seed
+                    c.teacher.seed
                 )
             },
             format!(

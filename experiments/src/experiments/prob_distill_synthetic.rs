@@ -35,7 +35,7 @@ use super::s4_common::{
 use crate::config;
 use crate::experiment::config::{ge, gt};
 use crate::experiment::{
-    seed_stream, Compare, DataAccess, Experiment, Info, PlotSpec, Progress, Published, RunRecord,
+    seed_stream, Compare, RunContext, Experiment, Info, PlotSpec, Progress, Published, RunRecord,
 };
 
 config! {
@@ -132,7 +132,7 @@ impl Experiment for ProbDistillSynthetic {
         &self,
         c: &ProbDistillSyntheticConfig,
         seed: u64,
-        _data: &DataAccess<'_>,
+        ctx: &RunContext<'_>,
         progress: &mut Progress,
     ) -> Result<RunRecord> {
         let (data, description) = SyntheticDraw {
@@ -153,6 +153,7 @@ impl Experiment for ProbDistillSynthetic {
         let true_logits = |x: &Array2<f32>| x.dot(&data.w);
         record_oracle(&data, &mut record);
         let mut trainer = LineTrainer {
+            ctx,
             train: &data.train,
             test: &data.test,
             config: TrainConfig {

@@ -1,8 +1,8 @@
 //! What the S4 experiments share (`logreg-synthetic`, `prob-distill-*`,
 //! `privileged-synthetic`): the synthetic data draw, the probabilistic-distillation batch loss
 //! for `nn::train::fit`, training one line of a report while recording its curves, teacher
-//! answers and the cross-entropy against known class probabilities, and a one-slot in-process
-//! memo for a teacher shared by every seed.
+//! answers and the cross-entropy against known class probabilities, and the teacher from the
+//! model store (trained once, shared by every seed and experiment that asks for it).
 
 use std::sync::{Arc, Mutex};
 
@@ -10,14 +10,18 @@ use anyhow::Result;
 use autograd::Var;
 use methods::distill::{prob_distill_loss, soft_targets, IndexSet, ProbDistillConfig};
 use ndarray::{Array2, ArrayView2, Axis};
-use nn::data::{Dataset, SoftmaxData, SoftmaxDataConfig};
+use nn::data::{DataFile, Dataset, SoftmaxData, SoftmaxDataConfig};
 use nn::optim::{Adam, AdamConfig, Optimizer};
+use nn::store::{ModelIdentity, TrainingRecord};
 use nn::train::{
     fit, predict, Batch, BatchLoss, CrossEntropy, EpochReport, Evaluation, Observer, TrainConfig,
 };
 use nn::{Ctx, Module};
+use rand::Rng;
 
-use crate::experiment::{seed_stream, Compare, Progress, Published, RunRecord};
+use crate::experiment::{
+    seed_stream, Compare, Progress, Published, RunContext, RunRecord, TeacherConfig,
+};
 
 /// Where the published figures of the S4 experiments are printed.
 pub const S4_TABLE: &str = "S4, probabilistic distillation table";
@@ -173,8 +177,11 @@ impl Observer for LineCurves<'_> {
 }
 
 /// Trains the lines of one run with `nn::train::fit`, all on the same data and with the same
-/// batch order (`config.seed`), recording into `record`.
+/// batch order (`config.seed`), recording into `record`; each line keeps its per-epoch state
+/// under its name in the run's state directory (`RunContext::resume`).
 pub struct LineTrainer<'a> {
+    /// The run's context (for the state directory).
+    pub ctx: &'a RunContext<'a>,
     /// The training set.
     pub train: &'a Dataset<f32>,
     /// The test set, evaluated after every epoch.
@@ -204,13 +211,17 @@ impl LineTrainer<'_> {
             record: self.record,
             progress: self.progress,
         };
+        let config = TrainConfig {
+            resume: self.ctx.resume(line)?,
+            ..self.config.clone()
+        };
         let reports = fit(
             model,
             optimizer,
             loss,
             self.train,
             Some(self.test),
-            &self.config,
+            &config,
             &mut observer,
         )?;
         let last = reports
@@ -224,13 +235,15 @@ impl LineTrainer<'_> {
     }
 }
 
-/// A trained teacher, as the students need it: its logits on every training object, and its
-/// own test metrics for the report.
+/// A trained teacher, as the students need it: its logits on every training object, its own
+/// test metrics for the report, and which stored model it is.
 pub struct Teacher {
     /// `v(x*_i)` for every training object, in training-set order.
     pub train_logits: Array2<f32>,
     /// Its accuracy and cross-entropy on the test set after the last epoch.
     pub test: Evaluation,
+    /// `NAME-HASH` of the stored model (`OUT/models/`).
+    pub stem: String,
 }
 
 /// Advances the run's progress by one step per teacher epoch.
@@ -246,41 +259,89 @@ impl Observer for TeacherEpochs<'_> {
     }
 }
 
-/// Trains `model` as a teacher on `train` by the mean cross-entropy with Adam (step size
-/// `learning_rate`), and returns its training logits and test metrics.
-pub fn train_teacher<M: Module<f32>>(
-    mut model: M,
+/// What identifies a teacher in the store besides its training table: its name, its
+/// architecture in words, and the data it is trained on.
+pub struct TeacherSpec<'a> {
+    /// File-name-safe, e.g. `fashion-mlp-784-800-50-10`.
+    pub name: &'a str,
+    /// In words, e.g. `MLP 784-800-50-10, ReLU, biases`.
+    pub architecture: &'a str,
+    /// The training data by content (`nn::data::data_identity`, or `DataFile::generated`),
+    /// together with whatever selects the subset used.
+    pub data: Vec<DataFile>,
+}
+
+/// The teachers of the last identity asked for in this process, with their training logits.
+static TEACHERS: Memo<Teacher> = Memo::new();
+
+/// The teacher of `spec` trained as `config` says from `seed` (`config.seed_for(run seed)`):
+/// loaded from the run's model store when it was trained before, else `model` (freshly
+/// initialised from `seed`) trained on `train` by the mean cross-entropy with Adam — resuming
+/// mid-way after a crash — and stored. Returns its training logits and test metrics.
+#[allow(clippy::too_many_arguments)] // one call per experiment; a struct would only rename them
+pub fn stored_teacher<M: Module<f32>>(
+    ctx: &RunContext<'_>,
+    spec: TeacherSpec<'_>,
+    model: M,
+    config: &TeacherConfig,
+    seed: u64,
     train: &Dataset<f32>,
     test: &Dataset<f32>,
-    config: &TrainConfig,
-    learning_rate: f64,
     progress: &mut Progress,
-) -> Result<Teacher> {
-    let mut adam = Adam::new(AdamConfig::adam(learning_rate))?;
-    let mut observer = TeacherEpochs(progress);
-    let reports = fit(
-        &mut model,
-        &mut adam,
-        &CrossEntropy,
-        train,
-        Some(test),
-        config,
-        &mut observer,
+) -> Result<Arc<Teacher>> {
+    let identity = ModelIdentity::of(
+        spec.name,
+        spec.architecture,
+        &model,
+        &config.training(),
+        seed,
+        spec.data,
     )?;
-    let test = reports
-        .last()
-        .and_then(|r| r.eval)
-        .ok_or_else(|| anyhow::anyhow!("the teacher trained no epoch"))?;
-    Ok(Teacher {
-        train_logits: predict(&model, train.x(), config.eval_batch_size)?,
-        test,
+    let key = format!("{} {}", ctx.models().dir().display(), identity.stem());
+    TEACHERS.get_or_make(&key, || {
+        let stored = ctx
+            .models()
+            .get_or_train(&identity, model, |model, resume| {
+                let mut adam = Adam::new(AdamConfig::adam(config.learning_rate))?;
+                let train_config = TrainConfig {
+                    epochs: config.epochs,
+                    batch_size: config.batch_size,
+                    seed: seed_stream(seed, "teacher shuffle").gen(),
+                    resume: Some(resume),
+                    ..TrainConfig::default()
+                };
+                let curve = fit(
+                    model,
+                    &mut adam,
+                    &CrossEntropy,
+                    train,
+                    Some(test),
+                    &train_config,
+                    &mut TeacherEpochs(progress),
+                )?;
+                let test = curve.last().and_then(|r| r.eval);
+                Ok(TrainingRecord { curve, test })
+            })?;
+        let test = stored.sidecar.training.test.ok_or_else(|| {
+            anyhow::anyhow!("the stored teacher {} has no test metrics", stored.stem())
+        })?;
+        Ok(Teacher {
+            train_logits: predict(
+                &stored.model,
+                train.x(),
+                TrainConfig::default().eval_batch_size,
+            )?,
+            test,
+            stem: stored.stem(),
+        })
     })
 }
 
-/// Records the teacher's test metrics as the finals of `line`.
+/// Records the teacher's test metrics as the finals of `line`, and which stored model it is.
 pub fn record_teacher(teacher: &Teacher, line: &str, record: &mut RunRecord) {
     record.set_final(line, "test_accuracy", teacher.test.accuracy);
     record.set_final(line, "test_cross_entropy", teacher.test.cross_entropy);
+    record.uses_model(line, teacher.stem.clone());
 }
 
 /// The teacher's answers `s_i = softmax(v_i / T)` of its logits `v` (computed in f64).

@@ -20,14 +20,17 @@ use super::prob_distill_fashion::subset;
 use super::prob_distill_synthetic::{ProbDistillSynthetic, ProbDistillSyntheticConfig};
 use super::prob_distill_twitter::sample_tweets;
 use super::s4_common::ProbDistillBatch;
-use crate::experiment::{DataAccess, Experiment, Progress, RunRecord};
+use crate::experiment::{Experiment, Progress, RunContext, RunRecord};
+use nn::store::ModelStore;
 
 fn run<E: Experiment>(exp: &E, config: &E::Config, seed: u64) -> RunRecord {
     let nothing = discover_in(Vec::new());
+    let models = tempfile::tempdir().unwrap();
+    let store = ModelStore::new(models.path());
     exp.run(
         config,
         seed,
-        &DataAccess::new(&nothing),
+        &RunContext::new(&nothing, &store, None),
         &mut Progress::hidden(),
     )
     .unwrap()

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use crate::config;
 use crate::experiment::config::ge;
 use crate::experiment::{
-    Compare, DataAccess, DataNeed, DynExperiment, Experiment, Info, PlotSpec, Progress, RunRecord,
+    Compare, DataNeed, DynExperiment, Experiment, Info, PlotSpec, Progress, RunContext, RunRecord,
 };
 
 /// Set to `1` to register the test-only experiments.
@@ -68,7 +68,7 @@ impl Experiment for NeedsFile {
         &self,
         c: &NeedsFileConfig,
         seed: u64,
-        _: &DataAccess<'_>,
+        _: &RunContext<'_>,
         _: &mut Progress,
     ) -> Result<RunRecord> {
         let text = std::fs::read_to_string(&c.input).with_context(|| c.input.clone())?;

@@ -10,6 +10,9 @@
 //! OUT/NAME/report.md               our numbers next to the published ones, plots, notes
 //! OUT/NAME/METRIC.svg, METRIC.png  curves per epoch, mean ± std over seeds
 //! OUT/NAME/FILE.svg, FILE.png      heat maps of a final metric over a grid of settings
+//! OUT/NAME/.partial/SEED/          an unfinished run's per-epoch state (deleted when it ends)
+//! OUT/models/NAME-HASH.*           trained teachers and source models (nn::store), shared by
+//!                                  the experiments and seeds of the tree
 //! ```
 //!
 //! Runs and plans are the source of truth; everything else is rendered from them
@@ -83,6 +86,16 @@ impl Tree {
     /// `OUT/NAME/runs/SEED.json`.
     pub fn run_path(&self, name: &str, seed: u64) -> PathBuf {
         self.dir(name).join("runs").join(format!("{seed}.json"))
+    }
+
+    /// `OUT/NAME/.partial/SEED/`: the state of an unfinished run.
+    pub fn partial_dir(&self, name: &str, seed: u64) -> PathBuf {
+        self.dir(name).join(".partial").join(seed.to_string())
+    }
+
+    /// `OUT/models/`: the store of trained models (`nn::store`).
+    pub fn models_dir(&self) -> PathBuf {
+        self.root.join("models")
     }
 
     /// Creates `OUT/NAME/runs/`, with an error that says what to pass instead.

@@ -148,6 +148,14 @@ fn report_md(
     if !data.is_empty() {
         let _ = writeln!(md, "| data | {} |", data.join("; "));
     }
+    let models = g.models_used();
+    if !models.is_empty() {
+        let _ = writeln!(
+            md,
+            "| stored models | {} (`OUT/models/`) |",
+            models.join("; ")
+        );
+    }
     let _ = writeln!(
         md,
         "| config | [config.toml](config.toml), hash `{}` |\n",

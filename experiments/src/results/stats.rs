@@ -148,6 +148,25 @@ impl Gathered {
         out
     }
 
+    /// Each stored model the runs used, as `role: stem (seeds …)`, in order of first use.
+    pub fn models_used(&self) -> Vec<String> {
+        let mut out: Vec<(String, String, Vec<u64>)> = Vec::new();
+        for run in &self.runs {
+            for (role, stem) in &run.record.models {
+                match out.iter_mut().find(|(r, s, _)| r == role && s == stem) {
+                    Some((_, _, seeds)) => seeds.push(run.seed),
+                    None => out.push((role.clone(), stem.clone(), vec![run.seed])),
+                }
+            }
+        }
+        out.into_iter()
+            .map(|(role, stem, seeds)| {
+                let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
+                format!("{role}: `{stem}` (seeds {})", seeds.join(", "))
+            })
+            .collect()
+    }
+
     /// The total wall time of the runs, in seconds.
     pub fn wall_time(&self) -> f64 {
         self.runs.iter().map(|r| r.wall_time_s).sum()

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
@@ -55,13 +55,22 @@ pub fn data_identity(located: &Located) -> Result<Vec<DataFile>, DataError> {
         .collect()
 }
 
+/// The content identity of one file (decompressed if it is gzip) under `name`: for data that a
+/// user supplies, such as a CSV.
+pub fn file_identity(name: &str, path: &Path) -> Result<DataFile, DataError> {
+    Ok(DataFile {
+        name: name.to_owned(),
+        sha256: content_sha256(path)?,
+    })
+}
+
 type CacheKey = (PathBuf, u64, Option<SystemTime>);
 
 /// SHA-256 of a file's content, decompressed if it is gzip.
-fn content_sha256(path: &PathBuf) -> Result<String, DataError> {
+fn content_sha256(path: &Path) -> Result<String, DataError> {
     static CACHE: Mutex<Option<HashMap<CacheKey, String>>> = Mutex::new(None);
     let meta = std::fs::metadata(path).map_err(|e| DataError::io("read", path, e))?;
-    let key = (path.clone(), meta.len(), meta.modified().ok());
+    let key = (path.to_owned(), meta.len(), meta.modified().ok());
     if let Some(hash) = CACHE
         .lock()
         .unwrap_or_else(|p| p.into_inner())

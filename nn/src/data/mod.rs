@@ -47,7 +47,7 @@ pub use fetch::{
     default_cache_dir, fetch_dataset, Downloader, FetchOutcome, HttpDownloader, Progress,
 };
 pub use fsutil::write_atomic;
-pub use identity::{data_identity, DataFile};
+pub use identity::{data_identity, file_identity, DataFile};
 pub use idx::{read_idx, write_idx, Compression, IdxArray};
 pub use load::{load, load_pair, load_train_test, Part, TrainTest};
 pub use normalize::{Scope, Standardizer};
