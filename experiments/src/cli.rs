@@ -32,6 +32,8 @@ pub enum Command {
     Report(ReportArgs),
     /// List the experiments: name, what each reproduces, one sentence each.
     List,
+    /// List the trained models stored under OUT/models/ (teachers, source models) and the experiments that used them.
+    Models(ModelsArgs),
     /// Run the numerical checks (gradients of every op and layer, known answers, theorems).
     Verify(VerifyArgs),
     /// Find, check or download the data sets.
@@ -121,6 +123,16 @@ pub struct RunArgs {
     /// Print the config (defaults, or as --quick/--config/--set make it) with every key's documentation, and exit.
     #[arg(long)]
     pub print_config: bool,
+}
+
+#[derive(Args)]
+pub struct ModelsArgs {
+    /// The results directory whose models/ to list.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Also print each model's identity: architecture, training config, seed, data checksums.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Args)]

@@ -61,6 +61,7 @@ fn dispatch(command: Command, threads: usize) -> Result<()> {
         Command::Reproduce(args) => commands::run::reproduce_command(&args),
         Command::Run(args) => commands::run::run_command(&args),
         Command::Report(args) => commands::report::report_command(&args),
+        Command::Models(args) => commands::models::models_command(&args),
         Command::List => {
             for exp in experiments::all() {
                 let info = exp.info();

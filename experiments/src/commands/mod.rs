@@ -1,5 +1,6 @@
 //! The subcommands, one file each (`bench` lives in `crate::bench`).
 
 pub mod data;
+pub mod models;
 pub mod report;
 pub mod run;

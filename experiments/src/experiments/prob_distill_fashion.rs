@@ -218,7 +218,7 @@ impl Experiment for ProbDistillFashion {
         })?;
         let without_log_c = distill(LogNormalizer::Omit)?;
         let mut trainer = LineTrainer {
-            ctx: ctx,
+            ctx,
             train: &train,
             test: &test,
             config: TrainConfig {

@@ -11,5 +11,6 @@ mod sandbox;
 mod distill;
 mod errors;
 mod reproduce;
+mod resume;
 mod run;
 mod verify_data_help;
