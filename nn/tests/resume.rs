@@ -70,7 +70,10 @@ fn train(
     (reports, params)
 }
 
-fn numbers(reports: &[EpochReport]) -> Vec<(usize, u64, Option<(u64, u64)>)> {
+/// An epoch's numbers as bits: epoch, training loss, (accuracy, cross-entropy).
+type Bits = (usize, u64, Option<(u64, u64)>);
+
+fn numbers(reports: &[EpochReport]) -> Vec<Bits> {
     reports
         .iter()
         .map(|r| {
