@@ -68,8 +68,15 @@ fn interrupted_and_whole(
         .unwrap();
     assert!(rerun.status.success(), "{}", text(&rerun.stderr));
     assert!(!partial.exists(), "the finished run's state is deleted");
-    assert!(!non_empty(&teacher_partial), "the stored teacher's state is deleted");
-    assert!(!text(&rerun.stderr).contains("discarding"), "{}", text(&rerun.stderr));
+    assert!(
+        !non_empty(&teacher_partial),
+        "the stored teacher's state is deleted"
+    );
+    assert!(
+        !text(&rerun.stderr).contains("discarding"),
+        "{}",
+        text(&rerun.stderr)
+    );
     let resumed_run = json(&killed.path(&format!("resumed/{}/runs/0.json", args[1])));
     (
         without_wall_time(whole_run),
