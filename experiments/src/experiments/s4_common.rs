@@ -374,8 +374,9 @@ pub fn cross_entropy_against(p: ArrayView2<'_, f32>, logits: ArrayView2<'_, f32>
 }
 
 /// A one-slot memo: the value of the last key asked for, kept for the rest of the process (a
-/// teacher trained once and shared by every seed of a command). Nothing is written to disk;
-/// every process that needs the value computes it again, identically.
+/// stored teacher's training logits, a featurised sample), so that the seeds of one command
+/// compute it once. Nothing is written to disk: what must outlive the process goes to the
+/// model store.
 pub struct Memo<T> {
     slot: Mutex<Option<(String, Arc<T>)>>,
 }
