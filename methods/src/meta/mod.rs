@@ -10,6 +10,9 @@
 //! loss        train_loss (β1·CE + β2·c(T)·soft term at a variable T), soft_term, val_loss
 //! step        InnerOptimizer (SGD, Adam), InnerState; sgd_step, adam_step as tape ops
 //! hypergrad   hypergradient (exact, k unrolled steps), unrolled_val_loss, apply_step
+//! predict     fit_line (degree-1 least squares), TrajectoryPredictor (when to predict, when not)
+//! driver      optimise_metaparameters: the training loop (fixed, hypergradient, predicted λ)
+//! baselines   train_fixed, random_search at equal budget, the authors' random starting points
 //! checks      exact hypergradient = finite differences; the authors' slipped estimate is caught
 //! ```
 //!
@@ -23,15 +26,29 @@
 //! | `U(w, λ) = w − γ ∇_w L_train(w, λ)` | [`step::sgd_step`]; Adam: [`step::adam_step`] |
 //! | `∇_λ L_val(U(w, λ), λ)` | [`hypergradient`] (gradient in `a`) |
 
+pub mod baselines;
 pub mod checks;
+pub mod driver;
 pub mod hypergrad;
 pub mod loss;
 pub mod metaparams;
+pub mod predict;
 pub mod step;
 
+pub use baselines::{
+    equal_budget_trials, random_search, sample_authors_start, sample_search_point, train_fixed,
+    RandomSearch, Trial,
+};
+pub use driver::{
+    meta_step, optimise_metaparameters, EvalRecord, MetaData, MetaRun, MetaSource, MetaStrategy,
+    MetaTrainConfig, StepRecord,
+};
 pub use hypergrad::{
     apply_step, hypergradient, unrolled_val_loss, Hypergradient, LowerLevel, TrainBatch, ValBatch,
 };
 pub use loss::{soft_term, train_loss, val_loss};
 pub use metaparams::{sigmoid, MetaParams, MetaValues, MetaVars, TemperatureRange};
+pub use predict::{
+    fit_line, Decision, LinearFit, PredictionSchedule, SwitchReason, TrajectoryPredictor,
+};
 pub use step::{InnerOptimizer, InnerState};
