@@ -100,7 +100,29 @@ fn random_batch(rng: &mut StdRng, rows: usize, dim: usize, classes: usize) -> Tr
     }
 }
 
+/// glibc serves blocks above a moving threshold with `mmap` and moves the threshold as blocks
+/// are freed, so the same call can be fast or slow depending on what ran before it. As
+/// `distillery` does (`experiments/src/malloc.rs`), fix the thresholds: blocks up to 32 MiB
+/// from the heap, freed memory kept. (Counting is unaffected: it sees requests, not pages.)
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn mallopt(param: i32, value: i32) -> i32;
+        }
+        const M_TRIM_THRESHOLD: i32 = -1;
+        const M_MMAP_THRESHOLD: i32 = -3;
+        // SAFETY: mallopt only changes the allocator's tuning parameters; it is called at
+        // start-up, before any other thread exists, with values glibc documents as valid.
+        unsafe {
+            mallopt(M_MMAP_THRESHOLD, 32 << 20);
+            mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        }
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    keep_freed_memory();
     rayon::ThreadPoolBuilder::new().build()?.install(run)
 }
 

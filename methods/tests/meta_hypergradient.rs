@@ -299,3 +299,57 @@ fn bad_input_names_the_key() {
     let err = hypergradient(&student, &init, &lower, &state, &[], &val).unwrap_err();
     assert!(err.to_string().contains("unroll steps k"), "{err}");
 }
+
+/// Random search draws its candidates inside the ranges, trains each from a fresh student
+/// and picks the lowest final validation cross-entropy; zero trials is an error naming the key.
+#[test]
+fn random_search_picks_the_lowest_validation_loss() {
+    use methods::meta::{random_search, sample_search_point};
+    let mut rng = StdRng::seed_from_u64(4);
+    let (train, teacher) = sign_data(48, &mut rng);
+    let (validation, _) = sign_data(24, &mut rng);
+    let data = MetaData {
+        train: &train,
+        teacher_logits: &teacher,
+        validation: &validation,
+        test: None,
+    };
+    let range = TemperatureRange::new(0.5, 4.0).unwrap();
+    for _ in 0..200 {
+        let v = sample_search_point(range, &mut rng).unwrap().values();
+        assert!(v.beta1 > 0.0 && v.beta1 < 1.0 && v.beta2 > 0.0 && v.beta2 < 1.0);
+        assert!(
+            v.temperature > 0.5 && v.temperature < 4.0,
+            "{}",
+            v.temperature
+        );
+    }
+    let cfg = MetaTrainConfig {
+        steps: 10,
+        eval_every: 5,
+        ..config(MetaStrategy::Hypergradient)
+    };
+    let mut new_student = |i: usize| -> Box<dyn Module<f64>> {
+        Box::new(Linear::<f64>::new(
+            3,
+            2,
+            true,
+            &mut StdRng::seed_from_u64(i as u64),
+        ))
+    };
+    let search = random_search(&mut new_student, &data, &cfg, range, 4, &mut rng).unwrap();
+    assert_eq!(search.trials.len(), 4);
+    let scores: Vec<f64> = search
+        .trials
+        .iter()
+        .map(|t| t.run.last_eval().validation.cross_entropy)
+        .collect();
+    let min = scores.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(scores[search.best], min, "{scores:?}");
+    for t in &search.trials {
+        assert_eq!(t.run.hypergradients, 0, "a trial's λ must stay fixed");
+        assert!(t.run.steps.iter().all(|s| s.raw == t.meta.raw));
+    }
+    let err = random_search(&mut new_student, &data, &cfg, range, 0, &mut rng).unwrap_err();
+    assert!(err.to_string().contains("random search trials"), "{err}");
+}
