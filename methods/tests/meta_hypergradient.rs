@@ -220,6 +220,33 @@ fn the_training_loop_follows_each_strategy() {
     }
 }
 
+/// With the validation guard on, every iteration is still either a hypergradient or a
+/// prediction, and a prediction phase ends on the horizon or on a rise of the validation loss.
+#[test]
+fn the_guarded_prediction_accounts_for_every_step() {
+    let mut rng = StdRng::seed_from_u64(12);
+    let (train, teacher) = sign_data(64, &mut rng);
+    let (validation, _) = sign_data(32, &mut rng);
+    let data = MetaData {
+        train: &train,
+        teacher_logits: &teacher,
+        validation: &validation,
+        test: None,
+    };
+    let schedule = PredictionSchedule {
+        window: 3,
+        horizon: 5,
+        max_residual: f64::INFINITY,
+        max_val_rise: Some(0.0),
+    };
+    let init = MetaParams::from_raw([0.5, -0.5, -1.0], TemperatureRange::default()).unwrap();
+    let mut student = Linear::<f64>::new(3, 2, true, &mut StdRng::seed_from_u64(5));
+    let cfg = config(MetaStrategy::Predicted(schedule));
+    let run = optimise_metaparameters(&mut student, init, &data, &cfg).unwrap();
+    assert_eq!(run.hypergradients + run.predicted, cfg.steps);
+    assert!(run.predicted > 0 && !run.switches.is_empty());
+}
+
 /// Bad input from outside gives an error naming the key, not a panic.
 #[test]
 fn bad_input_names_the_key() {

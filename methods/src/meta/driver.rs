@@ -365,7 +365,11 @@ pub fn optimise_metaparameters<F: Float>(
         let decision = match (&cfg.strategy, &mut predictor) {
             (MetaStrategy::Fixed, _) => None,
             (_, Some(p)) => {
-                let guard = guard_val_loss(cfg, &*model, data)?;
+                let guard = if p.wants_val_loss() {
+                    Some(evaluate(&*model, data.validation, EVAL_BATCH)?.cross_entropy)
+                } else {
+                    None
+                };
                 Some(p.decide(guard)?)
             }
             _ => Some(Decision::Hypergradient),
@@ -417,22 +421,4 @@ pub fn optimise_metaparameters<F: Float>(
     }
     run.final_meta = meta;
     Ok(run)
-}
-
-/// The validation loss for the prediction guard: the whole validation split's mean
-/// cross-entropy, when the guard is on.
-fn guard_val_loss<F: Float>(
-    cfg: &MetaTrainConfig,
-    model: &dyn Module<F>,
-    data: &MetaData<'_, F>,
-) -> Result<Option<f64>> {
-    match cfg.strategy {
-        MetaStrategy::Predicted(PredictionSchedule {
-            max_val_rise: Some(_),
-            ..
-        }) => Ok(Some(
-            evaluate(model, data.validation, EVAL_BATCH)?.cross_entropy,
-        )),
-        _ => Ok(None),
-    }
 }

@@ -249,6 +249,14 @@ impl TrajectoryPredictor {
         Ok(Decision::Hypergradient)
     }
 
+    /// Whether the next [`decide`](Self::decide) will read the validation loss (the guard is on
+    /// and a prediction phase is running or about to start): callers can skip measuring it
+    /// otherwise.
+    pub fn wants_val_loss(&self) -> bool {
+        self.schedule.max_val_rise.is_some()
+            && (self.predicting.is_some() || self.history.len() >= self.schedule.window)
+    }
+
     /// Records the coordinates `a` after a hypergradient step.
     pub fn record(&mut self, raw: [f64; 3]) {
         self.hypergradients += 1;
