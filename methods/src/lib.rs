@@ -2,8 +2,11 @@
 //!
 //! * [`distill`]: Hinton distillation, generalised distillation with privileged information
 //!   (Vapnik), and probabilistic distillation (seed S4) with its theorem checks.
+//! * [`meta`]: gradient-based optimisation of the distillation metaparameters (seed S3), with
+//!   exact hypergradients through an optimiser step.
 
 pub mod distill;
 pub mod error;
+pub mod meta;
 
 pub use error::{Error, Result};
