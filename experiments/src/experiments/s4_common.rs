@@ -271,6 +271,11 @@ pub struct TeacherSpec<'a> {
     pub data: Vec<DataFile>,
 }
 
+/// The revision of [`stored_teacher`]'s training procedure (cross-entropy, Adam, the seed
+/// streams `teacher init` and `teacher shuffle`): bump it when a change alters the weights an
+/// unchanged config trains to, and the stored teachers are retrained.
+pub const TEACHER_REVISION: u32 = 1;
+
 /// The teachers of the last identity asked for in this process, with their training logits.
 static TEACHERS: Memo<Teacher> = Memo::new();
 
@@ -296,7 +301,8 @@ pub fn stored_teacher<M: Module<f32>>(
         &config.training(),
         seed,
         spec.data,
-    )?;
+    )?
+    .revised(TEACHER_REVISION);
     let key = format!("{} {}", ctx.models().dir().display(), identity.stem());
     TEACHERS.get_or_make(&key, || {
         let stored = ctx
