@@ -198,6 +198,7 @@ impl Experiment for ProbDistillSynthetic {
                     } else {
                         LogNormalizer::Omit
                     },
+                    reduction: methods::distill::Reduction::Mean,
                 },
             })
         };

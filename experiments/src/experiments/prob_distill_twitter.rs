@@ -286,6 +286,7 @@ impl Experiment for ProbDistillTwitter {
                 } else {
                     LogNormalizer::Omit
                 },
+                reduction: methods::distill::Reduction::Mean,
             },
         };
         let mut trainer = LineTrainer {
