@@ -35,6 +35,47 @@ use crate::{Error, Result};
 /// `KL(self ‖ p)` for one pair of distribution types. Call it through [`kl`], which names the
 /// direction: `kl(&q, &p, reduction)` = `KL(q ‖ p)`. See the [module documentation](self) for
 /// the rule every implementation follows for `reduction`.
+///
+/// A crate that defines a distribution adds its pairs with one impl each, including pairs with
+/// the types of this module (the orphan rule allows `impl KlDivergence<Local> for
+/// DiagGaussian<'t, F>`). The example is such a crate: an isotropic prior `N(0, s² I)` held as a
+/// number, the same shape a full-covariance or K-FAC prior takes.
+///
+/// ```
+/// use autograd::functional::{kl, DiagGaussian, KlDivergence, Reduction};
+/// use autograd::{Float, Tape, Var};
+/// use ndarray::array;
+///
+/// /// `N(0, s² I)`, of any shape.
+/// struct Isotropic {
+///     variance: f64,
+/// }
+///
+/// /// `KL(q ‖ N(0, s² I)) = ½ Σ_j [ln s² − ln σ_j² + (σ_j² + μ_j²) / s² − 1]`.
+/// impl<'t, F: Float> KlDivergence<Isotropic> for DiagGaussian<'t, F> {
+///     type Output = autograd::Result<Var<'t, F>>;
+///
+///     fn kl_divergence(&self, p: &Isotropic, reduction: Reduction) -> Self::Output {
+///         let terms = self
+///             .variance()
+///             .try_add(self.mean().square())?
+///             .mul_scalar(1.0 / p.variance)
+///             .try_sub(self.log_var())?
+///             .add_scalar(p.variance.ln() - 1.0);
+///         Ok(reduction.scale(terms.sum(), self.rows()).mul_scalar(0.5))
+///     }
+/// }
+///
+/// let tape = Tape::<f64>::new();
+/// let q = DiagGaussian::new(tape.param(array![[0.5, -1.0], [2.0, 0.0]]), tape.param(array![[0.1, -0.3], [0.0, 0.4]]))?;
+/// let as_diagonal = DiagGaussian::new(tape.scalar(0.0), tape.scalar(3f64.ln()))?;
+/// for reduction in [Reduction::Sum, Reduction::Mean] {
+///     let a = kl(&q, &Isotropic { variance: 3.0 }, reduction)?.item().unwrap();
+///     let b = kl(&q, &as_diagonal, reduction)?.item().unwrap();
+///     assert!((a - b).abs() < 1e-14);
+/// }
+/// # Ok::<(), autograd::Error>(())
+/// ```
 pub trait KlDivergence<P: ?Sized> {
     /// The result: for distributions on a tape, `Result<Var<'t, F>, E>` with the crate's error.
     type Output;
@@ -107,6 +148,19 @@ pub struct DiagGaussian<'t, F: Float> {
 impl<'t, F: Float> DiagGaussian<'t, F> {
     /// `N(mean, diag exp(log_var))`. Errors when the two live on different tapes or `log_var`
     /// does not broadcast to the shape of `mean`.
+    ///
+    /// ```
+    /// use autograd::functional::DiagGaussian;
+    /// use autograd::Tape;
+    /// use ndarray::array;
+    ///
+    /// let tape = Tape::<f64>::new();
+    /// // A batch of 2 rows of 3 coordinates, one log-variance per coordinate.
+    /// let mean = ndarray::Array2::<f64>::zeros((2, 3));
+    /// let q = DiagGaussian::new(tape.param(mean), tape.param(array![0.0, 1.0, 2.0]))?;
+    /// assert_eq!((q.rows(), q.log_var().shape()), (2, vec![3]));
+    /// # Ok::<(), autograd::Error>(())
+    /// ```
     pub fn new(mean: Var<'t, F>, log_var: Var<'t, F>) -> Result<Self> {
         mean.same_tape(&log_var, "DiagGaussian::new")?;
         let (m, v) = (mean.shape(), log_var.shape());
@@ -224,6 +278,20 @@ impl<'t, F: Float> Categorical<'t, F> {
     /// `Cat(softmax(z / T))` over the last axis, from logits `z` and a temperature `T > 0`
     /// (`T = 1`: the plain softmax). Errors on a 0-d input, an empty class axis or a temperature
     /// that is not finite and positive.
+    ///
+    /// ```
+    /// use autograd::functional::Categorical;
+    /// use autograd::Tape;
+    /// use ndarray::array;
+    ///
+    /// let tape = Tape::<f64>::new();
+    /// // z / T = (0, ln 3) at T = 2 for z = (0, 2 ln 3): π = (¼, ¾).
+    /// let c = Categorical::from_logits_at(tape.param(array![0.0, 2.0 * 3f64.ln()]), 2.0)?;
+    /// assert!((c.probs().value()[1] - 0.75).abs() < 1e-15);
+    /// assert_eq!(c.rows(), 1);
+    /// assert!(Categorical::from_logits_at(tape.param(array![0.0]), -1.0).is_err());
+    /// # Ok::<(), autograd::Error>(())
+    /// ```
     pub fn from_logits_at(logits: Var<'t, F>, temperature: f64) -> Result<Self> {
         const OP: &str = "Categorical::from_logits";
         check_class_axis(OP, &logits.shape())?;
@@ -245,6 +313,17 @@ impl<'t, F: Float> Categorical<'t, F> {
     /// From log-probabilities `ln π` (class axis last), taken as they are: each row must be
     /// normalised, `Σ_k π_k = 1`, e.g. the output of `log_softmax(-1)`. Errors on a 0-d input
     /// or an empty class axis.
+    ///
+    /// ```
+    /// use autograd::functional::Categorical;
+    /// use autograd::Tape;
+    /// use ndarray::array;
+    ///
+    /// let tape = Tape::<f64>::new();
+    /// let log_p = tape.constant(array![[0.5f64.ln(), 0.5f64.ln()]]);
+    /// assert_eq!(Categorical::from_log_probs(log_p)?.classes(), 2);
+    /// # Ok::<(), autograd::Error>(())
+    /// ```
     pub fn from_log_probs(log_probs: Var<'t, F>) -> Result<Self> {
         check_class_axis("Categorical::from_log_probs", &log_probs.shape())?;
         Ok(Categorical { log_probs })

@@ -80,7 +80,18 @@ impl Reduction {
         self.scale(terms.sum(), rows)
     }
 
-    /// `total · factor(rows)`: the reduction of a loss already summed over its `rows` rows.
+    /// `total · factor(rows)`: the reduction of a loss already summed over its `rows` rows
+    /// (for losses whose terms are not laid out one row per object, e.g. a term over a subset).
+    ///
+    /// ```
+    /// use autograd::functional::Reduction;
+    /// use autograd::Tape;
+    ///
+    /// let tape = Tape::<f64>::new();
+    /// let total = tape.scalar(12.0);
+    /// assert_eq!(Reduction::Mean.scale(total, 4).item(), Some(3.0));
+    /// assert_eq!(Reduction::Sum.scale(total, 4).item(), Some(12.0));
+    /// ```
     pub fn scale<'t, F: Float>(self, total: Var<'t, F>, rows: usize) -> Var<'t, F> {
         match self {
             Reduction::Sum => total,

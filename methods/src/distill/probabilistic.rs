@@ -41,6 +41,15 @@ pub enum LogNormalizer {
 pub const DEFAULT_LOG_C_EPSILON: f64 = 1e-3;
 
 /// The metaparameters of probabilistic distillation (classification).
+///
+/// ```
+/// use methods::distill::{ProbDistillConfig, Reduction};
+///
+/// // The seed's objective as written: a sum over the objects.
+/// let seed = ProbDistillConfig { lambda: 0.3, reduction: Reduction::Sum, ..ProbDistillConfig::default() };
+/// assert!(seed.describe().ends_with("loss = −objective"));
+/// assert_eq!(ProbDistillConfig::default().reduction, Reduction::Mean);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProbDistillConfig {
     /// `λ ∈ [0, 1]`, the weight of the teacher answers for `i ∈ I`. Default 0.5: the seed

@@ -30,6 +30,14 @@ use super::index_set::IndexSet;
 use crate::{Error, Result};
 
 /// The metaparameters of probabilistic distillation (regression).
+///
+/// ```
+/// use methods::distill::{ProbRegressionConfig, Reduction};
+///
+/// let seed = ProbRegressionConfig { sigma_s: 2.0, reduction: Reduction::Sum, ..ProbRegressionConfig::default() };
+/// assert!(seed.validate().is_ok() && seed.describe().ends_with("loss = objective"));
+/// assert!(ProbRegressionConfig { sigma: 0.0, ..seed }.validate().is_err());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProbRegressionConfig {
     /// `λ ∈ [0, 1]`, the weight of the teacher answers for `i ∈ I`. Default 0.5 (our choice).

@@ -14,6 +14,18 @@ use crate::{Ctx, Error, Module, Param, Result};
 /// `out`): build one with [`new`](Conv2d::new) or [`from_weights`](Conv2d::from_weights) and
 /// reach the parameters through [`weight`](Conv2d::weight) and [`bias`](Conv2d::bias). The
 /// geometry stays public: every value is checked against the input at the forward pass.
+///
+/// ```
+/// use autograd::Conv2dGeometry;
+/// use nn::layers::Conv2d;
+/// use rand::{rngs::StdRng, SeedableRng};
+///
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let mut conv = Conv2d::<f32>::new(3, 8, 5, Conv2dGeometry::new(1, 2, 1), true, &mut rng);
+/// assert_eq!(conv.weight().shape(), &[8, 3, 5, 5]);
+/// assert_eq!(conv.bias().map(|b| b.numel()), Some(8));
+/// conv.geometry.stride = [2, 2];
+/// ```
 #[derive(Clone, Debug)]
 pub struct Conv2d<F: Float> {
     weight: Param<F>,

@@ -14,6 +14,18 @@ use crate::{Ctx, Error, Module, Param, Result};
 /// [`from_weights`](Linear::from_weights), and read or update the parameters through
 /// [`weight`](Linear::weight), [`bias`](Linear::bias) and their `_mut` twins (e.g. to freeze
 /// one; [`Param::set`] keeps the shape).
+///
+/// ```
+/// use nn::layers::Linear;
+/// use rand::{rngs::StdRng, SeedableRng};
+///
+/// let mut layer = Linear::<f32>::new(3, 2, true, &mut StdRng::seed_from_u64(0));
+/// assert_eq!(layer.weight().shape(), &[2, 3]);
+/// layer.weight_mut().frozen = true; // trained no more; the bias still is
+/// layer.bias_mut().unwrap().set(ndarray::array![0.0f32, 1.0])?;
+/// assert!(layer.bias_mut().unwrap().set(ndarray::array![0.0f32]).is_err());
+/// # Ok::<(), nn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Linear<F: Float> {
     weight: Param<F>,
