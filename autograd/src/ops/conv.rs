@@ -209,23 +209,25 @@ impl<'t, F: Float> Var<'t, F> {
         self.same_tape(&weight, "conv2d")?;
         let (x, w) = (self.value(), weight.value());
         let d = geom.dims(x.shape(), w.shape())?;
+        let channels = w.shape()[0];
+        if let Some(b) = bias {
+            self.same_tape(&b, "conv2d")?;
+            if b.shape() != [channels] {
+                return Err(Error::shape(
+                    "conv2d",
+                    &[x.shape(), w.shape(), &b.shape()],
+                    format!("the bias must have one value per output channel, [{channels}]"),
+                ));
+            }
+        }
         let y = conv2d(view4(&x), view4(&w), &geom, d);
         let y = self
             .tape
             .push_op(Op::Conv(Conv::Forward { geom }), &[self, weight], y);
-        let Some(b) = bias else {
-            return Ok(y);
-        };
-        self.same_tape(&b, "conv2d")?;
-        let channels = w.shape()[0];
-        if b.shape() != [channels] {
-            return Err(Error::shape(
-                "conv2d",
-                &[x.shape(), w.shape(), &b.shape()],
-                format!("the bias must have one value per output channel, [{channels}]"),
-            ));
+        match bias {
+            Some(b) => y.try_add(b.reshape(&[1, channels, 1, 1])?),
+            None => Ok(y),
         }
-        y.try_add(b.reshape(&[1, channels, 1, 1])?)
     }
 
     /// The transposed convolution, the adjoint of [`conv2d`](Var::conv2d) in its input: for an
