@@ -117,7 +117,7 @@ pub fn effective_lambda(lambda: f64, classes: usize, class_averaged: bool) -> f6
 /// The probabilistic distillation loss of a batch ([`prob_distill_loss`]): the teacher answers
 /// of the training objects in `I`, looked up by the batch's sample indices.
 pub struct ProbDistillBatch {
-    /// `s_i` for `i ∈ I`: one row per element of `index`, in ascending order.
+    /// `s_i` for `i ∈ I`: one row per element of `index`, in the order of `index.indices()`.
     pub answers: Array2<f32>,
     /// `I`, over the training set.
     pub index: IndexSet,
