@@ -1,7 +1,7 @@
 //! The two levels of the bilevel problem: `L_train(w, λ)`, minimised over the student's
 //! parameters `w`, and `L_val(w)`, minimised over `λ` through `w`.
 
-use autograd::functional::cross_entropy;
+use autograd::functional::{cross_entropy, Reduction};
 use autograd::{Float, Var};
 use nn::loss::TemperatureScaling;
 
@@ -49,7 +49,7 @@ pub fn train_loss<'t, F: Float>(
     meta: &MetaVars<'t, F>,
     scaling: TemperatureScaling,
 ) -> Result<Var<'t, F>> {
-    let hard = cross_entropy(student_logits, labels)?;
+    let hard = cross_entropy(student_logits, labels, Reduction::Mean)?;
     let mut soft = soft_term(student_logits, teacher_logits, meta.temperature)?;
     if scaling == TemperatureScaling::Squared {
         soft = soft.try_mul(meta.temperature.square())?;
@@ -67,7 +67,7 @@ pub fn train_loss<'t, F: Float>(
 /// with `z` = `student_logits` at `w` and `y` = `labels`. It depends on `λ` only through `w`
 /// (the seed writes `L_val(ŵ, λ)`; with this choice its direct `λ` term is zero).
 pub fn val_loss<'t, F: Float>(student_logits: Var<'t, F>, labels: &[usize]) -> Result<Var<'t, F>> {
-    Ok(cross_entropy(student_logits, labels)?)
+    Ok(cross_entropy(student_logits, labels, Reduction::Mean)?)
 }
 
 #[cfg(test)]
@@ -104,6 +104,7 @@ mod tests {
                 soft_weight: vars.beta2.item().unwrap(),
                 temperature: vars.temperature.item().unwrap(),
                 scaling,
+                reduction: Reduction::Mean,
             };
             let theirs = hinton_loss(zv, &labels, vv, &cfg).unwrap();
             let (a, b) = (ours.item().unwrap(), theirs.item().unwrap());
