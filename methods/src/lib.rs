@@ -2,8 +2,11 @@
 //!
 //! * [`distill`]: Hinton distillation, generalised distillation with privileged information
 //!   (Vapnik), and probabilistic distillation (seed S4) with its theorem checks.
+//! * [`transfer`]: adversarial (Wasserstein) transfer with strictly 1-Lipschitz critics, the
+//!   exact `W1` of point clouds, and the L2, L2-SP and DELTA baselines (seed S0).
 
 pub mod distill;
 pub mod error;
+pub mod transfer;
 
 pub use error::{Error, Result};
