@@ -11,6 +11,7 @@
 //!               channel_attention, source_constants
 //! wasserstein   layer_samples (one point per neuron / filter), WassersteinRegularizer:
 //!               penalty (model descent), critic_ascent, measure (estimate vs exact W1)
+//! checks        the three Lipschitz theorems, W1 ≤ W̃1, critic dual ≤ exact W1 (CheckOutcome)
 //! ```
 //!
 //! The orthonormal linear layer itself is [`nn::layers::OrthonormalLinear`] (Björck on the
@@ -23,6 +24,7 @@
 //! [`layer_samples`]; `α, β` of the table = the weights of [`l2_penalty`], [`l2_sp`] and
 //! [`feature_map_distance`]. Every penalty is a composite of autograd ops.
 
+pub mod checks;
 pub mod combination;
 pub mod critic;
 pub mod dual;
