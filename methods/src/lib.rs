@@ -4,9 +4,12 @@
 //!   (Vapnik), and probabilistic distillation (seed S4) with its theorem checks.
 //! * [`meta`]: gradient-based optimisation of the distillation metaparameters (seed S3), with
 //!   exact hypergradients through an optimiser step.
+//! * [`transfer`]: adversarial (Wasserstein) transfer with strictly 1-Lipschitz critics, the
+//!   exact `W1` of point clouds, and the L2, L2-SP and DELTA baselines (seed S0).
 
 pub mod distill;
 pub mod error;
 pub mod meta;
+pub mod transfer;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ mod known;
 mod layers;
 mod ops;
 mod output;
+mod s0;
 mod s3;
 mod s4;
 mod values;
@@ -175,6 +176,7 @@ pub const PROVIDERS: &[Provider] = &[
     known::checks,
     ops::checks,
     layers::checks,
+    s0::checks,
     s3::checks,
     s4::checks,
     test_only,
