@@ -3,6 +3,7 @@
 //! * [`distill`]: Hinton distillation, generalised distillation with privileged information
 //!   (Vapnik), and probabilistic distillation (seed S4) with its theorem checks.
 
+pub mod bayes;
 pub mod distill;
 pub mod error;
 
