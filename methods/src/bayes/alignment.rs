@@ -275,7 +275,9 @@ pub fn plan(
         reason,
     };
     if teacher.len() < 2 || student.len() < 2 {
-        return Err(fail("both need at least an input and an output size".into()));
+        return Err(fail(
+            "both need at least an input and an output size".into(),
+        ));
     }
     if teacher[0] != student[0] || teacher.last() != student.last() {
         return Err(fail(
@@ -303,8 +305,7 @@ pub fn plan(
             "fewer hidden layers needs layer removal ψ, which needs σ ∘ σ = σ (ReLU)".into(),
         ));
     }
-    if scores.len() != hidden_t.len() || scores.iter().zip(hidden_t).any(|(s, &n)| s.len() != n)
-    {
+    if scores.len() != hidden_t.len() || scores.iter().zip(hidden_t).any(|(s, &n)| s.len() != n) {
         return Err(fail(format!(
             "neuron scores must have one entry per teacher hidden neuron ({hidden_t:?})"
         )));
@@ -455,9 +456,8 @@ mod tests {
     fn impossible_alignments_are_clear_errors() {
         let t = [10, 100, 50, 1];
         let s = zero_scores(&[100, 50]);
-        let msg = |student: &[usize], idem: bool| {
-            plan(&t, student, idem, &s).unwrap_err().to_string()
-        };
+        let msg =
+            |student: &[usize], idem: bool| plan(&t, student, idem, &s).unwrap_err().to_string();
         assert!(msg(&[10, 60, 1], true).contains("cannot be split"));
         assert!(msg(&[10, 10, 10, 10, 1], true).contains("cannot add layers"));
         assert!(msg(&[11, 10, 10, 1], true).contains("input and the output"));
@@ -465,9 +465,15 @@ mod tests {
         assert!(msg(&[10, 1], true).contains("cannot lose all"));
         // ψ on a non-square layer, and on the first layer
         let mut a = Alignment::new(&t, true).unwrap();
-        let e = a.apply(&Removal::Layer { layer: 1 }).unwrap_err().to_string();
+        let e = a
+            .apply(&Removal::Layer { layer: 1 })
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("n_t = n_(t−1)"), "{e}");
-        let e = a.apply(&Removal::Layer { layer: 0 }).unwrap_err().to_string();
+        let e = a
+            .apply(&Removal::Layer { layer: 0 })
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("only layers 1..=1"), "{e}");
         let e = a
             .apply(&Removal::Neurons {

@@ -97,11 +97,7 @@ impl DiagGaussian {
         if mean.len() != precision.len() {
             return Err(Error::config(
                 "diagonal Gaussian",
-                format!(
-                    "{} means but {} precisions",
-                    mean.len(),
-                    precision.len()
-                ),
+                format!("{} means but {} precisions", mean.len(), precision.len()),
             ));
         }
         if let Some((j, p)) = precision
@@ -115,7 +111,10 @@ impl DiagGaussian {
             });
         }
         if mean.iter().any(|v| !v.is_finite()) {
-            return Err(Error::config("diagonal Gaussian", "the mean must be finite"));
+            return Err(Error::config(
+                "diagonal Gaussian",
+                "the mean must be finite",
+            ));
         }
         Ok(DiagGaussian { mean, precision })
     }
@@ -156,10 +155,7 @@ pub(crate) fn split_coordinates(d: usize, removed: &[usize], values: usize) -> R
     if values != removed.len() {
         return Err(Error::config(
             WHAT,
-            format!(
-                "{} removed coordinates but {values} values",
-                removed.len()
-            ),
+            format!("{} removed coordinates but {values} values", removed.len()),
         ));
     }
     let mut is_removed = vec![false; d];
@@ -314,8 +310,8 @@ mod tests {
         // rounding of a 1×1 Cholesky and one product: a few ulps of values ≤ 4
         for i in 0..2 {
             assert!((c.gaussian.mean[i] - want_mean[i]).abs() < 1e-14);
-            for j in 0..2 {
-                assert!((c.gaussian.matrix[(i, j)] - want_cov[i][j]).abs() < 1e-14);
+            for (j, want) in want_cov[i].iter().enumerate() {
+                assert!((c.gaussian.matrix[(i, j)] - want).abs() < 1e-14);
             }
         }
         let c2 = condition(&g, &[2, 0], array![5.0, 0.0].view(), Jitter::Never).unwrap();
@@ -341,20 +337,26 @@ mod tests {
         let g = DenseGaussian::new(array![0.0, 0.0, 0.0], sigma, Form::Covariance).unwrap();
         let err = condition(&g, &[0, 1], array![1.0, 1.0].view(), Jitter::Never).unwrap_err();
         assert!(matches!(err, Error::NotPositiveDefinite { .. }), "{err}");
-        let c = condition(&g, &[0, 1], array![1.0, 1.0].view(), Jitter::Relative(1e-12)).unwrap();
+        let c = condition(
+            &g,
+            &[0, 1],
+            array![1.0, 1.0].view(),
+            Jitter::Relative(1e-12),
+        )
+        .unwrap();
         assert!(c.jitter > 0.0 && c.jitter <= 1e-6, "{}", c.jitter);
         // E[x₃ | x₁ = x₂ = 1] = 0.5 (x₃ regressed on x₁ with slope 0.5), up to O(τ)
-        assert!((c.gaussian.mean[0] - 0.5).abs() < 1e-4, "{}", c.gaussian.mean[0]);
+        assert!(
+            (c.gaussian.mean[0] - 0.5).abs() < 1e-4,
+            "{}",
+            c.gaussian.mean[0]
+        );
     }
 
     #[test]
     fn bad_arguments_are_errors() {
-        let g = DenseGaussian::new(
-            array![0.0, 0.0, 0.0],
-            Mat::identity(3, 3),
-            Form::Covariance,
-        )
-        .unwrap();
+        let g = DenseGaussian::new(array![0.0, 0.0, 0.0], Mat::identity(3, 3), Form::Covariance)
+            .unwrap();
         let v = array![0.0];
         assert!(condition(&g, &[3], v.view(), Jitter::Never).is_err());
         assert!(condition(&g, &[0, 0], array![0.0, 0.0].view(), Jitter::Never).is_err());

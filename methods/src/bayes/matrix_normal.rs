@@ -57,9 +57,8 @@ impl MatrixNormal {
                 ),
             ));
         }
-        let finite = |m: &Mat<f64>| {
-            (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)].is_finite()))
-        };
+        let finite =
+            |m: &Mat<f64>| (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)].is_finite()));
         if !(mean.iter().all(|v| v.is_finite()) && finite(&row) && finite(&col)) {
             return Err(Error::config(
                 "matrix-normal layer",
@@ -151,7 +150,11 @@ impl MatrixNormal {
         let (mean, row, tau) = match self.form {
             Form::Covariance => {
                 let rr = submatrix(&self.row, rows, rows);
-                let chol = cholesky(&rr, "the removed rows' block U_RR of the row factor", jitter)?;
+                let chol = cholesky(
+                    &rr,
+                    "the removed rows' block U_RR of the row factor",
+                    jitter,
+                )?;
                 let w = chol.solve_lower(&submatrix(&self.row, rows, &kept));
                 let z = chol.solve_lower(&shift);
                 let mean = &m_kept + w.transpose() * &z;
@@ -189,9 +192,7 @@ impl MatrixNormal {
         values: ArrayView2<'_, f64>,
         jitter: Jitter,
     ) -> Result<(MatrixNormal, f64)> {
-        let (t, tau) = self
-            .transposed()
-            .condition_rows(cols, values.t(), jitter)?;
+        let (t, tau) = self.transposed().condition_rows(cols, values.t(), jitter)?;
         Ok((t.transposed(), tau))
     }
 }
@@ -219,7 +220,9 @@ mod tests {
         for form in [Form::Covariance, Form::Precision] {
             let mn = MatrixNormal::new(mean.clone(), spd(4, 0.3), spd(3, 0.7), form).unwrap();
             let values = array![[0.5, -1.0, 2.0]];
-            let (rows, _) = mn.condition_rows(&[2], values.view(), Jitter::Never).unwrap();
+            let (rows, _) = mn
+                .condition_rows(&[2], values.view(), Jitter::Never)
+                .unwrap();
             let (both, _) = rows
                 .condition_cols(&[0], array![[1.0], [0.0], [-1.0]].view(), Jitter::Never)
                 .unwrap();
@@ -235,7 +238,10 @@ mod tests {
             for i in 0..6 {
                 for j in 0..6 {
                     let (a, b) = (dense.gaussian.matrix[(i, j)], closed.matrix[(i, j)]);
-                    assert!((a - b).abs() < 1e-12 * a.abs().max(1.0), "{form:?}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() < 1e-12 * a.abs().max(1.0),
+                        "{form:?}: {a} vs {b}"
+                    );
                 }
             }
         }

@@ -136,7 +136,10 @@ impl NoBiasMlp {
 
     /// The weight vector `u` (row-major layers in order; see `super::alignment`).
     pub fn flat(&self) -> Array1<f64> {
-        self.weights.iter().flat_map(|w| w.iter().copied()).collect()
+        self.weights
+            .iter()
+            .flat_map(|w| w.iter().copied())
+            .collect()
     }
 
     /// The MLP of sizes `sizes` with the weight vector `u`.
@@ -145,10 +148,7 @@ impl NoBiasMlp {
         if u.len() != total || sizes.len() < 2 {
             return Err(Error::config(
                 "no-bias MLP",
-                format!(
-                    "sizes {sizes:?} need {total} weights, got {}",
-                    u.len()
-                ),
+                format!("sizes {sizes:?} need {total} weights, got {}", u.len()),
             ));
         }
         let weights = offsets

@@ -21,8 +21,12 @@
 //! [`posterior::Aligned::prior`].
 
 pub mod alignment;
+pub mod curvature;
 pub mod gaussian;
+pub mod laplace;
+pub mod likelihood;
 pub mod linalg;
 pub mod matrix_normal;
 pub mod mlp;
+pub mod orders;
 pub mod posterior;

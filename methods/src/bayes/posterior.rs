@@ -4,7 +4,7 @@
 use faer::Mat;
 use ndarray::{Array1, Array2};
 
-use super::alignment::{layer_offsets, Alignment};
+use super::alignment::{align, layer_offsets, plan, Alignment, NeuronScores, Removal};
 use super::gaussian::{condition, DenseGaussian, DiagGaussian, Form};
 use super::linalg::Jitter;
 use super::matrix_normal::MatrixNormal;
@@ -84,10 +84,9 @@ impl WeightGaussian {
         match &self.dist {
             Structured::Full(g) => g.mean.clone(),
             Structured::Diagonal(g) => g.mean.clone(),
-            Structured::Kfac(layers) => layers
-                .iter()
-                .flat_map(|m| m.mean.iter().copied())
-                .collect(),
+            Structured::Kfac(layers) => {
+                layers.iter().flat_map(|m| m.mean.iter().copied()).collect()
+            }
         }
     }
 
@@ -99,8 +98,12 @@ impl WeightGaussian {
         let (offsets, _) = layer_offsets(&self.sizes);
         let (r, c) = (self.sizes[l + 1], self.sizes[l]);
         let mean = self.mean();
-        Array2::from_shape_vec((r, c), mean.slice(ndarray::s![offsets[l]..offsets[l] + r * c]).to_vec())
-            .expect("r·c values")
+        Array2::from_shape_vec(
+            (r, c),
+            mean.slice(ndarray::s![offsets[l]..offsets[l] + r * c])
+                .to_vec(),
+        )
+        .expect("r·c values")
     }
 
     /// The diagonal of the precision `Λ = Σ⁻¹` (for a dense covariance form, by a Cholesky
@@ -185,6 +188,23 @@ impl WeightGaussian {
         })
     }
 
+    /// The student prior `p(w | A)` for the architecture `student`: the removals of
+    /// [`plan`] (neurons with the highest `scores` go first; layer removal needs
+    /// `idempotent_activation`), applied by [`align`], then [`WeightGaussian::condition_on`].
+    /// Returns the removals and the aligned prior.
+    pub fn align_to(
+        &self,
+        student: &[usize],
+        idempotent_activation: bool,
+        scores: &NeuronScores,
+        jitter: Jitter,
+    ) -> Result<(Vec<Removal>, Aligned)> {
+        let removals = plan(&self.sizes, student, idempotent_activation, scores)?;
+        let alignment = align(&self.sizes, &removals, idempotent_activation)?;
+        let aligned = self.condition_on(&alignment, jitter)?;
+        Ok((removals, aligned))
+    }
+
     /// The same distribution with a dense matrix in `form` (for checks and small students;
     /// K-FAC layers become diagonal blocks `P ⊗ Q`).
     pub fn to_dense(&self, form: Form) -> Result<DenseGaussian> {
@@ -228,4 +248,3 @@ pub(crate) fn kfac_precision(m: &MatrixNormal) -> Result<MatrixNormal> {
         }),
     }
 }
-
