@@ -5,9 +5,11 @@ mod conv;
 mod dropout;
 mod linear;
 mod sequential;
+mod variational;
 
 pub use activation::Activation;
 pub use conv::{Conv2d, Flatten, MaxPool2d};
 pub use dropout::Dropout;
 pub use linear::Linear;
 pub use sequential::{mlp, Sequential};
+pub use variational::{GaussianParam, VariationalLinear};
