@@ -23,6 +23,7 @@
 pub mod alignment;
 pub mod curvature;
 pub mod gaussian;
+pub mod kl;
 pub mod laplace;
 pub mod likelihood;
 pub mod linalg;
@@ -30,3 +31,4 @@ pub mod matrix_normal;
 pub mod mlp;
 pub mod orders;
 pub mod posterior;
+pub mod variational;
