@@ -21,6 +21,7 @@
 //! [`posterior::Aligned::prior`].
 
 pub mod alignment;
+pub mod checks;
 pub mod curvature;
 pub mod gaussian;
 pub mod kl;
