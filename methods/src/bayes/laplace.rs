@@ -50,7 +50,10 @@ pub enum Structure {
 pub enum DiagonalEstimator {
     /// `P` Hessian-vector products (exact; the cost of the full Hessian).
     Exact,
-    /// Hutchinson's `E[v ⊙ Hv]` over `samples` Rademacher vectors drawn from `seed`.
+    /// Hutchinson's `E[v ⊙ Hv]` over `samples` Rademacher vectors drawn from `seed`. The
+    /// estimate's variance per entry is `Σ_{k≠j} H_jk² / samples`: where the off-diagonal mass
+    /// dominates, entries come out negative and the diagonal precision is rejected ([`Error::NotPositiveDefinite`]);
+    /// for optimal brain damage's `h_jj` use `curvature::hessian_diagonal_hutchinson` directly.
     Hutchinson {
         /// Number of Hessian-vector products (≥ 2).
         samples: usize,
