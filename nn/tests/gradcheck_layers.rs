@@ -5,9 +5,10 @@
 use autograd::gradcheck::check_fn;
 use autograd::{gradcheck, gradgradcheck, Conv2dGeometry, Tape, Tolerance};
 use ndarray::{ArrayD, IxDyn};
+use nn::init::Init;
 use nn::layers::{
     mlp, Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d, OrthonormalLinear, Sequential,
-    SpectralNormLinear,
+    SpectralNormLinear, VariationalLinear,
 };
 use nn::loss::{soft_target_loss, Reduction, TemperatureScaling};
 use nn::{Ctx, Module, Param};
@@ -127,6 +128,14 @@ fn every_layer_passes_gradcheck() {
         true,
     );
     check("flatten", &Flatten, distinct(&[2, 3, 2], r), false, true);
+    // a fixed noise seed (the check's training pass): the same draw at every evaluation
+    check(
+        "variational linear (training)",
+        &VariationalLinear::new(5, 3, true, Init::TorchDefault, -1.0, r).unwrap(),
+        distinct(&[4, 5], r),
+        true,
+        true,
+    );
     check(
         "dropout (training)",
         &Dropout::new(0.3).unwrap(),

@@ -5,6 +5,7 @@
 //! Adding checks: write a function returning `Vec<Box<dyn Check>>` (usually built with
 //! [`check`]) in a file of this folder, and add it to [`PROVIDERS`].
 
+mod bayes;
 mod known;
 mod layers;
 mod ops;
@@ -179,6 +180,7 @@ pub const PROVIDERS: &[Provider] = &[
     s0::checks,
     s3::checks,
     s4::checks,
+    bayes::checks,
     test_only,
 ];
 

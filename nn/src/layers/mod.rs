@@ -7,6 +7,7 @@ mod linear;
 mod orthonormal;
 mod sequential;
 mod spectral;
+mod variational;
 
 pub use activation::Activation;
 pub use conv::{Conv2d, Flatten, MaxPool2d};
@@ -15,3 +16,4 @@ pub use linear::Linear;
 pub use orthonormal::{bjorck, bjorck_residual, OrthonormalLinear, DEFAULT_BJORCK_ITERATIONS};
 pub use sequential::{mlp, Sequential};
 pub use spectral::SpectralNormLinear;
+pub use variational::{GaussianParam, VariationalLinear};
