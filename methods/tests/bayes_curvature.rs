@@ -27,7 +27,6 @@ fn matrix(t: Tensor<f64>) -> Array2<f64> {
     t.into_dimensionality::<Ix2>().unwrap().to_owned()
 }
 
-
 fn tiny() -> (NoBiasMlp, Array2<f64>, Array2<f64>) {
     let mut rng = StdRng::seed_from_u64(3);
     let mut normal =
