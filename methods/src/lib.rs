@@ -2,8 +2,11 @@
 //!
 //! * [`distill`]: Hinton distillation, generalised distillation with privileged information
 //!   (Vapnik), and probabilistic distillation (seed S4) with its theorem checks.
+//! * [`multidomain`]: distillation across domains of different size (seed S1): the loss with
+//!   its weight `λ` and domain map `φ`, the maps, the two-decoder VAE and its checks.
 
 pub mod distill;
 pub mod error;
+pub mod multidomain;
 
 pub use error::{Error, Result};
