@@ -5,6 +5,8 @@
 //! loss   MultiDomainConfig (λ, T0), multidomain_loss (classification),
 //!        multidomain_regression_loss
 //! maps   DomainMap (φ): Identity, GaussianNoise (two readings of N(0, 1/10)), DilatedConv
+//! vae    the two-decoder VAE: ELBO pieces, the model and its map φ = VaeMap, the paired
+//!        sample, −ELBO for nn::train::fit, "synthetic MNIST"
 //! ```
 //!
 //! Symbols of the seed → names here: `λ` → `lambda` (the weight of the labels; `1 − λ` weights
@@ -16,6 +18,8 @@
 
 pub mod loss;
 pub mod maps;
+pub mod vae;
 
 pub use loss::{multidomain_loss, multidomain_regression_loss, MultiDomainConfig};
 pub use maps::{DilatedConv, DomainMap, GaussianNoise, Identity, NoiseReading};
+pub use vae::{Vae, VaeConfig, VaeMap};
