@@ -7,6 +7,8 @@
 //! maps   DomainMap (φ): Identity, GaussianNoise (two readings of N(0, 1/10)), DilatedConv
 //! vae    the two-decoder VAE: ELBO pieces, the model and its map φ = VaeMap, the paired
 //!        sample, −ELBO for nn::train::fit, "synthetic MNIST"
+//! checks the ELBO on a linear-Gaussian VAE: a lower bound of log p(x), equal at the exact
+//!        posterior; the reparameterised gradient is unbiased
 //! ```
 //!
 //! Symbols of the seed → names here: `λ` → `lambda` (the weight of the labels; `1 − λ` weights
@@ -16,6 +18,7 @@
 //! Every loss is a composite of autograd ops (no gradient rule of its own) and is averaged over
 //! the batch.
 
+pub mod checks;
 pub mod loss;
 pub mod maps;
 pub mod vae;
