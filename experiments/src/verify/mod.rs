@@ -9,6 +9,7 @@ mod known;
 mod layers;
 mod ops;
 mod output;
+mod s1;
 mod s4;
 mod values;
 
@@ -174,6 +175,7 @@ pub const PROVIDERS: &[Provider] = &[
     known::checks,
     ops::checks,
     layers::checks,
+    s1::checks,
     s4::checks,
     test_only,
 ];
