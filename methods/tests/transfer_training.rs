@@ -65,7 +65,10 @@ fn wasserstein_regularizer_pulls_the_layer_to_the_source() {
     let source = Linear::<f64>::new(10, 8, true, &mut rng);
     let mut target = Linear::<f64>::new(10, 8, true, &mut rng);
     // make the target's rows clearly further away: scaled by 3 and shifted
-    target.weight_mut().value_mut().mapv_inplace(|v| 3.0 * v + 0.2);
+    target
+        .weight_mut()
+        .value_mut()
+        .mapv_inplace(|v| 3.0 * v + 0.2);
     let cfg = WassersteinConfig {
         critic: CriticConfig::orthonormal(&[16, 16]),
         critic_steps: 5,

@@ -95,6 +95,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<()> {
                 copy(&tree.run_path(name, seed), &out_tree.run_path(name, seed))?;
             }
         }
+        // every run of a config writes the same figures: take them from the first tree with any
+        if let Some((tree, _)) = plans.iter().find(|(t, _)| t.figures_dir(name).is_dir()) {
+            copy_figures(&tree.figures_dir(name), &out_tree.figures_dir(name))?;
+        }
     }
     if !found_any {
         bail!(
@@ -127,6 +131,33 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
     let text =
         fs::read_to_string(from).with_context(|| format!("cannot read {}", from.display()))?;
     write_text(to, &text)
+}
+
+/// Copies every file of the figures directory `from` into `to` (created), atomically each,
+/// unless they are the same directory.
+fn copy_figures(from: &Path, to: &Path) -> Result<()> {
+    if let (Ok(a), Ok(b)) = (fs::canonicalize(from), fs::canonicalize(to)) {
+        if a == b {
+            return Ok(());
+        }
+    }
+    fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))? {
+        let path = entry
+            .with_context(|| format!("cannot read {}", from.display()))?
+            .path();
+        let (Some(file), true) = (path.file_name(), path.is_file()) else {
+            continue;
+        };
+        if file.to_string_lossy().starts_with('.') {
+            continue; // a temporary file of an interrupted write
+        }
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let dest = to.join(file);
+        nn::data::write_atomic(&dest, |w| w.write_all(&bytes))
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+    }
+    Ok(())
 }
 
 /// Subdirectories with a plan.json that no registered experiment claims.

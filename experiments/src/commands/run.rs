@@ -270,7 +270,8 @@ fn run_one(
             .run(
                 &job.config.table,
                 seed,
-                &RunContext::new(discovery, store, Some(state.clone())),
+                &RunContext::new(discovery, store, Some(state.clone()))
+                    .with_figures(tree.figures_dir(name)),
                 &mut progress,
             )
             .and_then(|r| r.check_finite().map(|()| r))

@@ -1,8 +1,8 @@
 //! What a run can use beyond its config and seed: the data sets found on this machine, the
-//! store of trained models, and where it keeps its state between epochs so that a run killed
-//! mid-way continues from its last saved epoch.
+//! store of trained models, where it keeps its state between epochs so that a run killed
+//! mid-way continues from its last saved epoch, and where it writes its image figures.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -23,11 +23,12 @@ pub struct RunState {
     pub identity: String,
 }
 
-/// What a run can use: data, stored models, and its state directory.
+/// What a run can use: data, stored models, its state directory and its figures directory.
 pub struct RunContext<'a> {
     discovery: &'a Discovery,
     store: &'a ModelStore,
     state: Option<RunState>,
+    figures: Option<PathBuf>,
 }
 
 impl<'a> RunContext<'a> {
@@ -38,7 +39,21 @@ impl<'a> RunContext<'a> {
             discovery,
             store,
             state,
+            figures: None,
         }
+    }
+
+    /// The same context, with image figures written into `dir` (`OUT/NAME/figures/`).
+    pub fn with_figures(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.figures = Some(dir.into());
+        self
+    }
+
+    /// Where the run writes its image figures (see `Experiment::figures`); `None` when it
+    /// writes none (tests, runs outside a results tree). Every run of a config writes the same
+    /// figures, so a merged tree has them whichever shard ran.
+    pub fn figures_dir(&self) -> Option<&Path> {
+        self.figures.as_deref()
     }
 
     /// Where a catalog data set is; for [`DatasetId::Mnist`], the full set or else the 10k

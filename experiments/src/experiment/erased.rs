@@ -9,8 +9,8 @@ use toml::{Table, Value};
 use super::config::{Documented, FieldDoc};
 use super::toml_config::{config_hash, flatten, overlay, parse_set, read_file, render};
 use super::{
-    Compare, DataNeed, Experiment, HeatmapSpec, Info, PlotSpec, Progress, Protocol, RunContext,
-    RunRecord,
+    Compare, DataNeed, Experiment, Figure, HeatmapSpec, Info, PlotSpec, Progress, Protocol,
+    RunContext, RunRecord,
 };
 
 /// An experiment with its config type erased. Implemented for every [`Experiment`]; tables
@@ -42,6 +42,10 @@ pub trait DynExperiment: Sync {
     fn notes(&self, table: &Table) -> Result<Vec<String>>;
     /// The report's heat maps for this config.
     fn heatmaps(&self, table: &Table) -> Result<Vec<HeatmapSpec>>;
+    /// The x coordinates of plot `metric`'s points for this config (`None`: the epochs).
+    fn x_values(&self, table: &Table, metric: &str) -> Result<Option<Vec<f64>>>;
+    /// The image files of this config's runs, for the report.
+    fn figures(&self, table: &Table) -> Result<Vec<Figure>>;
 }
 
 fn to_table<T: serde::Serialize>(value: &T) -> Table {
@@ -130,6 +134,16 @@ impl<E: Experiment> DynExperiment for E {
     fn heatmaps(&self, table: &Table) -> Result<Vec<HeatmapSpec>> {
         let config = typed(Experiment::info(self).name, table)?;
         Ok(Experiment::heatmaps(self, &config))
+    }
+
+    fn x_values(&self, table: &Table, metric: &str) -> Result<Option<Vec<f64>>> {
+        let config = typed(Experiment::info(self).name, table)?;
+        Ok(Experiment::x_values(self, &config, metric))
+    }
+
+    fn figures(&self, table: &Table) -> Result<Vec<Figure>> {
+        let config = typed(Experiment::info(self).name, table)?;
+        Ok(Experiment::figures(self, &config))
     }
 }
 

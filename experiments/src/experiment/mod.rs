@@ -84,6 +84,16 @@ pub struct PlotSpec {
     pub x_label: &'static str,
 }
 
+/// An image a run writes into `OUT/NAME/figures/` (through [`RunContext::figures_dir`]),
+/// listed in the report with its caption when the file exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Figure {
+    /// The file name inside `figures/`, e.g. `vae_pairs.png`.
+    pub file: String,
+    /// What it shows, and which figure of the seed it stands for.
+    pub caption: String,
+}
+
 /// A heat map of one final metric over a grid of settings: each cell shows the mean over seeds
 /// of the final `metric` of one [`RunRecord`] line. Written as `FILE.svg` and `FILE.png`, with
 /// a table of mean ± std in the report.
@@ -156,6 +166,18 @@ pub trait Experiment: Sync + 'static {
 
     /// Heat maps of final metrics over a grid of lines (none by default).
     fn heatmaps(&self, _config: &Self::Config) -> Vec<HeatmapSpec> {
+        Vec::new()
+    }
+
+    /// The x coordinate of each point of the curves of plot `metric`, when they are not the
+    /// epochs 1, 2, … (the default), e.g. the values of a swept setting.
+    fn x_values(&self, _config: &Self::Config, _metric: &str) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// The image files the runs write into `OUT/NAME/figures/`, for the report (none by
+    /// default).
+    fn figures(&self, _config: &Self::Config) -> Vec<Figure> {
         Vec::new()
     }
 }

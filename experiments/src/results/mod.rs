@@ -10,6 +10,7 @@
 //! OUT/NAME/report.md               our numbers next to the published ones, plots, notes
 //! OUT/NAME/METRIC.svg, METRIC.png  curves per epoch, mean ± std over seeds
 //! OUT/NAME/FILE.svg, FILE.png      heat maps of a final metric over a grid of settings
+//! OUT/NAME/figures/*.png           image figures a run writes (samples, reconstructions, grids)
 //! OUT/NAME/.partial/SEED/          an unfinished run's per-epoch state (deleted when it ends)
 //! OUT/models/NAME-HASH.*           trained teachers and source models (nn::store), shared by
 //!                                  the experiments and seeds of the tree
@@ -20,6 +21,7 @@
 //! Every file is written atomically (temporary file, then rename).
 
 mod heatmap;
+mod images;
 mod index;
 mod plot;
 mod report;
@@ -33,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::experiment::{DynExperiment, Missing, Protocol, RunFile};
 
+pub use images::{write_image_grid, GreyScale, ImageRow};
 pub use index::render_index;
 pub use report::render_experiment;
 
@@ -91,6 +94,11 @@ impl Tree {
     /// `OUT/NAME/.partial/SEED/`: the state of an unfinished run.
     pub fn partial_dir(&self, name: &str, seed: u64) -> PathBuf {
         self.dir(name).join(".partial").join(seed.to_string())
+    }
+
+    /// `OUT/NAME/figures/`: the image figures the runs of `name` write.
+    pub fn figures_dir(&self, name: &str) -> PathBuf {
+        self.dir(name).join("figures")
     }
 
     /// `OUT/models/`: the store of trained models (`nn::store`).

@@ -37,12 +37,14 @@ pub(super) fn register_font() -> Result<()> {
     }
 }
 
-/// Writes `DIR/METRIC.svg` and `DIR/METRIC.png`, each atomically.
+/// Writes `DIR/METRIC.svg` and `DIR/METRIC.png`, each atomically. Point `k` of a curve is drawn
+/// at `x_values[k]` when given (a swept setting), else at epoch `k + 1`.
 pub fn write_plot(
     dir: &Path,
     spec: &PlotSpec,
     title: &str,
     curves: &BTreeMap<String, Vec<Stat>>,
+    x_values: Option<&[f64]>,
     quick: bool,
 ) -> Result<()> {
     register_font()?;
@@ -55,7 +57,8 @@ pub fn write_plot(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        draw(root, spec, &title, curves).with_context(|| svg_path.display().to_string())?;
+        draw(root, spec, &title, curves, x_values)
+            .with_context(|| svg_path.display().to_string())?;
     }
     write_text(&svg_path, &svg)?;
 
@@ -65,7 +68,7 @@ pub fn write_plot(
     let temp = dir.join(format!(".{}.tmp-{}.png", spec.metric, std::process::id()));
     let drawn = (|| {
         let root = BitMapBackend::new(&temp, SIZE).into_drawing_area();
-        draw(root, spec, &title, curves)?;
+        draw(root, spec, &title, curves, x_values)?;
         std::fs::File::open(&temp)?.sync_all()?;
         std::fs::rename(&temp, &png_path)?;
         Ok::<(), anyhow::Error>(())
@@ -81,6 +84,7 @@ fn draw<DB: DrawingBackend>(
     spec: &PlotSpec,
     title: &str,
     curves: &BTreeMap<String, Vec<Stat>>,
+    x_values: Option<&[f64]>,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -88,6 +92,16 @@ where
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("plotting failed: {e}");
     root.fill(&WHITE).map_err(err)?;
     let len = curves.values().map(Vec::len).max().unwrap_or(1).max(2);
+    // point k at x_values[k] (a swept setting) or at epoch k + 1
+    let x = |k: usize| x_values.map_or((k + 1) as f64, |xs| xs[k]);
+    let points = x_values.map_or(usize::MAX, <[f64]>::len);
+    let (x_lo, x_hi) = match x_values {
+        Some(xs) if xs.len() >= 2 => (
+            xs.iter().copied().fold(f64::INFINITY, f64::min),
+            xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        ),
+        _ => (1.0, len as f64),
+    };
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for s in curves.values().flatten() {
         lo = lo.min(s.mean - s.std);
@@ -99,7 +113,7 @@ where
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(1f64..len as f64, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(x_lo..x_hi, (lo - pad)..(hi + pad))
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -116,7 +130,7 @@ where
         .map_err(err)?;
     for (i, (line, stats)) in curves.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        let x = |k: usize| (k + 1) as f64;
+        let stats = &stats[..stats.len().min(points)];
         let band: Vec<(f64, f64)> = stats
             .iter()
             .enumerate()

@@ -19,6 +19,7 @@ pub fn render_experiment(tree: &Tree, exp: &dyn DynExperiment) -> Result<()> {
     let name = exp.info().name;
     let g = Gathered::read(tree, exp)?;
     write_text(&tree.file(name, "summary.csv"), &summary_csv(name, &g))?;
+    let config = read_config(tree, exp)?;
     let mut plots = Vec::new();
     for spec in exp.plots() {
         let curves = g.curves(spec.metric);
@@ -31,16 +32,18 @@ pub fn render_experiment(tree: &Tree, exp: &dyn DynExperiment) -> Result<()> {
             g.runs.len(),
             if g.runs.len() == 1 { "" } else { "s" }
         );
+        let x_values = exp.x_values(&config, spec.metric)?;
         write_plot(
             &tree.dir(name),
             &spec,
             &title,
             &curves,
+            x_values.as_deref(),
             g.plan.protocol == Protocol::Quick,
         )?;
         plots.push(spec.metric);
     }
-    let specs = exp.heatmaps(&read_config(tree, exp)?)?;
+    let specs = exp.heatmaps(&config)?;
     let heatmaps = write_heatmaps(
         &tree.dir(name),
         &specs,
@@ -212,6 +215,18 @@ fn report_md(
         let _ = writeln!(md, "As PNG: {}.\n", pngs.join(", "));
     }
     md.push_str(heatmaps);
+
+    let figures: Vec<_> = exp
+        .figures(&read_config(tree, exp)?)?
+        .into_iter()
+        .filter(|f| tree.figures_dir(info.name).join(&f.file).is_file())
+        .collect();
+    if !figures.is_empty() {
+        md.push_str("## Figures\n\n");
+        for f in figures {
+            let _ = writeln!(md, "![{}](figures/{})\n\n{}\n", f.file, f.file, f.caption);
+        }
+    }
 
     let notes = exp.notes(&read_config(tree, exp)?)?;
     if !notes.is_empty() {

@@ -11,6 +11,7 @@ mod layers;
 mod ops;
 mod output;
 mod s0;
+mod s1;
 mod s3;
 mod s4;
 mod values;
@@ -178,6 +179,7 @@ pub const PROVIDERS: &[Provider] = &[
     ops::checks,
     layers::checks,
     s0::checks,
+    s1::checks,
     s3::checks,
     s4::checks,
     bayes::checks,
