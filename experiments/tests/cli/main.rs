@@ -10,6 +10,7 @@ mod sandbox;
 
 mod distill;
 mod errors;
+mod meta_distill;
 mod multidomain;
 mod reproduce;
 mod resume;
