@@ -24,14 +24,8 @@ use methods::distill::CheckOutcome;
 
 use super::{check, Check, Outcome};
 
-/// A methods check outcome as a verify outcome.
 fn outcome(o: CheckOutcome) -> Outcome {
-    Outcome {
-        measured: o.measured,
-        tolerance: format!("≤ {:.1e}", o.tolerance),
-        passed: o.passed,
-        detail: o.detail,
-    }
+    Outcome::from_check(o)
 }
 
 type Cached = OnceLock<Result<Vec<CheckOutcome>, String>>;

@@ -85,6 +85,17 @@ impl Outcome {
         }
     }
 
+    /// A methods check's outcome (`methods::distill::CheckOutcome`, which every method's
+    /// `checks` module returns) as a verify outcome.
+    pub fn from_check(o: methods::distill::CheckOutcome) -> Self {
+        Outcome {
+            measured: o.measured,
+            tolerance: format!("≤ {:.1e}", o.tolerance),
+            passed: o.passed,
+            detail: o.detail,
+        }
+    }
+
     /// The same outcome with `detail`.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = detail.into();

@@ -24,14 +24,8 @@ use methods::transfer::checks::{
 
 use super::{check, Check, Outcome};
 
-/// A methods check outcome as a verify outcome.
 fn outcome(o: CheckOutcome) -> Outcome {
-    Outcome {
-        measured: o.measured,
-        tolerance: format!("≤ {:.1e}", o.tolerance),
-        passed: o.passed,
-        detail: o.detail,
-    }
+    Outcome::from_check(o)
 }
 
 type DualRows = (Vec<DualRow>, PopulationCheck);
