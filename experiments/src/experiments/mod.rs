@@ -30,6 +30,7 @@ registry! {
     prob_distill_fashion::ProbDistillFashion,
     prob_distill_twitter::ProbDistillTwitter,
     privileged_synthetic::PrivilegedSynthetic,
+    w1_estimators::W1Estimators,
 }
 
 /// The registered experiments, followed by the test-only ones when
