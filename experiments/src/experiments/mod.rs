@@ -35,6 +35,7 @@ registry! {
     privileged_synthetic::PrivilegedSynthetic,
     multidomain::Multidomain,
     meta_distill::MetaDistill,
+    w1_estimators::W1Estimators,
 }
 
 /// The registered experiments, followed by the test-only ones when

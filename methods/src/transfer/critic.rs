@@ -232,6 +232,36 @@ impl<F: Float> Critic<F> {
             })
     }
 
+    /// `Π_l ‖Ŵ_l‖₂`, the product of the spectral norms of the weights the forward pass uses
+    /// (Björck's output, the plain weight, or `W / σ̃` with the current power-iteration
+    /// estimate), computed exactly by SVD (faer): an upper bound of the critic's Lipschitz
+    /// constant, since the activations are 1-Lipschitz. 1 (to round-off) for the orthonormal
+    /// critic; above 1 for a spectral-norm critic whose `σ̃` lags behind `σ_max`.
+    pub fn lipschitz_bound(&self) -> Result<f64> {
+        let mut bound = 1.0;
+        for layer in &self.layers {
+            let (w, scale) = match layer {
+                Layer::Orthonormal(l) => (l.orthonormal_weight()?, 1.0),
+                Layer::Plain(l) => (l.weight().value().clone(), 1.0),
+                Layer::Spectral(l) => (l.weight.value().clone(), 1.0 / l.sigma_estimate()),
+            };
+            let (r, c) = (w.shape()[0], w.shape()[1]);
+            let m = faer::Mat::<f64>::from_fn(r, c, |i, j| w[[i, j]].as_f64());
+            let sigma = m
+                .as_ref()
+                .singular_values()
+                .map_err(|e| Error::Singular {
+                    op: "critic Lipschitz bound (SVD)",
+                    reason: format!("{e:?}"),
+                })?
+                .first()
+                .copied()
+                .unwrap_or(0.0);
+            bound *= sigma * scale;
+        }
+        Ok(bound)
+    }
+
     /// Once per training step of a spectrally normalised critic: advances each layer's
     /// power-iteration estimate (nothing for the other kinds).
     pub fn refresh(&mut self) {
@@ -408,6 +438,9 @@ mod tests {
         assert!(!c(2, &[16, 16], CriticKind::Orthonormal));
         assert!(!c(16, &[16, 8], CriticKind::SpectralNorm));
         assert!(!c(16, &[16, 8], CriticKind::GradientPenalty));
+        // Björck's weights have norm 1 to round-off, whatever the raw weights
+        let critic = Critic::<f64>::new(5, &CriticConfig::orthonormal(&[4, 4]), &mut rng).unwrap();
+        assert!((critic.lipschitz_bound().unwrap() - 1.0).abs() < 1e-12);
         let critic = Critic::<f64>::new(3, &CriticConfig::orthonormal(&[4, 2]), &mut rng).unwrap();
         let names = nn::ModuleExt::param_names(&critic);
         assert_eq!(
