@@ -39,7 +39,7 @@ fn bench_conv(
     let tape = Tape::<f32>::new();
     let y_shape = tape
         .constant(xs.clone())
-        .conv2d(tape.constant(ws.clone()), g)
+        .conv2d(tape.constant(ws.clone()), None, g)
         .unwrap()
         .shape();
     drop(tape);
@@ -53,7 +53,7 @@ fn bench_conv(
             let tape = Tape::<f32>::new();
             let y = tape
                 .constant(xs.clone())
-                .conv2d(tape.constant(ws.clone()), g);
+                .conv2d(tape.constant(ws.clone()), None, g);
             std::hint::black_box(y.unwrap().numel());
         })
     });
@@ -62,7 +62,7 @@ fn bench_conv(
         bench.iter(|| {
             let tape = Tape::<f32>::new();
             let (xv, wv) = (tape.param(xs.clone()), tape.param(ws.clone()));
-            let y = xv.conv2d(wv, g).unwrap();
+            let y = xv.conv2d(wv, None, g).unwrap();
             let grads = tape.vjp(y, tape.constant(dy.clone()), &[xv, wv], false);
             std::hint::black_box(grads.unwrap().len());
         })

@@ -70,7 +70,7 @@ proptest! {
     fn forward_matches_the_direct_loops(seed in any::<u64>()) {
         let (x, w, g) = case(seed);
         let tape = Tape::<f64>::new();
-        let y = tape.constant(x.clone()).conv2d(tape.constant(w.clone()), g).unwrap().value();
+        let y = tape.constant(x.clone()).conv2d(tape.constant(w.clone()), None, g).unwrap().value();
         let expected = direct(&x, &w, g).into_dyn();
         prop_assert_eq!(y.shape(), expected.shape());
         let err = (&y - &expected).iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -88,8 +88,8 @@ proptest! {
         let h = random4(&mut rng, y.dim());
         let tape = Tape::<f64>::new();
         let (xv, wv, hv) = (tape.constant(x.clone()), tape.constant(w.clone()), tape.constant(h.clone()));
-        let dx = autograd::Var::conv2d_input_grad(hv, wv, g, [x.dim().2, x.dim().3]).unwrap().value();
-        let dw = autograd::Var::conv2d_weight_grad(xv, hv, g, [w.dim().2, w.dim().3]).unwrap().value();
+        let dx = hv.conv2d_input_grad(wv, g, [x.dim().2, x.dim().3]).unwrap().value();
+        let dw = hv.conv2d_weight_grad(xv, g, [w.dim().2, w.dim().3]).unwrap().value();
         let lhs = (&h * &y).sum();
         let via_x = (&dx * &x.into_dyn()).sum();
         let via_w = (&dw * &w.into_dyn()).sum();
@@ -120,7 +120,7 @@ fn same_padding_matches_the_direct_loops() {
                 let tape = Tape::<f64>::new();
                 let y = tape
                     .constant(x.clone())
-                    .conv2d(tape.constant(wt.clone()), g)
+                    .conv2d(tape.constant(wt.clone()), None, g)
                     .unwrap()
                     .value();
                 let expected = direct(&x, &wt, g).into_dyn();
@@ -133,9 +133,7 @@ fn same_padding_matches_the_direct_loops() {
                 // and the transposed convolution is its adjoint: ⟨r, conv(x, w)⟩ = ⟨convᵀ(r, w), x⟩
                 let r = random4(&mut rng, (3, 4, h, w));
                 let (rv, wv) = (tape.constant(r.clone()), tape.constant(wt.clone()));
-                let dx = autograd::Var::conv2d_input_grad(rv, wv, g, [h, w])
-                    .unwrap()
-                    .value();
+                let dx = rv.conv2d_input_grad(wv, g, [h, w]).unwrap().value();
                 let lhs = (&r.into_dyn() * &expected).sum();
                 let rhs = (&dx * &x.into_dyn()).sum();
                 assert!(
@@ -163,7 +161,7 @@ fn conv_results_do_not_depend_on_the_thread_count() {
         pool.install(|| {
             let tape = Tape::<f32>::new();
             let (xv, wv) = (tape.param(x.clone()), tape.param(w.clone()));
-            let y = xv.conv2d(wv, g).unwrap();
+            let y = xv.conv2d(wv, None, g).unwrap();
             let loss = y.square().sum();
             let mut out = vec![y.value()];
             out.extend(tape.grad(loss, &[xv, wv]).unwrap());
@@ -171,4 +169,30 @@ fn conv_results_do_not_depend_on_the_thread_count() {
         })
     };
     assert_eq!(run(1), run(2));
+}
+
+/// The optional bias adds `b[o]` to every pixel of output channel `o` (against the direct loops
+/// plus the bias by hand), and a bias that is not `[o]` is an error naming `conv2d`.
+#[test]
+fn conv_bias_is_added_per_output_channel() {
+    let (x, w, g) = case(11);
+    let o = w.dim().0;
+    let bias = ndarray::Array1::from_shape_fn(o, |k| k as f64 - 0.5);
+    let tape = Tape::<f64>::new();
+    let (xv, wv) = (tape.constant(x.clone()), tape.constant(w.clone()));
+    let y = xv
+        .conv2d(wv, Some(tape.constant(bias.clone())), g)
+        .unwrap()
+        .value();
+    let mut expected = direct(&x, &w, g);
+    for ((_, oc, _, _), v) in expected.indexed_iter_mut() {
+        *v += bias[oc];
+    }
+    let err = (&y - &expected.into_dyn())
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(err <= TOL, "max error {err}");
+    let wrong = tape.constant(ndarray::Array1::<f64>::zeros(o + 1));
+    let msg = xv.conv2d(wv, Some(wrong), g).unwrap_err().to_string();
+    assert!(msg.starts_with("conv2d") && msg.contains("bias"), "{msg}");
 }

@@ -1,7 +1,7 @@
 //! Known-answer tests: values derived by hand (the derivation is in each comment), numerically
 //! delicate inputs, higher-order identities, and the engine's behaviour at its edges.
 
-use autograd::functional::{cross_entropy, soft_cross_entropy};
+use autograd::functional::{cross_entropy, soft_cross_entropy, Reduction};
 use autograd::{Error, Float, Tape, Var};
 use ndarray::{array, Array1, Array2, ArrayD, IxDyn};
 use rand::rngs::StdRng;
@@ -70,8 +70,11 @@ fn cross_entropy_matches_the_hand_formula() {
 
     let tape = Tape::<f64>::new();
     let zv = tape.param(z.clone());
-    let ce = cross_entropy(zv, &y).unwrap();
+    let ce = cross_entropy(zv, &y, Reduction::Mean).unwrap();
     assert!(close(ce.item().unwrap(), expected, 1e-14));
+    // The seeds' form: the sum over the rows, B = 2 times the mean.
+    let sum = cross_entropy(zv, &y, Reduction::Sum).unwrap();
+    assert!(close(sum.item().unwrap(), 2.0 * expected, 1e-14));
 
     let g = tape.grad(ce, &[zv]).unwrap().remove(0);
     for i in 0..2 {
@@ -95,8 +98,14 @@ fn soft_cross_entropy_with_one_hot_targets_is_cross_entropy() {
     let tape = Tape::<f64>::new();
     let z = tape.param(array![[0.3, -1.2, 2.0], [1.0, 1.0, -0.5]]);
     let targets = tape.constant(array![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]);
-    let soft = soft_cross_entropy(z, targets, 1.0).unwrap().item().unwrap();
-    let hard = cross_entropy(z, &[2, 0]).unwrap().item().unwrap();
+    let soft = soft_cross_entropy(z, targets, 1.0, Reduction::Mean)
+        .unwrap()
+        .item()
+        .unwrap();
+    let hard = cross_entropy(z, &[2, 0], Reduction::Mean)
+        .unwrap()
+        .item()
+        .unwrap();
     assert!(close(soft, hard, 1e-15));
 }
 
@@ -204,7 +213,7 @@ fn small_net<'t, F: Float>(
 ) -> Var<'t, F> {
     let x = tape.constant(x.mapv(F::from_f64));
     let h = x
-        .conv2d(params[0], autograd::Conv2dGeometry::new(1, 1, 1))
+        .conv2d(params[0], None, autograd::Conv2dGeometry::new(1, 1, 1))
         .unwrap()
         .relu();
     let h = h
@@ -213,7 +222,7 @@ fn small_net<'t, F: Float>(
         .flatten_from(1)
         .unwrap();
     let logits = h.matmul(params[1]).unwrap().tanh();
-    cross_entropy(logits, &[1, 0, 2]).unwrap()
+    cross_entropy(logits, &[1, 0, 2], Reduction::Mean).unwrap()
 }
 
 /// The same computation in f32 and f64 gives the same gradients to f32 precision: relative

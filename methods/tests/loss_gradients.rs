@@ -6,7 +6,7 @@ use autograd::{gradcheck, gradgradcheck, Tape, Tolerance, Var};
 use methods::distill::{
     generalized_distillation_loss, hinton_loss, log_normalizer_term, prob_distill_loss,
     prob_regression_loss, soft_targets, HintonConfig, IndexSet, LogNormalizer, ProbDistillConfig,
-    ProbRegressionConfig, TemperatureScaling,
+    ProbRegressionConfig, Reduction, TemperatureScaling,
 };
 use ndarray::ArrayD;
 use rand::rngs::StdRng;
@@ -38,12 +38,16 @@ where
 #[test]
 fn hinton_loss_first_and_second_order() {
     let teacher = normal(&[B, K], 1);
-    for scaling in [TemperatureScaling::None, TemperatureScaling::Squared] {
+    for (scaling, reduction) in [
+        (TemperatureScaling::None, Reduction::Sum),
+        (TemperatureScaling::Squared, Reduction::Mean),
+    ] {
         let cfg = HintonConfig {
             hard_weight: 0.7,
             soft_weight: 0.4,
             temperature: 3.0,
             scaling,
+            reduction,
         };
         let f = check_fn(|tape, xs| {
             let v = tape.constant(teacher.clone());
@@ -85,14 +89,15 @@ fn probabilistic_classification_with_and_without_log_c() {
         g.iter().all(|&p| p < 1.0 - 1e-3),
         "test point too close to the clamp"
     );
-    for log_normalizer in [
-        LogNormalizer::Omit,
-        LogNormalizer::Include { epsilon: 1e-3 },
+    for (log_normalizer, reduction) in [
+        (LogNormalizer::Omit, Reduction::Mean),
+        (LogNormalizer::Include { epsilon: 1e-3 }, Reduction::Sum),
     ] {
         let cfg = ProbDistillConfig {
             lambda: 0.35,
             temperature: 2.0,
             log_normalizer,
+            reduction,
         };
         let f = check_fn(|tape, xs| {
             let s = tape.constant(s.clone());
@@ -120,6 +125,7 @@ fn probabilistic_regression_in_predictions_and_in_linear_weights() {
         lambda: 0.3,
         sigma: 1.7,
         sigma_s: 0.6,
+        reduction: Reduction::Sum,
     };
     let f = check_fn(|tape, xs| {
         let (y, s) = (tape.constant(y.clone()), tape.constant(s.clone()));

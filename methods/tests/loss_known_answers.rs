@@ -6,6 +6,7 @@
 //! `1e-12` (absolute, on values of order 1) leaves a factor ≈ 100 for that.
 
 use autograd::{functional::cross_entropy, Tape};
+use methods::distill::Reduction;
 use methods::distill::{
     generalized_distillation_loss, hinton_loss, log_normalizer_term, prob_distill_loss,
     prob_regression_loss, HintonConfig, IndexSet, LogNormalizer, ProbDistillConfig,
@@ -39,6 +40,7 @@ fn hinton_two_classes_by_hand() {
             soft_weight: 0.9,
             temperature: 2.0,
             scaling,
+            reduction: Reduction::Mean,
         };
         let tape = Tape::<f64>::new();
         let z = tape.param(array![[0.0, 3f64.ln()]]);
@@ -50,15 +52,22 @@ fn hinton_two_classes_by_hand() {
 
 #[test]
 fn describe_names_the_temperature_scaling() {
-    let plain = HintonConfig::default().describe();
-    assert!(plain.contains("unscaled"), "{plain}");
+    let plain = HintonConfig::seeds(2.0).unwrap().describe();
+    assert!(
+        plain.contains("unscaled") && plain.contains("sum over rows"),
+        "{plain}"
+    );
     let scaled = HintonConfig {
         scaling: TemperatureScaling::Squared,
         temperature: 3.0,
-        ..HintonConfig::default()
+        reduction: Reduction::Mean,
+        ..HintonConfig::seeds(2.0).unwrap()
     }
     .describe();
-    assert!(scaled.contains("T0² = 9"), "{scaled}");
+    assert!(
+        scaled.contains("T0² = 9") && scaled.contains("mean over rows"),
+        "{scaled}"
+    );
     let omit = ProbDistillConfig {
         log_normalizer: LogNormalizer::Omit,
         ..ProbDistillConfig::default()
@@ -96,7 +105,10 @@ fn generalized_distillation_on_all_objects_is_hinton_and_on_none_is_cross_entrop
         &cfg,
     )
     .unwrap();
-    let ce = cross_entropy(zv, &y).unwrap().item().unwrap();
+    let ce = cross_entropy(zv, &y, Reduction::Mean)
+        .unwrap()
+        .item()
+        .unwrap();
     close(none.item().unwrap(), 0.6 * ce, "I = ∅");
 
     // I = {1}: the soft term of object 1 alone, weighted 1/B (not 1/|I|).
@@ -140,6 +152,7 @@ fn probabilistic_classification_by_hand() {
             lambda: 0.5,
             temperature: 1.0,
             log_normalizer,
+            reduction: Reduction::Mean,
         };
         let tape = Tape::<f64>::new();
         let z = tape.param(array![[3f64.ln(), 0.0], [0.0, 3f64.ln()]]);
@@ -154,7 +167,10 @@ fn probabilistic_classification_reduces_to_cross_entropy_without_teacher_weight(
     let (z, _, y) = batch();
     let tape = Tape::<f64>::new();
     let zv = tape.param(z);
-    let ce = cross_entropy(zv, &y).unwrap().item().unwrap();
+    let ce = cross_entropy(zv, &y, Reduction::Mean)
+        .unwrap()
+        .item()
+        .unwrap();
     let s = tape.constant(array![[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]]);
     let index = IndexSet::from_indices(3, &[0, 2]).unwrap();
     let cfg = ProbDistillConfig {
@@ -212,6 +228,7 @@ fn probabilistic_regression_by_hand() {
         lambda: 0.5,
         sigma: 2.0,
         sigma_s: 1.0,
+        reduction: Reduction::Mean,
     };
     let tape = Tape::<f64>::new();
     let g = tape.param(array![1.0, 2.0]);
@@ -254,7 +271,7 @@ fn losses_refuse_bad_arguments() {
     assert!(HintonConfig::imitation(-0.1, 2.0, TemperatureScaling::None).is_err());
     let neg = HintonConfig {
         soft_weight: -1.0,
-        ..HintonConfig::default()
+        ..HintonConfig::seeds(2.0).unwrap()
     };
     assert!(hinton_loss(z, &[0, 1], z, &neg).is_err());
     let reg = ProbRegressionConfig {
@@ -274,7 +291,10 @@ fn losses_in_f32_agree_with_f64() {
     let index = IndexSet::from_indices(3, &[0, 2]).unwrap();
     let s =
         methods::distill::soft_targets(v.select(ndarray::Axis(0), &[0, 2]).view(), 2.0).unwrap();
-    let hinton = HintonConfig::default();
+    let hinton = HintonConfig {
+        reduction: Reduction::Mean,
+        ..HintonConfig::seeds(2.0).unwrap()
+    };
     let prob = ProbDistillConfig::default();
     let reg = ProbRegressionConfig::default();
     fn losses<F: autograd::Float>(

@@ -2,6 +2,7 @@
 //! a hand computation, shapes of what it generates, the ELBO rising in a short training, the
 //! pairing, and bad input.
 
+use autograd::functional::{DiagGaussian, Reduction};
 use autograd::gradcheck::check_fn;
 use autograd::{gradcheck, gradgradcheck, Tape, Tolerance, Var};
 use methods::multidomain::vae::{
@@ -60,8 +61,8 @@ fn elbo_composites_first_and_second_order() {
         Likelihood::Gaussian { log_variance: -0.7 },
     ] {
         let f = check_fn(|tape, xs| {
-            let z = reparameterize(xs[0], xs[1], tape.constant(noise.clone()))
-                .map_err(unwrap_autograd)?;
+            let q = DiagGaussian::new(xs[0], xs[1])?;
+            let z = reparameterize(&q, tape.constant(noise.clone())).map_err(unwrap_autograd)?;
             let decoded_c = z.matmul_t(xs[2], false, true)?;
             let decoded_d = z.matmul_t(xs[3], false, true)?;
             let recon = [
@@ -76,7 +77,7 @@ fn elbo_composites_first_and_second_order() {
                     likelihood,
                 },
             ];
-            elbo(&recon, xs[0], xs[1], 1.5).map_err(unwrap_autograd)
+            elbo(&recon, &q, 1.5, Reduction::Mean).map_err(unwrap_autograd)
         });
         let x = [
             normal(&[b, k], 4),
@@ -122,6 +123,7 @@ fn vae_elbo_in_its_parameters_first_and_second_order() {
             tape.constant(clothes.clone()),
             tape.constant(digits.clone()),
             tape.constant(noise.clone()),
+            Reduction::Sum,
         )
         .map_err(unwrap_autograd)
     });
@@ -148,8 +150,8 @@ fn vae_elbo_in_its_parameters_first_and_second_order() {
     let mut pre = vec![affine(&x, "encoder")];
     let tape = Tape::<f64>::new();
     let ctx = Ctx::eval(&tape);
-    let (mean, log_var) = vae.encode(&ctx, tape.constant(x.clone())).unwrap();
-    let z = reparameterize(mean, log_var, tape.constant(noise.clone()))
+    let q = vae.encode(&ctx, tape.constant(x.clone())).unwrap();
+    let z = reparameterize(&q, tape.constant(noise.clone()))
         .unwrap()
         .value()
         .into_dimensionality::<Ix2>()
@@ -312,6 +314,7 @@ fn mean_elbo(vae: &Vae<f32>, data: &Dataset<f32>, digits: &Array2<f32>) -> (f64,
                 ctx.input(data.x().clone()),
                 ctx.input(digits.clone()),
                 ctx.input(noise),
+                Reduction::Mean,
             )
             .unwrap()
             .item()

@@ -4,7 +4,7 @@ use autograd::Tape;
 use methods::distill::checks::{check_regression_theorem, RegressionTheoremConfig};
 use methods::distill::{
     prob_regression_loss, solve_prob_regression, weighted_least_squares, wls_form, IndexSet,
-    ProbRegressionConfig,
+    ProbRegressionConfig, Reduction,
 };
 use methods::Error;
 use ndarray::{array, Array1, Array2};
@@ -86,6 +86,7 @@ fn wls_form_by_hand() {
         lambda: 0.25,
         sigma: 2.0,
         sigma_s: 1.0,
+        reduction: Reduction::Mean,
     };
     let index = IndexSet::from_indices(2, &[1]).unwrap();
     let form = wls_form(array![1.0, 2.0].view(), array![4.0].view(), &index, &cfg).unwrap();
@@ -101,7 +102,8 @@ fn wls_form_by_hand() {
     .is_err());
 }
 
-/// The identity behind the theorem: n·L(w) − Σ_i σ'_i (y''_i − x_iᵀw)² does not depend on w.
+/// The identity behind the theorem: L(w) − Σ_i σ'_i (y''_i − x_iᵀw)² does not depend on w
+/// (`L` the objective as the seed writes it, `Reduction::Sum`).
 #[test]
 fn objective_minus_weighted_squares_is_constant_in_w() {
     let mut rng = StdRng::seed_from_u64(7);
@@ -114,6 +116,7 @@ fn objective_minus_weighted_squares_is_constant_in_w() {
         lambda: 0.7,
         sigma: 1.3,
         sigma_s: 0.4,
+        reduction: Reduction::Sum,
     };
     let form = wls_form(y.view(), s.view(), &index, &cfg).unwrap();
     let gap = |w: &Array1<f64>| {
@@ -130,7 +133,7 @@ fn objective_minus_weighted_squares_is_constant_in_w() {
         .item()
         .unwrap();
         let r = &form.targets - &x.dot(w);
-        n as f64 * loss - (&form.weights * &r * &r).sum()
+        loss - (&form.weights * &r * &r).sum()
     };
     let first = gap(&Array1::zeros(p));
     for _ in 0..5 {
@@ -163,6 +166,7 @@ fn regression_theorem_check_separates_a_wrong_closed_form() {
         lambda: 0.5,
         sigma: 1.0,
         sigma_s: 1.5,
+        reduction: Reduction::Mean,
     };
     let right = solve_prob_regression(x.view(), y.view(), s.view(), &index, &cfg).unwrap();
     let ones = Array1::from_elem(n, 1.0);
@@ -194,4 +198,80 @@ fn regression_theorem_check_fails_when_descent_stops_early() {
     let outcome = check_regression_theorem(&cfg).unwrap();
     assert!(!outcome.passed, "{outcome}");
     assert!(outcome.detail.contains("did not converge"));
+}
+
+/// `covariance()` is `(XᵀDX)^{-1}`: by hand on the 2×2 case, and `A·Σ = I` on a badly scaled
+/// system (`X = diag(1, 1e-9)`, κ(XᵀX) = 1e18) that the factor of the equilibrated matrix
+/// inverts exactly — the inverse computed by factoring `A` itself would carry no digit.
+#[test]
+fn wls_covariance_is_the_inverse_normal_matrix() {
+    let x = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    let sol = weighted_least_squares(
+        x.view(),
+        array![1.0, 2.0, 1.0].view(),
+        array![1.0, 2.0, 4.0].view(),
+    )
+    .unwrap();
+    // (1/5)[[3, −1], [−1, 2]]; κ ≈ 2.6, a few ulps.
+    let want = array![[0.6, -0.2], [-0.2, 0.4]];
+    let cov = sol.covariance();
+    assert!(
+        cov.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-15),
+        "{cov}"
+    );
+
+    let x = array![[1.0, 0.0], [0.0, 1e-9]];
+    let ones = array![1.0, 1.0];
+    let cov = weighted_least_squares(x.view(), ones.view(), ones.view())
+        .unwrap()
+        .covariance();
+    // diag(1, 1e18): each entry within a few ulps of its own size.
+    assert!((cov[[0, 0]] - 1.0).abs() < 1e-15 && (cov[[1, 1]] / 1e18 - 1.0).abs() < 1e-15);
+    assert!(cov[[0, 1]] == 0.0 && cov[[1, 0]] == 0.0, "{cov}");
+}
+
+/// The Bayesian reading: for `y'' = X w + ε`, `ε ~ N(0, D^{-1})`, the posterior covariance of `w`
+/// under a flat prior equals the sampling covariance of the estimate `ŵ` over noise draws. Both
+/// are estimated here, the second from 20,000 draws of the noise, each solved by
+/// `weighted_least_squares`.
+#[test]
+fn wls_covariance_matches_the_spread_of_the_estimate() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let (n, p) = (12, 3);
+    let x = Array2::from_shape_simple_fn((n, p), || rng.sample::<f64, _>(StandardNormal));
+    let d = Array1::from_shape_simple_fn(n, || rng.gen_range(0.5f64..4.0));
+    let w_true = array![1.0, -2.0, 0.5];
+    let mean_target = x.dot(&w_true);
+    let draws = 20_000;
+    let estimates: Vec<Array1<f64>> = (0..draws)
+        .map(|_| {
+            let y = Array1::from_shape_fn(n, |i| {
+                mean_target[i] + rng.sample::<f64, _>(StandardNormal) / d[i].sqrt()
+            });
+            weighted_least_squares(x.view(), d.view(), y.view())
+                .unwrap()
+                .w
+        })
+        .collect();
+    let cov = weighted_least_squares(x.view(), d.view(), mean_target.view())
+        .unwrap()
+        .covariance();
+    let mean = estimates.iter().fold(Array1::<f64>::zeros(p), |a, w| a + w) / draws as f64;
+    for j in 0..p {
+        for k in 0..p {
+            let sample = estimates
+                .iter()
+                .map(|w| (w[j] - mean[j]) * (w[k] - mean[k]))
+                .sum::<f64>()
+                / (draws - 1) as f64;
+            // Standard error of a Gaussian sample covariance: √((Σ_jj Σ_kk + Σ_jk²) / N);
+            // 5 of them, over 9 entries: a false failure has probability ≈ 5e-6.
+            let se = ((cov[[j, j]] * cov[[k, k]] + cov[[j, k]].powi(2)) / draws as f64).sqrt();
+            assert!(
+                (sample - cov[[j, k]]).abs() < 5.0 * se,
+                "({j},{k}): sample {sample} vs covariance() {} (se {se})",
+                cov[[j, k]]
+            );
+        }
+    }
 }

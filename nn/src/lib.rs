@@ -7,7 +7,8 @@
 //! One training step:
 //!
 //! ```
-//! use autograd::{functional::cross_entropy, Tape};
+//! use autograd::functional::{cross_entropy, Reduction};
+//! use autograd::Tape;
 //! use nn::{layers::{mlp, Activation}, Ctx, Module};
 //! use rand::{rngs::StdRng, SeedableRng};
 //!
@@ -16,7 +17,7 @@
 //! let tape = Tape::new();
 //! let ctx = Ctx::train(&tape, 1);
 //! let x = ctx.input(ndarray::Array2::<f32>::ones((2, 4)));
-//! let loss = cross_entropy(model.forward(&ctx, x)?, &[0, 2])?;
+//! let loss = cross_entropy(model.forward(&ctx, x)?, &[0, 2], Reduction::Mean)?;
 //! let grads = ctx.grads(loss)?;
 //! assert_eq!(grads.len(), 4); // two weights, two biases
 //! # Ok::<(), nn::Error>(())

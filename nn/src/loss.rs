@@ -1,10 +1,12 @@
 //! Losses for training: the engine's composites (formulas in `autograd::functional`), plus the
-//! distillation soft-target term with its optional `T²` scaling.
+//! distillation soft-target term with its optional `T²` scaling. Every loss takes a
+//! [`Reduction`] (sum or mean over the rows; `Mean` by default).
 
 use autograd::{Float, Var};
 
 pub use autograd::functional::{
-    cross_entropy, gaussian_nll, kl_categorical, kl_diag_gaussian, mse, soft_cross_entropy,
+    cross_entropy, gaussian_nll, kl, soft_cross_entropy, squared_error, Categorical, DiagGaussian,
+    KlDivergence, Reduction,
 };
 
 use crate::Result;
@@ -35,21 +37,37 @@ impl TemperatureScaling {
 
 /// The soft-target term of distillation:
 ///
-/// `L_soft = c(T) · (−(1/B) Σ_i Σ_k f_ik · log softmax(z_i / T)_k)`, `f_i = softmax(v_i / T)`
+/// `ℓ_i = c(T) · (−Σ_k f_ik · log softmax(z_i / T)_k)`, `f_i = softmax(v_i / T)`,
 ///
-/// with `z` the student's logits (`student_logits`), `v` the teacher's (`teacher_logits`,
-/// treated as constants: the teacher is not trained by this loss), `T` the `temperature` and
-/// `c(T)` given by `scaling` (1, or `T²`).
+/// reduced over the rows by `reduction`, with `z` the student's logits (`student_logits`,
+/// `[B, K]`), `v` the teacher's (`teacher_logits`, `[B, K]`, treated as constants: the teacher is
+/// not trained by this loss), `T` the `temperature` and `c(T)` given by `scaling` (1, or `T²`).
+///
+/// ```
+/// use autograd::Tape;
+/// use ndarray::array;
+/// use nn::loss::{soft_target_loss, Reduction, TemperatureScaling};
+///
+/// let tape = Tape::<f64>::new();
+/// let z = tape.param(array![[0.0, 0.0], [1.0, -1.0]]);
+/// let v = tape.constant(array![[2.0, 0.0], [0.0, 0.0]]);
+/// let plain = soft_target_loss(z, v, 2.0, TemperatureScaling::None, Reduction::Mean)?;
+/// let scaled = soft_target_loss(z, v, 2.0, TemperatureScaling::Squared, Reduction::Sum)?;
+/// // Squared multiplies by T² = 4, Sum by B = 2.
+/// assert!((scaled.item().unwrap() - 8.0 * plain.item().unwrap()).abs() < 1e-12);
+/// # Ok::<(), nn::Error>(())
+/// ```
 pub fn soft_target_loss<'t, F: Float>(
     student_logits: Var<'t, F>,
     teacher_logits: Var<'t, F>,
     temperature: f64,
     scaling: TemperatureScaling,
+    reduction: Reduction,
 ) -> Result<Var<'t, F>> {
     let targets = teacher_logits
         .detach()
         .mul_scalar(1.0 / temperature)
         .softmax(-1)?;
-    let term = soft_cross_entropy(student_logits, targets, temperature)?;
+    let term = soft_cross_entropy(student_logits, targets, temperature, reduction)?;
     Ok(term.mul_scalar(scaling.factor(temperature)))
 }

@@ -62,6 +62,11 @@ pub struct ModelIdentity {
     pub data: Vec<DataFile>,
     /// `f32` or `f64`.
     pub element_type: String,
+    /// The revision of the code that trains it (1 unless set by [`ModelIdentity::revised`]):
+    /// what identifies the training *procedure* beyond its config. Bump it when a code change
+    /// alters the weights an unchanged identity trains to, so that stored models of the old
+    /// code are not used.
+    pub revision: u32,
 }
 
 impl ModelIdentity {
@@ -97,7 +102,14 @@ impl ModelIdentity {
             seed,
             data,
             element_type: F::NAME.to_owned(),
+            revision: 1,
         })
+    }
+
+    /// The same identity with the training code's `revision`.
+    pub fn revised(mut self, revision: u32) -> Self {
+        self.revision = revision;
+        self
     }
 
     /// The first 16 hex digits of the SHA-256 of the identity's JSON (fields in declaration
@@ -206,6 +218,7 @@ impl ModelStore {
     /// trained again (once) and replaced.
     pub fn retraining(mut self, retrain: bool) -> Self {
         self.retrain = retrain;
+        self.trained = Arc::default();
         self
     }
 

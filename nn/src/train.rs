@@ -108,13 +108,19 @@ pub trait BatchLoss<F: Float, M: ?Sized> {
     fn loss<'t>(&self, model: &M, ctx: &Ctx<'t, F>, batch: &Batch<'_, F>) -> Result<Var<'t, F>>;
 }
 
-/// Cross-entropy of the model's logits against the labels: the plain classification loss.
+/// Cross-entropy of the model's logits against the labels, the mean over the batch
+/// (`Reduction::Mean`, as every training loop's step size assumes): the plain classification
+/// loss.
 pub struct CrossEntropy;
 
 impl<F: Float, M: Module<F> + ?Sized> BatchLoss<F, M> for CrossEntropy {
     fn loss<'t>(&self, model: &M, ctx: &Ctx<'t, F>, batch: &Batch<'_, F>) -> Result<Var<'t, F>> {
         let logits = model.forward(ctx, ctx.input(batch.x.clone()))?;
-        Ok(crate::loss::cross_entropy(logits, &batch.labels)?)
+        Ok(crate::loss::cross_entropy(
+            logits,
+            &batch.labels,
+            crate::loss::Reduction::Mean,
+        )?)
     }
 }
 

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use autograd::{functional::cross_entropy, Float, IntoTensor, Tape, Var};
+use autograd::functional::{cross_entropy, Reduction};
+use autograd::{Float, IntoTensor, Tape, Var};
 use ndarray::{array, Array2};
 use nn::checkpoint::{load, save};
 use nn::layers::{mlp, Activation, Sequential};
@@ -44,7 +45,12 @@ fn train_step<F: Float>(model: &mut Sequential<F>, opt: &mut dyn Optimizer<F>, s
     let labels: Vec<usize> = (0..4).map(|_| rng.gen_range(0..2)).collect();
     let tape = Tape::new();
     let ctx = Ctx::train(&tape, step);
-    let loss = cross_entropy(model.forward(&ctx, ctx.input(x)).unwrap(), &labels).unwrap();
+    let loss = cross_entropy(
+        model.forward(&ctx, ctx.input(x)).unwrap(),
+        &labels,
+        Reduction::Mean,
+    )
+    .unwrap();
     let grads = ctx.grads(loss).unwrap();
     opt.step(model, &grads).unwrap();
 }

@@ -6,7 +6,7 @@ use autograd::gradcheck::check_fn;
 use autograd::{gradcheck, gradgradcheck, Conv2dGeometry, Tape, Tolerance};
 use ndarray::{ArrayD, IxDyn};
 use nn::layers::{mlp, Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Sequential};
-use nn::loss::{soft_target_loss, TemperatureScaling};
+use nn::loss::{soft_target_loss, Reduction, TemperatureScaling};
 use nn::{Ctx, Module, Param};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -167,7 +167,7 @@ fn soft_target_loss_passes_gradcheck() {
             let student = distinct(&[3, 4], &mut rng);
             let f = check_fn(|tape, xs| {
                 let v = tape.constant(teacher.clone());
-                soft_target_loss(xs[0], v, t, scaling).map_err(|e| match e {
+                soft_target_loss(xs[0], v, t, scaling, Reduction::Mean).map_err(|e| match e {
                     nn::Error::Autograd(e) => e,
                     other => panic!("{other}"),
                 })
@@ -190,8 +190,8 @@ fn temperature_scaling_multiplies_by_t_squared() {
     let tape = Tape::<f64>::new();
     let z = tape.param(ndarray::array![[0.2, -1.0, 3.0]]);
     let v = tape.constant(ndarray::array![[1.0, 0.5, -0.5]]);
-    let plain = soft_target_loss(z, v, 3.0, TemperatureScaling::None).unwrap();
-    let scaled = soft_target_loss(z, v, 3.0, TemperatureScaling::Squared).unwrap();
+    let plain = soft_target_loss(z, v, 3.0, TemperatureScaling::None, Reduction::Mean).unwrap();
+    let scaled = soft_target_loss(z, v, 3.0, TemperatureScaling::Squared, Reduction::Mean).unwrap();
     assert_eq!(scaled.item().unwrap(), 9.0 * plain.item().unwrap());
 }
 
@@ -202,7 +202,7 @@ fn soft_target_loss_does_not_train_the_teacher() {
     let tape = Tape::<f64>::new();
     let z = tape.param(ndarray::array![[0.2, -1.0, 3.0]]);
     let v = tape.param(ndarray::array![[1.0, 0.5, -0.5]]);
-    let loss = soft_target_loss(z, v, 2.0, TemperatureScaling::None).unwrap();
+    let loss = soft_target_loss(z, v, 2.0, TemperatureScaling::None, Reduction::Mean).unwrap();
     let g = tape.grad(loss, &[z, v]).unwrap();
     assert!(g[0].iter().any(|&x| x != 0.0));
     assert!(g[1].iter().all(|&x| x == 0.0));

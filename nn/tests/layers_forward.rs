@@ -1,7 +1,7 @@
 //! Known answers for the layers' forward passes (gradient checks only test backward against
 //! forward, so a wrong forward would pass them).
 
-use autograd::{Conv2dGeometry, Tape};
+use autograd::{Conv2dGeometry, IntoTensor, Tape};
 use ndarray::{array, Array4, ArrayD, IxDyn};
 use nn::layers::{mlp, Activation, Conv2d, Dropout, Linear};
 use nn::{Ctx, Module, ModuleExt};
@@ -14,22 +14,56 @@ use rand::SeedableRng;
 fn linear_is_x_w_transposed_plus_b() {
     let mut layer = Linear::<f64>::new(2, 3, true, &mut StdRng::seed_from_u64(0));
     layer
-        .weight
+        .weight_mut()
         .set(array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
         .unwrap();
     layer
-        .bias
-        .as_mut()
+        .bias_mut()
         .unwrap()
         .set(array![0.5, -1.0, 0.0])
         .unwrap();
     let tape = Tape::new();
     let ctx = Ctx::eval(&tape);
     let y = layer.forward(&ctx, ctx.input(array![[1.0, -1.0]])).unwrap();
-    assert_eq!(
-        y.value(),
-        array![[-0.5, -2.0, -1.0]].into_dyn().into_shared()
+    let expected = array![[-0.5, -2.0, -1.0]].into_dyn().into_shared();
+    assert_eq!(y.value(), expected);
+    // The same layer from its weights.
+    let given = Linear::from_weights(
+        array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+        Some(array![0.5, -1.0, 0.0].into_tensor()),
+    )
+    .unwrap();
+    let y = given.forward(&ctx, ctx.input(array![[1.0, -1.0]])).unwrap();
+    assert_eq!(y.value(), expected);
+}
+
+/// A layer can no longer be assembled from mismatched parts (the struct literal of public
+/// fields accepted a bias of any length, and the error came at the first forward pass, from
+/// the addition): `from_weights` refuses it, naming itself and the shapes.
+#[test]
+fn from_weights_refuses_mismatched_parts() {
+    let w = array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]];
+    let err = Linear::<f64>::from_weights(w.clone(), Some(array![0.5, -1.0].into_tensor()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Linear::from_weights") && err.contains("[3]") && err.contains("[2]"),
+        "{err}"
     );
+    assert!(Linear::<f64>::from_weights(array![1.0, 2.0], None).is_err());
+    assert!(Linear::<f64>::from_weights(w, None)
+        .unwrap()
+        .bias()
+        .is_none());
+    let err = Conv2d::<f64>::from_weights(
+        Array4::<f64>::ones((2, 1, 3, 3)),
+        Some(array![1.0].into_tensor()),
+        Conv2dGeometry::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("Conv2d::from_weights"), "{err}");
+    assert!(Conv2d::<f64>::from_weights(array![[1.0]], None, Conv2dGeometry::default()).is_err());
 }
 
 /// A 2×2 all-ones kernel over a 3×3 image 1..9 (stride 1, no padding) sums each 2×2 window:
@@ -44,8 +78,10 @@ fn conv2d_sums_windows_and_adds_the_bias_per_channel() {
         true,
         &mut StdRng::seed_from_u64(0),
     );
-    conv.weight.set(Array4::<f64>::ones((1, 1, 2, 2))).unwrap();
-    conv.bias.as_mut().unwrap().set(array![0.5]).unwrap();
+    conv.weight_mut()
+        .set(Array4::<f64>::ones((1, 1, 2, 2)))
+        .unwrap();
+    conv.bias_mut().unwrap().set(array![0.5]).unwrap();
     let x = ArrayD::from_shape_vec(IxDyn(&[1, 1, 3, 3]), (1..=9).map(f64::from).collect()).unwrap();
     let tape = Tape::new();
     let ctx = Ctx::eval(&tape);

@@ -8,7 +8,8 @@
 //! looks for (a missing term moves a weight by ≥ 1e-4).
 
 use approx::assert_abs_diff_eq;
-use autograd::{functional::cross_entropy, IntoTensor, Tape};
+use autograd::functional::{cross_entropy, Reduction};
+use autograd::{IntoTensor, Tape};
 use ndarray::{array, Array2};
 use nn::layers::{mlp, Activation, Linear, Sequential};
 use nn::optim::{Adam, AdamConfig, LrSchedule, OptimState, Optimizer, Sgd, SgdConfig};
@@ -19,24 +20,21 @@ const TOL: f64 = 1e-13;
 
 /// `y = w₀x₀ + w₁x₁ + b` with `w = [1, −2]`, `b = 0`.
 fn tiny() -> Linear<f64> {
-    Linear {
-        weight: Param::new(array![[1.0, -2.0]]),
-        bias: Some(Param::new(array![0.0])),
-    }
+    Linear::from_weights(array![[1.0, -2.0]], Some(array![0.0].into_tensor())).unwrap()
 }
 
 /// Gradients `gw` for the weight and `gb` for the bias.
 fn grads_of(m: &Linear<f64>, gw: [f64; 2], gb: f64) -> Grads<f64> {
     let mut g = Grads::default();
-    g.insert(&m.weight, array![[gw[0], gw[1]]].into_tensor());
-    g.insert(m.bias.as_ref().unwrap(), array![gb].into_tensor());
+    g.insert(m.weight(), array![[gw[0], gw[1]]].into_tensor());
+    g.insert(m.bias().unwrap(), array![gb].into_tensor());
     g
 }
 
 /// `[w₀, w₁, b]`.
 fn values(m: &Linear<f64>) -> [f64; 3] {
-    let w = m.weight.value();
-    [w[[0, 0]], w[[0, 1]], m.bias.as_ref().unwrap().value()[[0]]]
+    let w = m.weight().value();
+    [w[[0, 0]], w[[0, 1]], m.bias().unwrap().value()[[0]]]
 }
 
 fn assert_values(m: &Linear<f64>, expected: [f64; 3]) {
@@ -182,17 +180,14 @@ fn adam_on_a_large_parameter_follows_the_rule_at_any_thread_count() {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut m = Linear {
-                weight: Param::new(w0.clone()),
-                bias: None,
-            };
+            let mut m = Linear::from_weights(w0.clone(), None).unwrap();
             let mut opt = Adam::new(cfg).unwrap();
             for g in &grads {
                 let mut gs = Grads::default();
-                gs.insert(&m.weight, g.clone().into_tensor());
+                gs.insert(m.weight(), g.clone().into_tensor());
                 opt.step(&mut m, &gs).unwrap();
             }
-            m.weight.value().to_owned().into_dimensionality().unwrap()
+            m.weight().value().to_owned().into_dimensionality().unwrap()
         })
     };
     let (one, two) = (train(1), train(2));
@@ -221,15 +216,12 @@ fn adam_in_f32_matches_the_f64_rule() {
     // f32 rounds to 2⁻²⁴ ≈ 6e-8 relative: with |w| ≤ 2 each rounding of w is ≤ 1.2e-7, and the
     // update itself (≈ 0.1) carries ≤ ~10 roundings ≈ 6e-8; two steps stay below 1e-6.
     let cfg = AdamConfig::adamw(0.1, 0.1);
-    let mut m = Linear::<f32> {
-        weight: Param::new(array![[1.0f32, -2.0]]),
-        bias: None,
-    };
+    let mut m = Linear::<f32>::from_weights(array![[1.0f32, -2.0]], None).unwrap();
     let mut opt = Adam::new(cfg).unwrap();
     for gw in [G1.0, G2.0] {
         let mut g = Grads::default();
         g.insert(
-            &m.weight,
+            m.weight(),
             array![[gw[0] as f32, gw[1] as f32]].into_tensor(),
         );
         opt.step(&mut m, &g).unwrap();
@@ -238,7 +230,7 @@ fn adam_in_f32_matches_the_f64_rule() {
         adam_reference(1.0, &[G1.0[0], G2.0[0]], cfg, true),
         adam_reference(-2.0, &[G1.0[1], G2.0[1]], cfg, true),
     ];
-    for (got, e) in m.weight.value().iter().zip(expected) {
+    for (got, e) in m.weight().value().iter().zip(expected) {
         assert_abs_diff_eq!(f64::from(*got), e, epsilon = 1e-6);
     }
 }
@@ -252,15 +244,15 @@ fn frozen_and_gradient_free_parameters_are_untouched_and_get_no_state() {
     for mut opt in optimizers {
         // Frozen weight with a gradient (inserted by hand, as Ctx would never report one).
         let mut m = tiny();
-        m.weight.frozen = true;
+        m.weight_mut().frozen = true;
         let g = grads_of(&m, G1.0, G1.1);
         opt.step(&mut m, &g).unwrap();
         assert_eq!(values(&m)[..2], [1.0, -2.0]);
         assert_ne!(values(&m)[2], 0.0, "the bias is trained");
         // A parameter without a gradient (unused in the forward pass).
         let mut g = Grads::default();
-        g.insert(&m.weight, array![[1.0, 1.0]].into_tensor());
-        m.weight.frozen = false;
+        g.insert(m.weight(), array![[1.0, 1.0]].into_tensor());
+        m.weight_mut().frozen = false;
         let bias_before = values(&m)[2];
         opt.step(&mut m, &g).unwrap();
         assert_eq!(values(&m)[2].to_bits(), bias_before.to_bits());
@@ -269,7 +261,7 @@ fn frozen_and_gradient_free_parameters_are_untouched_and_get_no_state() {
     // Only trained parameters have state.
     let mut opt = Adam::new(AdamConfig::adam(0.1)).unwrap();
     let mut m = tiny();
-    m.weight.frozen = true;
+    m.weight_mut().frozen = true;
     let g = grads_of(&m, G1.0, G1.1);
     opt.step(&mut m, &g).unwrap();
     let keys: Vec<_> = opt.state().tensors.into_keys().collect();
@@ -284,7 +276,7 @@ fn a_parameter_that_joins_late_is_bias_corrected_from_its_own_first_step() {
     let mut opt = Adam::new(AdamConfig::adam(0.1)).unwrap();
     let mut m = tiny();
     let mut g = Grads::default();
-    g.insert(&m.weight, array![[1.0, 1.0]].into_tensor());
+    g.insert(m.weight(), array![[1.0, 1.0]].into_tensor());
     opt.step(&mut m, &g).unwrap();
     let g = grads_of(&m, [1.0, 1.0], 0.2);
     opt.step(&mut m, &g).unwrap();
@@ -310,7 +302,12 @@ fn batch_grads(model: &Sequential<f64>, step: u64) -> Grads<f64> {
     let labels: Vec<usize> = (0..5).map(|_| rng.gen_range(0..2)).collect();
     let tape = Tape::new();
     let ctx = Ctx::train(&tape, step);
-    let loss = cross_entropy(model.forward(&ctx, ctx.input(x)).unwrap(), &labels).unwrap();
+    let loss = cross_entropy(
+        model.forward(&ctx, ctx.input(x)).unwrap(),
+        &labels,
+        Reduction::Mean,
+    )
+    .unwrap();
     ctx.grads(loss).unwrap()
 }
 
@@ -448,7 +445,7 @@ fn mismatched_state_is_rejected_naming_every_entry() {
 fn a_step_with_a_misshapen_gradient_changes_nothing() {
     let mut m = tiny();
     let mut g = grads_of(&m, G1.0, G1.1);
-    g.insert(&m.weight, array![1.0, 2.0].into_tensor());
+    g.insert(m.weight(), array![1.0, 2.0].into_tensor());
     let mut opt = Sgd::new(SgdConfig::new(0.1)).unwrap();
     let err = opt.step(&mut m, &g).unwrap_err().to_string();
     assert!(

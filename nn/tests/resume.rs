@@ -150,7 +150,7 @@ fn a_state_of_another_identity_or_a_broken_one_is_discarded() {
 fn with_the_default_interval_short_epochs_save_only_at_the_end() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    // each epoch of this tiny problem takes well under the one-second interval
+    // each epoch of this tiny problem takes well under the ten-second interval
     train(3, Some(Resume::new(&state, "x")), &mut Silent);
     let saved: Vec<String> = std::fs::read_dir(&state)
         .unwrap()

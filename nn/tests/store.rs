@@ -145,6 +145,7 @@ fn another_seed_config_or_data_is_another_model() {
             "m=1000 seed=5",
         ),
         identity(0, &TRAINING, "m=1000 seed=6"),
+        identity(0, &TRAINING, "m=1000 seed=5").revised(2),
     ];
     for other in &others {
         assert_ne!(other.hash(), base.hash(), "{other:?}");

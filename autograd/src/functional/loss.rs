@@ -1,15 +1,18 @@
-//! Losses and divergences, each a composite with its formula stated here. Batch losses are
-//! means over the rows (the batch axis 0) unless stated otherwise.
+//! Batch losses, each a composite with its formula stated here. Every loss takes a
+//! [`Reduction`]: the per-row losses `ℓ_i` (rows = axis 0) are summed or averaged over the rows.
+//! The divergences between distributions are in [`distribution`](super::distribution).
 
 use std::f64::consts::PI;
 
 use std::ops::Neg;
 
+use super::distribution::DiagGaussian;
+use super::reduction::Reduction;
 use crate::float::Float;
 use crate::tape::Var;
 use crate::{Error, Result};
 
-fn check_logits(op: &'static str, logits: &[usize]) -> Result<()> {
+pub(crate) fn check_logits(op: &'static str, logits: &[usize]) -> Result<()> {
     if logits.len() != 2 || logits[1] == 0 {
         return Err(Error::shape(
             op,
@@ -20,7 +23,7 @@ fn check_logits(op: &'static str, logits: &[usize]) -> Result<()> {
     Ok(())
 }
 
-fn check_same(op: &'static str, a: &[usize], b: &[usize]) -> Result<()> {
+pub(crate) fn check_same(op: &'static str, a: &[usize], b: &[usize]) -> Result<()> {
     if a != b {
         return Err(Error::shape(
             op,
@@ -31,12 +34,31 @@ fn check_same(op: &'static str, a: &[usize], b: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// Cross-entropy with integer labels, averaged over the batch:
+/// Cross-entropy with integer labels:
 ///
-/// `CE(z, y) = −(1/B) Σ_i log softmax(z_i)_{y_i}`
+/// `ℓ_i = −log softmax(z_i)_{y_i}`, reduced over the `B` rows by `reduction`
+/// (`Mean`: `−(1/B) Σ_i log softmax(z_i)_{y_i}`).
 ///
 /// `logits` is `z` (`[B, K]`), `labels` is `y` (`B` class indices in `0..K`).
-pub fn cross_entropy<'t, F: Float>(logits: Var<'t, F>, labels: &[usize]) -> Result<Var<'t, F>> {
+///
+/// ```
+/// use autograd::functional::{cross_entropy, Reduction};
+/// use autograd::Tape;
+/// use ndarray::array;
+///
+/// let tape = Tape::<f64>::new();
+/// let z = tape.param(array![[0.0, 0.0], [0.0, 0.0]]); // uniform: ℓ_i = ln 2
+/// let mean = cross_entropy(z, &[0, 1], Reduction::Mean)?;
+/// let sum = cross_entropy(z, &[0, 1], Reduction::Sum)?;
+/// assert!((mean.item().unwrap() - 2f64.ln()).abs() < 1e-15);
+/// assert!((sum.item().unwrap() - 2.0 * 2f64.ln()).abs() < 1e-15);
+/// # Ok::<(), autograd::Error>(())
+/// ```
+pub fn cross_entropy<'t, F: Float>(
+    logits: Var<'t, F>,
+    labels: &[usize],
+    reduction: Reduction,
+) -> Result<Var<'t, F>> {
     let shape = logits.shape();
     check_logits("cross_entropy", &shape)?;
     let (b, k) = (shape[0], shape[1]);
@@ -54,20 +76,34 @@ pub fn cross_entropy<'t, F: Float>(logits: Var<'t, F>, labels: &[usize]) -> Resu
     }
     let picks: Vec<usize> = labels.iter().enumerate().map(|(i, &y)| i * k + y).collect();
     let picked = logits.log_softmax(1)?.take_flat(picks.into(), &[b])?;
-    Ok(picked.mean().neg())
+    Ok(reduction.reduce(picked.neg()))
 }
 
-/// Cross-entropy against soft targets at temperature `T`, averaged over the batch:
+/// Cross-entropy against soft targets at temperature `T`:
 ///
-/// `CE_T(p, z) = −(1/B) Σ_i Σ_k p_ik · log softmax(z_i / T)_k`
+/// `ℓ_i = −Σ_k p_ik · log softmax(z_i / T)_k`, reduced over the `B` rows by `reduction`.
 ///
 /// `targets` is `p` (`[B, K]`, rows are distributions, e.g. a teacher's `softmax(v/T)`),
 /// `logits` is the student's `z`. This is the soft-target term of Hinton distillation as the
 /// seed works write it, without the `T²` factor (callers that want it multiply by `T²`).
+///
+/// ```
+/// use autograd::functional::{soft_cross_entropy, Reduction};
+/// use autograd::Tape;
+/// use ndarray::array;
+///
+/// let tape = Tape::<f64>::new();
+/// let z = tape.param(array![[0.0, 0.0]]);
+/// let p = tape.constant(array![[0.25, 0.75]]);
+/// let ce = soft_cross_entropy(z, p, 2.0, Reduction::Mean)?; // −Σ_k p_k ln ½ = ln 2
+/// assert!((ce.item().unwrap() - 2f64.ln()).abs() < 1e-15);
+/// # Ok::<(), autograd::Error>(())
+/// ```
 pub fn soft_cross_entropy<'t, F: Float>(
     logits: Var<'t, F>,
     targets: Var<'t, F>,
     temperature: f64,
+    reduction: Reduction,
 ) -> Result<Var<'t, F>> {
     let shape = logits.shape();
     check_logits("soft_cross_entropy", &shape)?;
@@ -79,75 +115,71 @@ pub fn soft_cross_entropy<'t, F: Float>(
         ));
     }
     let log_q = logits.mul_scalar(1.0 / temperature).log_softmax(1)?;
-    let per_row = targets.try_mul(log_q)?.sum_axis(1, false)?;
-    Ok(per_row.mean().neg())
+    Ok(reduction.reduce(targets.try_mul(log_q)?.neg()))
 }
 
-/// The KL divergence between categorical distributions given by log-probabilities, summed over
-/// the classes (last axis) and averaged over the rows:
+/// The squared error: `ℓ_i = Σ_j (ŷ_ij − y_ij)²` over the elements of row `i`, reduced over
+/// the rows by `reduction`.
 ///
-/// `KL(P ‖ Q) = (1/B) Σ_i Σ_k p_ik (log p_ik − log q_ik)`, with `p = exp(log_p)`.
+/// `pred` is `ŷ`, `target` is `y`, of one shape (no broadcasting: a `[B, 1]` prediction against
+/// a `[B]` target is an error, not a `[B, B]` matrix of residuals). For `[B]` or `[B, 1]` inputs
+/// `Reduction::Mean` is the usual mean squared error; for `[B, d]` it is `d` times the mean over
+/// all elements (the per-object error is summed over the object's `d` outputs, as a Gaussian
+/// log-likelihood is).
 ///
-/// Both arguments must be finite log-probabilities (e.g. from `log_softmax`).
-pub fn kl_categorical<'t, F: Float>(log_p: Var<'t, F>, log_q: Var<'t, F>) -> Result<Var<'t, F>> {
-    let shape = log_p.shape();
-    check_same("kl_categorical", &shape, &log_q.shape())?;
-    if shape.is_empty() {
-        return Err(Error::shape(
-            "kl_categorical",
-            &[&shape],
-            "needs a class axis",
-        ));
-    }
-    let per_row = log_p
-        .exp()
-        .try_mul(log_p.try_sub(log_q)?)?
-        .sum_axis(-1, false)?;
-    Ok(per_row.mean())
-}
-
-/// The KL divergence between diagonal Gaussians, summed over all elements (the usual ELBO term):
+/// ```
+/// use autograd::functional::{squared_error, Reduction};
+/// use autograd::Tape;
+/// use ndarray::array;
 ///
-/// `KL(N(μ_p, σ_p²) ‖ N(μ_q, σ_q²)) = ½ Σ_j [ln σ_q² − ln σ_p² + (σ_p² + (μ_p − μ_q)²) / σ_q² − 1]`
-///
-/// Variances are given as log-variances `ln σ²` (`log_var_p`, `log_var_q`); all four arguments
-/// broadcast together.
-pub fn kl_diag_gaussian<'t, F: Float>(
-    mu_p: Var<'t, F>,
-    log_var_p: Var<'t, F>,
-    mu_q: Var<'t, F>,
-    log_var_q: Var<'t, F>,
-) -> Result<Var<'t, F>> {
-    let ratio = log_var_p.exp().try_add(mu_p.try_sub(mu_q)?.square())?;
-    let ratio = ratio.try_mul(log_var_q.neg().exp())?;
-    let terms = log_var_q
-        .try_sub(log_var_p)?
-        .try_add(ratio)?
-        .add_scalar(-1.0);
-    Ok(terms.sum().mul_scalar(0.5))
-}
-
-/// Mean squared error `(1/n) Σ_j (ŷ_j − y_j)²` over all elements.
-pub fn mse<'t, F: Float>(pred: Var<'t, F>, target: Var<'t, F>) -> Result<Var<'t, F>> {
-    check_same("mse", &pred.shape(), &target.shape())?;
-    Ok(pred.try_sub(target)?.square().mean())
-}
-
-/// The Gaussian negative log-likelihood, averaged over all elements:
-///
-/// `NLL = (1/n) Σ_j ½ [ln 2π + ln σ_j² + (y_j − μ_j)² / σ_j²]`
-///
-/// `mean` is `μ`, `log_var` is `ln σ²` (broadcasts against `μ`), `target` is `y`.
-pub fn gaussian_nll<'t, F: Float>(
-    mean: Var<'t, F>,
-    log_var: Var<'t, F>,
+/// let tape = Tape::<f64>::new();
+/// let pred = tape.param(array![[1.0, 2.0], [0.0, 0.0]]);
+/// let y = tape.constant(array![[0.0, 0.0], [0.0, 3.0]]); // rows: 1 + 4 = 5 and 9
+/// assert_eq!(squared_error(pred, y, Reduction::Sum)?.item(), Some(14.0));
+/// assert_eq!(squared_error(pred, y, Reduction::Mean)?.item(), Some(7.0));
+/// # Ok::<(), autograd::Error>(())
+/// ```
+pub fn squared_error<'t, F: Float>(
+    pred: Var<'t, F>,
     target: Var<'t, F>,
+    reduction: Reduction,
 ) -> Result<Var<'t, F>> {
+    check_same("squared_error", &pred.shape(), &target.shape())?;
+    Ok(reduction.reduce(pred.try_sub(target)?.square()))
+}
+
+/// The Gaussian negative log-likelihood of `target` under `dist = N(μ, diag σ²)`:
+///
+/// `ℓ_i = Σ_j ½ [ln 2π + ln σ_ij² + (y_ij − μ_ij)² / σ_ij²]`, reduced over the rows by
+/// `reduction`.
+///
+/// `target` is `y`, of the shape of `dist`'s mean (its log-variance may broadcast, e.g. one
+/// shared noise level).
+///
+/// ```
+/// use autograd::functional::{gaussian_nll, DiagGaussian, Reduction};
+/// use autograd::Tape;
+/// use ndarray::array;
+/// use std::f64::consts::PI;
+///
+/// let tape = Tape::<f64>::new();
+/// let dist = DiagGaussian::new(tape.param(array![0.0, 1.0]), tape.scalar(0.0))?; // σ² = 1
+/// let y = tape.constant(array![0.0, 3.0]);
+/// let nll = gaussian_nll(&dist, y, Reduction::Sum)?; // ln 2π + ½ (0 + 4)
+/// assert!((nll.item().unwrap() - ((2.0 * PI).ln() + 2.0)).abs() < 1e-14);
+/// # Ok::<(), autograd::Error>(())
+/// ```
+pub fn gaussian_nll<'t, F: Float>(
+    dist: &DiagGaussian<'t, F>,
+    target: Var<'t, F>,
+    reduction: Reduction,
+) -> Result<Var<'t, F>> {
+    let (mean, log_var) = (dist.mean(), dist.log_var());
     check_same("gaussian_nll", &mean.shape(), &target.shape())?;
     let sq = target
         .try_sub(mean)?
         .square()
         .try_mul(log_var.neg().exp())?;
     let terms = sq.try_add(log_var)?.add_scalar((2.0 * PI).ln());
-    Ok(terms.mean().mul_scalar(0.5))
+    Ok(reduction.reduce(terms).mul_scalar(0.5))
 }

@@ -11,7 +11,8 @@ use rand::Rng;
 use super::values::{away_from, axis, broadcast_partner, distinct, grid, shape, uniform};
 use super::{inst, op, Entry, Instance};
 use crate::functional::{
-    cross_entropy, gaussian_nll, kl_categorical, kl_diag_gaussian, mse, soft_cross_entropy,
+    cross_entropy, gaussian_nll, kl, soft_cross_entropy, squared_error, Categorical, DiagGaussian,
+    Reduction,
 };
 use crate::{Conv2dGeometry, Result, Var};
 
@@ -85,6 +86,15 @@ fn logits_and_labels(rng: &mut StdRng) -> (Vec<usize>, Vec<usize>) {
     let (b, k) = (rng.gen_range(1..5), rng.gen_range(1..5));
     let labels = (0..b).map(|_| rng.gen_range(0..k)).collect();
     (vec![b, k], labels)
+}
+
+/// Sum or mean, each half of the time: every loss is checked with both reductions.
+fn reduction(rng: &mut StdRng) -> Reduction {
+    if rng.gen_bool(0.5) {
+        Reduction::Sum
+    } else {
+        Reduction::Mean
+    }
 }
 
 /// Every op, primitive or composite: its name and how to draw an instance of it.
@@ -389,14 +399,23 @@ pub const TABLE: &[Entry] = &[
     ("conv2d", |r| {
         let (x, w, geom, _) = conv_setup(r);
         let inputs = vec![uniform(r, &x, -1.0, 1.0), uniform(r, &w, -1.0, 1.0)];
-        inst(inputs, op(move |_, v| v[0].conv2d(v[1], geom)))
+        inst(inputs, op(move |_, v| v[0].conv2d(v[1], None, geom)))
+    }),
+    ("conv2d_bias", |r| {
+        let (x, w, geom, _) = conv_setup(r);
+        let inputs = vec![
+            uniform(r, &x, -1.0, 1.0),
+            uniform(r, &w, -1.0, 1.0),
+            uniform(r, &[w[0]], -1.0, 1.0),
+        ];
+        inst(inputs, op(move |_, v| v[0].conv2d(v[1], Some(v[2]), geom)))
     }),
     ("conv2d_input_grad", |r| {
         let (x, w, geom, y) = conv_setup(r);
         let inputs = vec![uniform(r, &y, -1.0, 1.0), uniform(r, &w, -1.0, 1.0)];
         inst(
             inputs,
-            op(move |_, v| Var::conv2d_input_grad(v[0], v[1], geom, [x[2], x[3]])),
+            op(move |_, v| v[0].conv2d_input_grad(v[1], geom, [x[2], x[3]])),
         )
     }),
     ("conv2d_weight_grad", |r| {
@@ -404,7 +423,7 @@ pub const TABLE: &[Entry] = &[
         let inputs = vec![uniform(r, &x, -1.0, 1.0), uniform(r, &y, -1.0, 1.0)];
         inst(
             inputs,
-            op(move |_, v| Var::conv2d_weight_grad(v[0], v[1], geom, [w[2], w[3]])),
+            op(move |_, v| v[1].conv2d_weight_grad(v[0], geom, [w[2], w[3]])),
         )
     }),
     // ---- composite activations and normalisers
@@ -438,43 +457,69 @@ pub const TABLE: &[Entry] = &[
     // ---- losses
     ("cross_entropy", |r| {
         let (s, labels) = logits_and_labels(r);
+        let reduction = reduction(r);
         inst(
             vec![distinct(r, &s)],
-            op(move |_, x| cross_entropy(x[0], &labels)),
+            op(move |_, x| cross_entropy(x[0], &labels, reduction)),
         )
     }),
     ("soft_cross_entropy", |r| {
         let (s, _) = logits_and_labels(r);
-        let t = r.gen_range(0.5..4.0);
+        let (t, reduction) = (r.gen_range(0.5..4.0), reduction(r));
         let inputs = vec![distinct(r, &s), uniform(r, &s, 0.0, 1.0)];
-        inst(inputs, op(move |_, x| soft_cross_entropy(x[0], x[1], t)))
+        inst(
+            inputs,
+            op(move |_, x| soft_cross_entropy(x[0], x[1], t, reduction)),
+        )
     }),
     ("kl_categorical", |r| {
         let (s, _) = logits_and_labels(r);
+        let reduction = reduction(r);
         let inputs = vec![distinct(r, &s), distinct(r, &s)];
         inst(
             inputs,
-            op(|_, x| kl_categorical(x[0].log_softmax(1)?, x[1].log_softmax(1)?)),
+            op(move |_, x| {
+                let q = Categorical::from_logits(x[0])?;
+                kl(&q, &Categorical::from_logits(x[1])?, reduction)
+            }),
         )
     }),
     ("kl_diag_gaussian", |r| {
         let s = shape(r, 1, 2);
-        let inputs = (0..4).map(|_| uniform(r, &s, -1.0, 1.0)).collect();
-        inst(inputs, op(|_, x| kl_diag_gaussian(x[0], x[1], x[2], x[3])))
+        let p = broadcast_partner(r, &s);
+        let reduction = reduction(r);
+        let inputs = vec![
+            uniform(r, &s, -1.0, 1.0),
+            uniform(r, &s, -1.0, 1.0),
+            uniform(r, &p, -1.0, 1.0),
+            uniform(r, &p, -1.0, 1.0),
+        ];
+        inst(
+            inputs,
+            op(move |_, x| {
+                let q = DiagGaussian::new(x[0], x[1])?;
+                kl(&q, &DiagGaussian::new(x[2], x[3])?, reduction)
+            }),
+        )
     }),
-    ("mse", |r| {
+    ("squared_error", |r| {
         let s = shape(r, 0, 3);
+        let reduction = reduction(r);
         let inputs = vec![uniform(r, &s, -2.0, 2.0), uniform(r, &s, -2.0, 2.0)];
-        inst(inputs, op(|_, x| mse(x[0], x[1])))
+        inst(inputs, op(move |_, x| squared_error(x[0], x[1], reduction)))
     }),
     ("gaussian_nll", |r| {
         let s = shape(r, 1, 3);
         let v = broadcast_partner(r, &s);
+        let reduction = reduction(r);
         let inputs = vec![
             uniform(r, &s, -2.0, 2.0),
             uniform(r, &v, -1.0, 1.0),
             uniform(r, &s, -2.0, 2.0),
         ];
-        inst(inputs, op(|_, x| gaussian_nll(x[0], x[1], x[2])))
+        inst(
+            inputs,
+            op(move |_, x| gaussian_nll(&DiagGaussian::new(x[0], x[1])?, x[2], reduction)),
+        )
     }),
 ];

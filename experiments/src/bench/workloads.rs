@@ -1,7 +1,7 @@
 //! The workloads of `docs/performance.md`, under the names `torch_bench.py` uses. Inputs are
 //! random from a fixed seed; shapes and counts are those of the PyTorch reference.
 
-use autograd::functional::cross_entropy;
+use autograd::functional::{cross_entropy, Reduction};
 use autograd::kernels::gemm;
 use autograd::{Conv2dGeometry, Float, Tape, Tensor, Var};
 use ndarray::{Array2, ArrayD, IxDyn};
@@ -232,14 +232,14 @@ fn conv_step(
         let tape = Tape::new();
         let y = tape
             .constant(x.clone())
-            .conv2d(tape.constant(w.clone()), geom)
+            .conv2d(tape.constant(w.clone()), None, geom)
             .expect("shapes");
         normal::<f32>(&mut rng, &y.shape()).into_shared()
     };
     Box::new(move || {
         let tape = Tape::new();
         let (xv, wv) = (tape.param(x.clone()), tape.param(w.clone()));
-        let y = xv.conv2d(wv, geom).expect("shapes fixed above");
+        let y = xv.conv2d(wv, None, geom).expect("shapes fixed above");
         if backward {
             tape.vjp(y, tape.constant(dy.clone()), &[xv, wv], false)
                 .expect("backward");
@@ -294,7 +294,7 @@ fn hvp_mlp_teacher() -> Prepared {
             let tape = Tape::new();
             let ps: Vec<_> = params.iter().map(|p| tape.param(p.clone())).collect();
             let logits = mlp_logits(tape.constant(x.clone()), &ps);
-            let loss = cross_entropy(logits, &y).expect("shapes fixed above");
+            let loss = cross_entropy(logits, &y, Reduction::Mean).expect("shapes fixed above");
             tape.hvp(loss, &ps, &v).expect("hvp");
         }),
         metric: Metric::PerSecond {
@@ -330,7 +330,7 @@ fn train_step(
                 let logits = model
                     .forward(&ctx, ctx.input(x.clone()))
                     .expect("shapes fixed above");
-                let loss = cross_entropy(logits, &y).expect("shapes fixed above");
+                let loss = cross_entropy(logits, &y, Reduction::Mean).expect("shapes fixed above");
                 ctx.grads(loss).expect("scalar loss")
             };
             // dropping the tape first lets the optimiser update the parameters in place

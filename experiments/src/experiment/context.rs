@@ -10,7 +10,7 @@ use nn::data::{DatasetId, Discovery, Located};
 use nn::store::ModelStore;
 use nn::train::Resume;
 
-/// Seconds of training between two saves of a run's state (default: one second, see
+/// Seconds of training between two saves of a run's state (default: ten, see
 /// `nn::train::resume`); `0` saves after every epoch (the resume tests use it).
 pub const STATE_INTERVAL_ENV: &str = "DISTILLERY_STATE_INTERVAL";
 

@@ -126,7 +126,11 @@ impl Experiment for LogregSynthetic {
                 let tape = Tape::new();
                 let ctx = Ctx::train(&tape, 0);
                 let logits = model.forward(&ctx, ctx.input(x))?;
-                let loss = cross_entropy(logits, &y.to_vec())?;
+                let loss = cross_entropy(
+                    logits,
+                    &y.to_vec(),
+                    autograd::functional::Reduction::Mean,
+                )?;
                 loss_sum += f64::from(loss.item().expect("the loss is a scalar"));
                 batches += 1;
                 let grads = ctx.grads(loss)?;

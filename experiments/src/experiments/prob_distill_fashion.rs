@@ -206,6 +206,7 @@ impl Experiment for ProbDistillFashion {
                     lambda: effective_lambda(c.lambda, CLASSES, c.class_averaged_teacher_terms),
                     temperature: c.temperature,
                     log_normalizer,
+                    reduction: methods::distill::Reduction::Mean,
                 },
             })
         };

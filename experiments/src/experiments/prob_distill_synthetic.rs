@@ -199,6 +199,7 @@ impl Experiment for ProbDistillSynthetic {
                     } else {
                         LogNormalizer::Omit
                     },
+                    reduction: methods::distill::Reduction::Mean,
                 },
             })
         };

@@ -293,6 +293,7 @@ impl Experiment for ProbDistillTwitter {
                 } else {
                     LogNormalizer::Omit
                 },
+                reduction: methods::distill::Reduction::Mean,
             },
         };
         let mut trainer = LineTrainer {

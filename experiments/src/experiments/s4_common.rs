@@ -117,7 +117,7 @@ pub fn effective_lambda(lambda: f64, classes: usize, class_averaged: bool) -> f6
 /// The probabilistic distillation loss of a batch ([`prob_distill_loss`]): the teacher answers
 /// of the training objects in `I`, looked up by the batch's sample indices.
 pub struct ProbDistillBatch {
-    /// `s_i` for `i ∈ I`: one row per element of `index`, in ascending order.
+    /// `s_i` for `i ∈ I`: one row per element of `index`, in the order of `index.indices()`.
     pub answers: Array2<f32>,
     /// `I`, over the training set.
     pub index: IndexSet,
@@ -271,6 +271,11 @@ pub struct TeacherSpec<'a> {
     pub data: Vec<DataFile>,
 }
 
+/// The revision of [`stored_teacher`]'s training procedure (cross-entropy, Adam, the seed
+/// streams `teacher init` and `teacher shuffle`): bump it when a change alters the weights an
+/// unchanged config trains to, and the stored teachers are retrained.
+pub const TEACHER_REVISION: u32 = 1;
+
 /// The teachers of the last identity asked for in this process, with their training logits.
 static TEACHERS: Memo<Teacher> = Memo::new();
 
@@ -296,7 +301,8 @@ pub fn stored_teacher<M: Module<f32>>(
         &config.training(),
         seed,
         spec.data,
-    )?;
+    )?
+    .revised(TEACHER_REVISION);
     let key = format!("{} {}", ctx.models().dir().display(), identity.stem());
     TEACHERS.get_or_make(&key, || {
         let stored = ctx
@@ -374,8 +380,9 @@ pub fn cross_entropy_against(p: ArrayView2<'_, f32>, logits: ArrayView2<'_, f32>
 }
 
 /// A one-slot memo: the value of the last key asked for, kept for the rest of the process (a
-/// teacher trained once and shared by every seed of a command). Nothing is written to disk;
-/// every process that needs the value computes it again, identically.
+/// stored teacher's training logits, a featurised sample), so that the seeds of one command
+/// compute it once. Nothing is written to disk: what must outlive the process goes to the
+/// model store.
 pub struct Memo<T> {
     slot: Mutex<Option<(String, Arc<T>)>>,
 }

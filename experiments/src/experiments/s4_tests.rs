@@ -38,16 +38,17 @@ fn run<E: Experiment>(exp: &E, config: &E::Config, seed: u64) -> RunRecord {
 
 #[test]
 fn the_batch_loss_looks_teacher_answers_up_by_sample_index() {
-    // Four training objects, I = {1, 3}; answers one row per element of I, ascending.
+    // Four training objects, I = [1, 3]; answers one row per element of I, in I's order.
     let answers = array![[0.7f32, 0.2, 0.1], [0.1, 0.3, 0.6]];
     let config = ProbDistillConfig {
         lambda: 0.6,
         temperature: 2.0,
         log_normalizer: LogNormalizer::Include { epsilon: 1e-3 },
+        reduction: methods::distill::Reduction::Mean,
     };
     let loss = ProbDistillBatch {
         answers: answers.clone(),
-        index: IndexSet::from_indices(4, &[3, 1]).unwrap(),
+        index: IndexSet::from_indices(4, &[1, 3]).unwrap(),
         config,
     };
     let model = Linear::<f32>::new(2, 3, true, &mut rand::rngs::StdRng::seed_from_u64(1));

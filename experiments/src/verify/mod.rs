@@ -10,6 +10,7 @@ mod layers;
 mod ops;
 mod output;
 mod s1;
+mod s3;
 mod s4;
 mod values;
 
@@ -176,6 +177,7 @@ pub const PROVIDERS: &[Provider] = &[
     ops::checks,
     layers::checks,
     s1::checks,
+    s3::checks,
     s4::checks,
     test_only,
 ];

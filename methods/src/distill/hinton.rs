@@ -4,48 +4,80 @@
 //!
 //! `L = − Σ_i Σ_k y_ik log g_k(x_i)|_{T=1} − Σ_i Σ_k f_k(x_i)|_{T=T0} log g_k(x_i)|_{T=T0}`.
 //!
-//! We give the two terms weights (`α` hard, `β` soft; the seeds' loss is `α = β = 1`), average
-//! over the batch instead of summing (which divides the whole loss by `B` and changes no
-//! minimiser), and offer Hinton et al.'s `T²` factor on the soft term as an explicit option —
-//! off by default, because the seeds' formula has none.
+//! We give the two terms weights (`α` hard, `β` soft; the seeds' loss is `α = β = 1`), a
+//! [`Reduction`] (the seeds sum over the objects; a batch mean divides the whole loss by `B` and
+//! changes no minimiser), and Hinton et al.'s `T²` factor on the soft term as an explicit option —
+//! off in the seeds' form, because their formula has none. [`HintonConfig::seeds`] is the
+//! formula exactly as the seeds write it.
 
-use autograd::functional::cross_entropy;
+use autograd::functional::{cross_entropy, Reduction};
 use autograd::{Float, Var};
 use ndarray::{Array2, ArrayView2, Axis};
 use nn::loss::{soft_target_loss, TemperatureScaling};
 
 use crate::{Error, Result};
 
-/// The weights, the temperature and the `T²` choice of a Hinton distillation loss.
+/// The weights, the temperature, the `T²` choice and the reduction of a Hinton distillation
+/// loss. There is no `Default`: the seeds give no temperature, so every constructor asks for one
+/// ([`seeds`](HintonConfig::seeds), [`imitation`](HintonConfig::imitation)), and a struct
+/// literal names every field.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HintonConfig {
-    /// `α`, the weight of the hard-label term (cross-entropy at `T = 1`). Default 1: the seeds'
-    /// loss has no weights.
+    /// `α`, the weight of the hard-label term (cross-entropy at `T = 1`). The seeds: 1.
     pub hard_weight: f64,
-    /// `β`, the weight of the soft-target term (at `T = T0`). Default 1, as in the seeds.
+    /// `β`, the weight of the soft-target term (at `T = T0`). The seeds: 1.
     pub soft_weight: f64,
-    /// `T0`, the temperature of the soft-target term. Default 2: the seeds give no value; 2 is
-    /// our choice (Hinton et al. report 2–20; a low value keeps the soft term informative for
-    /// few classes).
+    /// `T0`, the temperature of the soft-target term. The seeds give no value (Hinton et al.
+    /// report 2–20; a low value keeps the soft term informative for few classes).
     pub temperature: f64,
-    /// Whether the soft term is multiplied by `T0²`. Default: not, as the seeds write it.
+    /// Whether the soft term is multiplied by `T0²`. The seeds: not.
     pub scaling: TemperatureScaling,
-}
-
-impl Default for HintonConfig {
-    fn default() -> Self {
-        HintonConfig {
-            hard_weight: 1.0,
-            soft_weight: 1.0,
-            temperature: 2.0,
-            scaling: TemperatureScaling::None,
-        }
-    }
+    /// The sum over the objects (the seeds) or the batch mean.
+    pub reduction: Reduction,
 }
 
 impl HintonConfig {
+    /// The seeds' loss as they write it, `L = − Σ_i log g_{y_i}(x_i)|_{T=1} − Σ_i Σ_k
+    /// f_k(x_i)|_{T=T0} log g_k(x_i)|_{T=T0}`: `α = β = 1`, no `T²` factor, summed over the
+    /// objects (`Reduction::Sum`), at the temperature `T0` the caller gives (errors unless
+    /// finite and `> 0`).
+    ///
+    /// ```
+    /// use methods::distill::{HintonConfig, Reduction, TemperatureScaling};
+    ///
+    /// let cfg = HintonConfig::seeds(4.0)?;
+    /// assert_eq!((cfg.hard_weight, cfg.soft_weight, cfg.temperature), (1.0, 1.0, 4.0));
+    /// assert_eq!((cfg.scaling, cfg.reduction), (TemperatureScaling::None, Reduction::Sum));
+    /// // The batch mean is one field away.
+    /// let mean = HintonConfig { reduction: Reduction::Mean, ..HintonConfig::seeds(4.0)? };
+    /// assert!(mean.describe().ends_with("mean over rows"));
+    /// assert!(HintonConfig::seeds(0.0).is_err());
+    /// # Ok::<(), methods::Error>(())
+    /// ```
+    pub fn seeds(temperature: f64) -> Result<Self> {
+        let cfg = HintonConfig {
+            hard_weight: 1.0,
+            soft_weight: 1.0,
+            temperature,
+            scaling: TemperatureScaling::None,
+            reduction: Reduction::Sum,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Lopez-Paz et al.'s imitation parameter: `α = 1 − λ`, `β = λ` (generalised distillation
-    /// writes the loss as `(1 − λ)·hard + λ·soft`).
+    /// writes the loss as `(1 − λ)·hard + λ·soft`), averaged over the batch
+    /// (`Reduction::Mean`). Errors unless `λ ∈ [0, 1]` and `T0` finite and `> 0`.
+    ///
+    /// ```
+    /// use methods::distill::{HintonConfig, Reduction, TemperatureScaling};
+    ///
+    /// let cfg = HintonConfig::imitation(0.25, 2.0, TemperatureScaling::Squared)?;
+    /// assert_eq!((cfg.hard_weight, cfg.soft_weight, cfg.reduction), (0.75, 0.25, Reduction::Mean));
+    /// assert!(HintonConfig::imitation(1.5, 2.0, TemperatureScaling::None).is_err());
+    /// # Ok::<(), methods::Error>(())
+    /// ```
     pub fn imitation(lambda: f64, temperature: f64, scaling: TemperatureScaling) -> Result<Self> {
         check_unit("imitation parameter λ", lambda)?;
         let cfg = HintonConfig {
@@ -53,6 +85,7 @@ impl HintonConfig {
             soft_weight: lambda,
             temperature,
             scaling,
+            reduction: Reduction::Mean,
         };
         cfg.validate()?;
         Ok(cfg)
@@ -74,8 +107,8 @@ impl HintonConfig {
         check_temperature("Hinton temperature T0", self.temperature)
     }
 
-    /// A one-line description for run reports, naming the `T²` choice, e.g.
-    /// `hinton: 1·CE(T=1) + 0.5·CE_soft(T0=4), soft term unscaled (as the seeds write it)`.
+    /// A one-line description for run reports, naming the `T²` choice and the reduction, e.g.
+    /// `hinton: 1·CE(T=1) + 1·CE_soft(T0=4), soft term unscaled (as the seeds write it), sum over rows`.
     pub fn describe(&self) -> String {
         let scaling = match self.scaling {
             TemperatureScaling::None => "soft term unscaled (as the seeds write it)".to_string(),
@@ -85,22 +118,38 @@ impl HintonConfig {
             ),
         };
         format!(
-            "hinton: {}·CE(T=1) + {}·CE_soft(T0={}), {scaling}",
-            self.hard_weight, self.soft_weight, self.temperature
+            "hinton: {}·CE(T=1) + {}·CE_soft(T0={}), {scaling}, {}",
+            self.hard_weight, self.soft_weight, self.temperature, self.reduction
         )
     }
 }
 
-/// Hinton's distillation loss, averaged over the batch:
+/// Hinton's distillation loss, `Σ_i ℓ_i` or `(1/B) Σ_i ℓ_i` by `cfg.reduction`, with
 ///
-/// `L = α · (−(1/B) Σ_i log g_{y_i}(x_i)|_{T=1}) + β · c(T0) · (−(1/B) Σ_i Σ_k f_ik log g_k(x_i)|_{T=T0})`
+/// `ℓ_i = α · (−log g_{y_i}(x_i)|_{T=1}) + β · c(T0) · (−Σ_k f_ik log g_k(x_i)|_{T=T0})`
 ///
-/// with `g(x_i)|_T = softmax(z_i / T)`, `f_i = softmax(v_i / T0)`, `c(T0) = 1` or `T0²`
+/// and `g(x_i)|_T = softmax(z_i / T)`, `f_i = softmax(v_i / T0)`, `c(T0) = 1` or `T0²`
 /// ([`HintonConfig::scaling`]). Symbols → arguments: `z` = `student_logits` (`[B, K]`),
 /// `y` = `labels` (class indices), `v` = `teacher_logits` (`[B, K]`, treated as constants),
 /// `α, β, T0` = `cfg.hard_weight, cfg.soft_weight, cfg.temperature`.
 ///
 /// The soft term is [`nn::loss::soft_target_loss`]; this function only weights and adds.
+///
+/// ```
+/// use autograd::Tape;
+/// use methods::distill::{hinton_loss, HintonConfig};
+/// use ndarray::array;
+///
+/// // One object: z = (0, ln 3) → g = (¼, ¾), label 1: hard = ln(4/3). Teacher v = (0, 0):
+/// // f = (½, ½), and at T0 = 1 the soft term is −½ (ln ¼ + ln ¾).
+/// let tape = Tape::<f64>::new();
+/// let z = tape.param(array![[0.0, 3f64.ln()]]);
+/// let v = tape.constant(array![[0.0, 0.0]]);
+/// let loss = hinton_loss(z, &[1], v, &HintonConfig::seeds(1.0)?)?.item().unwrap();
+/// let want = (4.0f64 / 3.0).ln() - 0.5 * (0.25f64.ln() + 0.75f64.ln());
+/// assert!((loss - want).abs() < 1e-15);
+/// # Ok::<(), methods::Error>(())
+/// ```
 pub fn hinton_loss<'t, F: Float>(
     student_logits: Var<'t, F>,
     labels: &[usize],
@@ -108,8 +157,14 @@ pub fn hinton_loss<'t, F: Float>(
     cfg: &HintonConfig,
 ) -> Result<Var<'t, F>> {
     cfg.validate()?;
-    let hard = cross_entropy(student_logits, labels)?;
-    let soft = soft_target_loss(student_logits, teacher_logits, cfg.temperature, cfg.scaling)?;
+    let hard = cross_entropy(student_logits, labels, cfg.reduction)?;
+    let soft = soft_target_loss(
+        student_logits,
+        teacher_logits,
+        cfg.temperature,
+        cfg.scaling,
+        cfg.reduction,
+    )?;
     Ok(hard
         .mul_scalar(cfg.hard_weight)
         .try_add(soft.mul_scalar(cfg.soft_weight))?)

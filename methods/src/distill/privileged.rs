@@ -7,27 +7,48 @@
 //!
 //! `L_st(g) = − Σ_i Σ_k y_ik log g_k(x_i)|_{T=1} − Σ_{i∈I} Σ_k f_k(x*_i)|_{T=T0} log g_k(x_i)|_{T=T0}`.
 
-use autograd::functional::cross_entropy;
+use autograd::functional::{cross_entropy, Reduction};
 use autograd::{Float, Var};
 use nn::loss::soft_target_loss;
 
 use super::hinton::HintonConfig;
 use super::index_set::IndexSet;
-use crate::{Error, Result};
+use crate::Result;
 
-/// The generalised distillation loss, normalised by the batch size `B`:
+/// The generalised distillation loss, `Σ_i ℓ_i` over the batch or `(1/B) Σ_i ℓ_i` by
+/// `cfg.reduction`, with
 ///
-/// `L = (α/B) Σ_{i=1}^{B} (−log g_{y_i}(x_i)|_{T=1}) + (β/B) · c(T0) · Σ_{i∈I} (−Σ_k f_k(x*_i) log g_k(x_i)|_{T=T0})`
+/// `ℓ_i = α (−log g_{y_i}(x_i)|_{T=1}) + [i ∈ I] · β · c(T0) · (−Σ_k f_k(x*_i) log g_k(x_i)|_{T=T0})`
 ///
-/// with `g(x_i)|_T = softmax(z_i / T)`, `f(x*_i) = softmax(v*_i / T0)` and `c(T0) = 1` or `T0²`.
+/// and `g(x_i)|_T = softmax(z_i / T)`, `f(x*_i) = softmax(v*_i / T0)`, `c(T0) = 1` or `T0²`.
 /// Symbols → arguments: `z` = `student_logits` (`[B, K]`, the student on `x`), `y` = `labels`,
-/// `v*` = `teacher_logits` (`[|I|, K]`: the teacher on `x*_i` for `i ∈ I`, in ascending order
-/// of `i`; constants), `I` = `index` (a subset of the batch), `α, β, T0, c` from `cfg`.
+/// `v*` = `teacher_logits` (`[|I|, K]`: the teacher on `x*_i`, one row per element of `I` in the
+/// order of `index.indices()`; constants), `I` = `index` (a subset of the batch), `α, β, T0, c`
+/// from `cfg`. Errors name `generalized_distillation_loss`.
 ///
-/// Normalisation: both sums are divided by `B`, not the soft one by `|I|`, so that each object
-/// of `I` carries the same weight whatever the batch's share of `I`, and so that with `I` = the
-/// whole batch the loss equals [`hinton_loss`](super::hinton_loss) exactly. With `I = ∅` it is
-/// `α` times the plain cross-entropy.
+/// Normalisation: with `Reduction::Mean` both sums are divided by `B`, not the soft one by
+/// `|I|`, so that each object of `I` carries the same weight whatever the batch's share of `I`,
+/// and so that with `I` = the whole batch the loss equals [`hinton_loss`](super::hinton_loss)
+/// exactly. With `I = ∅` it is `α` times the plain cross-entropy.
+///
+/// ```
+/// use autograd::Tape;
+/// use methods::distill::{generalized_distillation_loss, hinton_loss, HintonConfig, IndexSet};
+/// use ndarray::array;
+///
+/// let tape = Tape::<f64>::new();
+/// let z = tape.param(array![[0.2, -1.0], [1.5, 0.1], [-0.4, 0.9]]);
+/// let v = tape.constant(array![[1.0, 0.0], [0.3, 0.3], [-2.0, 1.0]]);
+/// let cfg = HintonConfig::seeds(2.0)?;
+/// // I = the whole batch: Hinton's loss.
+/// let all = generalized_distillation_loss(z, &[0, 0, 1], v, &IndexSet::all(3), &cfg)?;
+/// let hinton = hinton_loss(z, &[0, 0, 1], v, &cfg)?;
+/// assert!((all.item().unwrap() - hinton.item().unwrap()).abs() < 1e-14);
+/// // A teacher row per element of I, or an error naming the function.
+/// let err = generalized_distillation_loss(z, &[0, 0, 1], v, &IndexSet::from_indices(3, &[2])?, &cfg);
+/// assert!(err.unwrap_err().to_string().starts_with("generalized_distillation_loss: 3 teacher answers"));
+/// # Ok::<(), methods::Error>(())
+/// ```
 pub fn generalized_distillation_loss<'t, F: Float>(
     student_logits: Var<'t, F>,
     labels: &[usize],
@@ -35,29 +56,24 @@ pub fn generalized_distillation_loss<'t, F: Float>(
     index: &IndexSet,
     cfg: &HintonConfig,
 ) -> Result<Var<'t, F>> {
-    const OP: &str = "generalized distillation loss";
+    const OP: &str = "generalized_distillation_loss";
     cfg.validate()?;
-    let shape = student_logits.shape();
-    let batch = shape.first().copied().unwrap_or(0);
-    index.check_batch(OP, batch)?;
+    let batch = student_logits.shape().first().copied().unwrap_or(0);
     let teacher_rows = teacher_logits.shape().first().copied().unwrap_or(0);
-    if teacher_rows != index.len() {
-        return Err(Error::config(
-            OP,
-            format!(
-                "the teacher's logits have {teacher_rows} rows but I has {} elements (one row \
-                 per element of I, ascending)",
-                index.len()
-            ),
-        ));
+    index.check_answers(OP, batch, teacher_rows)?;
+    let mut total =
+        cross_entropy(student_logits, labels, Reduction::Sum)?.mul_scalar(cfg.hard_weight);
+    if !index.is_empty() {
+        // Teacher row r is object index.indices()[r]: select the student's rows in that order.
+        let student_on_i = student_logits.index_select(0, index.indices())?;
+        let soft = soft_target_loss(
+            student_on_i,
+            teacher_logits,
+            cfg.temperature,
+            cfg.scaling,
+            Reduction::Sum,
+        )?;
+        total = total.try_add(soft.mul_scalar(cfg.soft_weight))?;
     }
-    let hard = cross_entropy(student_logits, labels)?.mul_scalar(cfg.hard_weight);
-    if index.is_empty() {
-        return Ok(hard);
-    }
-    let student_on_i = student_logits.index_select(0, index.indices())?;
-    // soft_target_loss averages over its |I| rows: × |I|/B turns that into (1/B) Σ_{i∈I}.
-    let soft = soft_target_loss(student_on_i, teacher_logits, cfg.temperature, cfg.scaling)?
-        .mul_scalar(cfg.soft_weight * index.len() as f64 / batch as f64);
-    Ok(hard.try_add(soft)?)
+    Ok(cfg.reduction.scale(total, batch))
 }

@@ -14,7 +14,7 @@
 //! [`log_normalizer_term`] for its numerical handling, and
 //! [`normalizing`](super::checks::normalizing) for whether `C` normalises anything).
 
-use autograd::functional::soft_cross_entropy;
+use autograd::functional::{soft_cross_entropy, Reduction};
 use autograd::{Float, Var};
 use ndarray::Array1;
 
@@ -41,6 +41,15 @@ pub enum LogNormalizer {
 pub const DEFAULT_LOG_C_EPSILON: f64 = 1e-3;
 
 /// The metaparameters of probabilistic distillation (classification).
+///
+/// ```
+/// use methods::distill::{ProbDistillConfig, Reduction};
+///
+/// // The seed's objective as written: a sum over the objects.
+/// let seed = ProbDistillConfig { lambda: 0.3, reduction: Reduction::Sum, ..ProbDistillConfig::default() };
+/// assert!(seed.describe().ends_with("loss = −objective"));
+/// assert_eq!(ProbDistillConfig::default().reduction, Reduction::Mean);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProbDistillConfig {
     /// `λ ∈ [0, 1]`, the weight of the teacher answers for `i ∈ I`. Default 0.5: the seed
@@ -52,6 +61,9 @@ pub struct ProbDistillConfig {
     pub temperature: f64,
     /// The `log C` term. Default: included with `ε = 1e-3`, since the seed's objective has it.
     pub log_normalizer: LogNormalizer,
+    /// The negated objective as the seed writes it, a sum over the objects (`Reduction::Sum`),
+    /// or divided by the batch size `B` (`Reduction::Mean`, the default: a batch loss).
+    pub reduction: Reduction,
 }
 
 impl Default for ProbDistillConfig {
@@ -62,6 +74,7 @@ impl Default for ProbDistillConfig {
             log_normalizer: LogNormalizer::Include {
                 epsilon: DEFAULT_LOG_C_EPSILON,
             },
+            reduction: Reduction::Mean,
         }
     }
 }
@@ -85,8 +98,12 @@ impl ProbDistillConfig {
                 "with the log C term (log log(1/g) clamped at log(1/g) ≥ −ln(1−ε), ε = {epsilon})"
             ),
         };
+        let loss = match self.reduction {
+            Reduction::Sum => "loss = −objective",
+            Reduction::Mean => "loss = −objective / B",
+        };
         format!(
-            "probabilistic distillation: λ = {}, T0 = {}, {log_c}; loss = −objective / B",
+            "probabilistic distillation: λ = {}, T0 = {}, {log_c}; {loss}",
             self.lambda, self.temperature
         )
     }
@@ -103,23 +120,47 @@ fn check_epsilon(epsilon: f64) -> Result<()> {
     }
 }
 
-/// The probabilistic distillation loss for classification: the seed's objective, negated and
-/// divided by the batch size `B`:
+/// The probabilistic distillation loss for classification: the seed's objective, negated, and
+/// summed over the objects (`Reduction::Sum`, as the seed writes it) or divided by the batch
+/// size `B` (`Reduction::Mean`) by `cfg.reduction`:
 ///
-/// `L = −(1/B) [ Σ_{i∉I} log g_{y_i}(x_i)|_{T=1} + (1−λ) Σ_{i∈I} log g_{y_i}(x_i)|_{T=1}
-///      + λ Σ_{i∈I} Σ_k s_ik log g_k(x_i)|_{T=T0} + λ·R ]`,
+/// `L = −[ Σ_{i∉I} log g_{y_i}(x_i)|_{T=1} + (1−λ) Σ_{i∈I} log g_{y_i}(x_i)|_{T=1}
+///      + λ Σ_{i∈I} Σ_k s_ik log g_k(x_i)|_{T=T0} + λ·R ]` (`/ B` for the mean),
 ///
 /// `R = Σ_{i∈I} Σ_k (log g_k + log log(1/g_k))|_{T=T0}` if `cfg.log_normalizer` includes it
 /// ([`log_normalizer_term`]), else 0. `g(x)|_T = softmax(z(x)/T)`.
 ///
 /// Symbols → arguments: `z` = `student_logits` (`[B, K]`), `y` = `labels`, `s` =
-/// `teacher_probs` (`[|I|, K]`, the teacher answers `s_i = f(x*_i)` for `i ∈ I` in ascending
-/// order; e.g. [`soft_targets`](super::soft_targets) of the teacher's logits at `T0`),
-/// `I` = `index`, `λ, T0` from `cfg`.
+/// `teacher_probs` (`[|I|, K]`, the teacher answers `s_i = f(x*_i)`, one row per element of `I`
+/// in the order of `index.indices()`; e.g. [`soft_targets`](super::soft_targets) of the
+/// teacher's logits at `T0`), `I` = `index`, `λ, T0` from `cfg`. Errors name `prob_distill_loss`.
 ///
-/// Normalisation: one factor `1/B` for every term, so the seed's relative weights are kept
-/// exactly, and with `I = ∅` or `λ = 0` (and no `log C`) the loss is the mean cross-entropy.
-/// The constant `λ |I| log(K^{K/2} 2^{−K(K−1)/2})` of `log C` is left out (no gradient).
+/// Normalisation: one factor for every term, so the seed's relative weights are kept exactly,
+/// and with `I = ∅` or `λ = 0` (and no `log C`) the loss is the cross-entropy with the same
+/// reduction. The constant `λ |I| log(K^{K/2} 2^{−K(K−1)/2})` of `log C` is left out (no
+/// gradient).
+///
+/// ```
+/// use autograd::Tape;
+/// use methods::distill::{prob_distill_loss, IndexSet, LogNormalizer, ProbDistillConfig, Reduction};
+/// use ndarray::array;
+///
+/// // B = 2, I = [1] with s_1 = (½, ½), λ = ½, T0 = 1, no log C. g_0 = (¾, ¼), g_1 = (¼, ¾),
+/// // labels (0, 0): L = −[ln ¾ + ½ ln ¼ + ½ · ½ (ln ¼ + ln ¾)].
+/// let cfg = ProbDistillConfig {
+///     lambda: 0.5,
+///     temperature: 1.0,
+///     log_normalizer: LogNormalizer::Omit,
+///     reduction: Reduction::Sum,
+/// };
+/// let tape = Tape::<f64>::new();
+/// let z = tape.param(array![[3f64.ln(), 0.0], [0.0, 3f64.ln()]]);
+/// let s = tape.constant(array![[0.5, 0.5]]);
+/// let loss = prob_distill_loss(z, &[0, 0], s, &IndexSet::from_indices(2, &[1])?, &cfg)?;
+/// let (l14, l34) = (0.25f64.ln(), 0.75f64.ln());
+/// assert!((loss.item().unwrap() + l34 + 0.5 * l14 + 0.25 * (l14 + l34)).abs() < 1e-15);
+/// # Ok::<(), methods::Error>(())
+/// ```
 pub fn prob_distill_loss<'t, F: Float>(
     student_logits: Var<'t, F>,
     labels: &[usize],
@@ -127,7 +168,7 @@ pub fn prob_distill_loss<'t, F: Float>(
     index: &IndexSet,
     cfg: &ProbDistillConfig,
 ) -> Result<Var<'t, F>> {
-    const OP: &str = "probabilistic distillation loss";
+    const OP: &str = "prob_distill_loss";
     cfg.validate()?;
     let shape = student_logits.shape();
     if shape.len() != 2 || shape[1] == 0 {
@@ -137,7 +178,8 @@ pub fn prob_distill_loss<'t, F: Float>(
         ));
     }
     let (batch, classes) = (shape[0], shape[1]);
-    index.check_batch(OP, batch)?;
+    let answers = teacher_probs.shape().first().copied().unwrap_or(0);
+    index.check_answers(OP, batch, answers)?;
     if labels.len() != batch {
         return Err(Error::config(
             OP,
@@ -182,17 +224,18 @@ pub fn prob_distill_loss<'t, F: Float>(
     let mut objective = log_g_y.try_mul(tape.constant(weights))?.sum();
 
     if !index.is_empty() && cfg.lambda > 0.0 {
+        // Answer row r is object index.indices()[r]: select the student's rows in that order.
         let z_i = student_logits.index_select(0, index.indices())?;
-        // soft_cross_entropy = −(1/|I|) Σ_{i∈I} Σ_k s_ik log g_k|_{T0}.
-        let soft_sum = soft_cross_entropy(z_i, teacher_probs, cfg.temperature)?
-            .mul_scalar(-(index.len() as f64));
+        // soft_cross_entropy (summed) = −Σ_{i∈I} Σ_k s_ik log g_k|_{T0}.
+        let soft_sum = soft_cross_entropy(z_i, teacher_probs, cfg.temperature, Reduction::Sum)?
+            .mul_scalar(-1.0);
         objective = objective.try_add(soft_sum.mul_scalar(cfg.lambda))?;
         if let LogNormalizer::Include { epsilon } = cfg.log_normalizer {
             let r = log_normalizer_term(z_i, cfg.temperature, epsilon)?;
             objective = objective.try_add(r.mul_scalar(cfg.lambda))?;
         }
     }
-    Ok(objective.mul_scalar(-1.0 / batch as f64))
+    Ok(cfg.reduction.scale(objective.mul_scalar(-1.0), batch))
 }
 
 /// The `log C` term of the objective (without its constant), summed over the rows:

@@ -302,7 +302,7 @@ impl<F: Float> DomainMap<F> for DilatedConv {
                 .expect("rows of H·W features");
             let y = tape
                 .constant(images)
-                .conv2d(tape.constant(weight.clone()), geometry)?
+                .conv2d(tape.constant(weight.clone()), None, geometry)?
                 .reshape(&[n, out_dim])?
                 .value();
             parts.push(

@@ -1,19 +1,35 @@
 //! Convolution, max-pooling and flattening.
 
-use autograd::{Conv2dGeometry, Float, Var};
+use autograd::{Conv2dGeometry, Float, IntoTensor, Tensor, Var};
 use rand::Rng;
 
+use super::linear::check_bias;
 use crate::init::{fans, Init};
-use crate::{Ctx, Module, Param, Result};
+use crate::{Ctx, Error, Module, Param, Result};
 
 /// `y[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c]` (cross-correlation with stride, padding and
 /// dilation), `W` of shape `[out, in, kh, kw]`.
+///
+/// The weight and the bias are private (a layer always has a 4-axis `W` and a bias of its
+/// `out`): build one with [`new`](Conv2d::new) or [`from_weights`](Conv2d::from_weights) and
+/// reach the parameters through [`weight`](Conv2d::weight) and [`bias`](Conv2d::bias). The
+/// geometry stays public: every value is checked against the input at the forward pass.
+///
+/// ```
+/// use autograd::Conv2dGeometry;
+/// use nn::layers::Conv2d;
+/// use rand::{rngs::StdRng, SeedableRng};
+///
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let mut conv = Conv2d::<f32>::new(3, 8, 5, Conv2dGeometry::new(1, 2, 1), true, &mut rng);
+/// assert_eq!(conv.weight().shape(), &[8, 3, 5, 5]);
+/// assert_eq!(conv.bias().map(|b| b.numel()), Some(8));
+/// conv.geometry.stride = [2, 2];
+/// ```
 #[derive(Clone, Debug)]
 pub struct Conv2d<F: Float> {
-    /// `W`, `[out, in, kh, kw]`.
-    pub weight: Param<F>,
-    /// `b`, `[out]`.
-    pub bias: Option<Param<F>>,
+    weight: Param<F>,
+    bias: Option<Param<F>>,
     /// Stride, padding and dilation.
     pub geometry: Conv2dGeometry,
 }
@@ -38,18 +54,72 @@ impl<F: Float> Conv2d<F> {
             geometry,
         }
     }
+
+    /// A convolution with the given weight `W` (`[out, in, kh, kw]`), bias `b` (`[out]`, or
+    /// `None`) and geometry. Errors when `W` does not have four axes or `b` is not `[out]`.
+    ///
+    /// ```
+    /// use autograd::{Conv2dGeometry, IntoTensor, Tape};
+    /// use ndarray::{array, Array4};
+    /// use nn::{layers::Conv2d, Ctx, Module};
+    ///
+    /// // One 2×2 box filter plus 1, on a 1-channel 2×2 image: one output pixel, 1+2+3+4+1.
+    /// let weight = Array4::<f64>::ones((1, 1, 2, 2));
+    /// let conv = Conv2d::from_weights(weight, Some(array![1.0].into_tensor()), Conv2dGeometry::default())?;
+    /// let tape = Tape::new();
+    /// let ctx = Ctx::eval(&tape);
+    /// let image = Array4::from_shape_vec((1, 1, 2, 2), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+    /// assert_eq!(conv.forward(&ctx, ctx.input(image))?.item(), Some(11.0));
+    /// # Ok::<(), nn::Error>(())
+    /// ```
+    pub fn from_weights(
+        weight: impl IntoTensor<F>,
+        bias: Option<Tensor<F>>,
+        geometry: Conv2dGeometry,
+    ) -> Result<Self> {
+        let weight = weight.into_tensor();
+        if weight.ndim() != 4 {
+            return Err(Error::config(
+                "Conv2d::from_weights",
+                format!(
+                    "the weight must be [out, in, kh, kw], got shape {:?}",
+                    weight.shape()
+                ),
+            ));
+        }
+        let bias = check_bias("Conv2d::from_weights", weight.shape()[0], bias)?;
+        Ok(Conv2d {
+            weight: Param::new(weight),
+            bias: bias.map(Param::new),
+            geometry,
+        })
+    }
+
+    /// `W`, `[out, in, kh, kw]`.
+    pub fn weight(&self) -> &Param<F> {
+        &self.weight
+    }
+
+    /// `W`, mutable: to freeze it or [`set`](Param::set) a value of the same shape.
+    pub fn weight_mut(&mut self) -> &mut Param<F> {
+        &mut self.weight
+    }
+
+    /// `b`, `[out]`, if the layer has a bias.
+    pub fn bias(&self) -> Option<&Param<F>> {
+        self.bias.as_ref()
+    }
+
+    /// `b`, mutable.
+    pub fn bias_mut(&mut self) -> Option<&mut Param<F>> {
+        self.bias.as_mut()
+    }
 }
 
 impl<F: Float> Module<F> for Conv2d<F> {
     fn forward<'t>(&self, ctx: &Ctx<'t, F>, x: Var<'t, F>) -> Result<Var<'t, F>> {
-        let y = x.conv2d(ctx.param(&self.weight), self.geometry)?;
-        match &self.bias {
-            Some(b) => {
-                let channels = self.weight.shape()[0];
-                Ok(y.try_add(ctx.param(b).reshape(&[1, channels, 1, 1])?)?)
-            }
-            None => Ok(y),
-        }
+        let bias = self.bias.as_ref().map(|b| ctx.param(b));
+        Ok(x.conv2d(ctx.param(&self.weight), bias, self.geometry)?)
     }
 
     fn visit_params(&self, f: &mut dyn FnMut(&str, &Param<F>)) {

@@ -1,19 +1,35 @@
 //! The affine layer.
 
-use autograd::{Float, Var};
+use autograd::{Float, IntoTensor, Tensor, Var};
 use rand::Rng;
 
 use crate::init::{fans, Init};
-use crate::{Ctx, Module, Param, Result};
+use crate::{Ctx, Error, Module, Param, Result};
 
 /// `y = x Wᵀ + b`, with `W` of shape `[out, in]` (PyTorch's layout) and an optional bias `b`
 /// of shape `[out]`. The product reads `Wᵀ` through strides: no transpose is copied.
+///
+/// The weight and the bias are private, so that a layer always has `W` of two axes and `b` of
+/// `W`'s `out`: build one with [`new`](Linear::new), [`with_init`](Linear::with_init) or
+/// [`from_weights`](Linear::from_weights), and read or update the parameters through
+/// [`weight`](Linear::weight), [`bias`](Linear::bias) and their `_mut` twins (e.g. to freeze
+/// one; [`Param::set`] keeps the shape).
+///
+/// ```
+/// use nn::layers::Linear;
+/// use rand::{rngs::StdRng, SeedableRng};
+///
+/// let mut layer = Linear::<f32>::new(3, 2, true, &mut StdRng::seed_from_u64(0));
+/// assert_eq!(layer.weight().shape(), &[2, 3]);
+/// layer.weight_mut().frozen = true; // trained no more; the bias still is
+/// layer.bias_mut().unwrap().set(ndarray::array![0.0f32, 1.0])?;
+/// assert!(layer.bias_mut().unwrap().set(ndarray::array![0.0f32]).is_err());
+/// # Ok::<(), nn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Linear<F: Float> {
-    /// `W`, `[out, in]`.
-    pub weight: Param<F>,
-    /// `b`, `[out]`; `None` for a layer without bias (the Bayesian distillation teachers).
-    pub bias: Option<Param<F>>,
+    weight: Param<F>,
+    bias: Option<Param<F>>,
 }
 
 impl<F: Float> Linear<F> {
@@ -37,9 +53,81 @@ impl<F: Float> Linear<F> {
         Linear { weight, bias }
     }
 
+    /// A layer with the given weight `W` (`[out, in]`) and bias `b` (`[out]`, or `None` for a
+    /// layer without bias). Errors when `W` does not have two axes or `b` is not `[out]`.
+    ///
+    /// ```
+    /// use autograd::{IntoTensor, Tape};
+    /// use ndarray::array;
+    /// use nn::{layers::Linear, Ctx, Module};
+    ///
+    /// // y = 1·x₀ − 2·x₁ + 0.5
+    /// let layer = Linear::from_weights(array![[1.0, -2.0]], Some(array![0.5].into_tensor()))?;
+    /// assert_eq!(layer.dims(), (2, 1));
+    /// let tape = Tape::new();
+    /// let ctx = Ctx::eval(&tape);
+    /// let y = layer.forward(&ctx, ctx.input(array![[3.0, 1.0]]))?;
+    /// assert_eq!(y.item(), Some(1.5));
+    /// assert!(Linear::<f64>::from_weights(array![[1.0, -2.0]], Some(array![0.5, 0.0].into_tensor())).is_err());
+    /// # Ok::<(), nn::Error>(())
+    /// ```
+    pub fn from_weights(weight: impl IntoTensor<F>, bias: Option<Tensor<F>>) -> Result<Self> {
+        let weight = weight.into_tensor();
+        if weight.ndim() != 2 {
+            return Err(Error::config(
+                "Linear::from_weights",
+                format!(
+                    "the weight must be [out, in], got shape {:?}",
+                    weight.shape()
+                ),
+            ));
+        }
+        let bias = check_bias("Linear::from_weights", weight.shape()[0], bias)?;
+        Ok(Linear {
+            weight: Param::new(weight),
+            bias: bias.map(Param::new),
+        })
+    }
+
     /// `(in, out)`.
     pub fn dims(&self) -> (usize, usize) {
         (self.weight.shape()[1], self.weight.shape()[0])
+    }
+
+    /// `W`, `[out, in]`.
+    pub fn weight(&self) -> &Param<F> {
+        &self.weight
+    }
+
+    /// `W`, mutable: to freeze it or [`set`](Param::set) a value of the same shape.
+    pub fn weight_mut(&mut self) -> &mut Param<F> {
+        &mut self.weight
+    }
+
+    /// `b`, `[out]`; `None` for a layer without bias (the Bayesian distillation teachers).
+    pub fn bias(&self) -> Option<&Param<F>> {
+        self.bias.as_ref()
+    }
+
+    /// `b`, mutable.
+    pub fn bias_mut(&mut self) -> Option<&mut Param<F>> {
+        self.bias.as_mut()
+    }
+}
+
+/// Checks that a layer's bias, if any, has one value per output: `[outputs]`.
+pub(crate) fn check_bias<F: Float>(
+    op: &str,
+    outputs: usize,
+    bias: Option<Tensor<F>>,
+) -> Result<Option<Tensor<F>>> {
+    match bias {
+        Some(b) if b.shape() != [outputs] => Err(Error::ShapeMismatch {
+            name: format!("{op}: the bias (one value per output)"),
+            expected: vec![outputs],
+            found: b.shape().to_vec(),
+        }),
+        other => Ok(other),
     }
 }
 

@@ -27,7 +27,7 @@
 //! let mut opt = Adam::new(AdamConfig::adamw(1e-3, 1e-2))?;
 //! let schedule = LrSchedule::cosine(1e-3, 0.0, 10)?;
 //! let mut grads = Grads::default();
-//! grads.insert(&model.weight, ndarray::Array2::<f64>::ones((2, 3)).into_dyn().into_shared());
+//! grads.insert(model.weight(), ndarray::Array2::<f64>::ones((2, 3)).into_dyn().into_shared());
 //! for epoch in 0..10 {
 //!     schedule.apply(&mut opt, epoch)?;
 //!     opt.step(&mut model, &grads)?;

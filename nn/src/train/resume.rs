@@ -23,9 +23,11 @@
 //! # When state is saved
 //!
 //! After an epoch, if at least [`Resume::interval`] of wall time has passed since the last save
-//! (or since the start), and always after the last epoch. A training whose epochs take less than
-//! the interval saves seldom (a 0.1 s epoch: every tenth), and one that lasts less than the
-//! interval in all saves once, at its end; the default interval is one second.
+//! (or since the start), and always after the last epoch. The default interval is ten seconds:
+//! a crash loses at most that much work, and saving costs at most a few tenths of a percent (a
+//! save of a 7,850-parameter model with Adam's state, fsync included, took 11–23 ms on a loaded
+//! 2-core machine). A training whose epochs take less than the interval saves seldom (a 1 s
+//! epoch: every tenth), and one that lasts less than the interval in all saves once, at its end.
 //!
 //! # State that does not match
 //!
@@ -71,8 +73,8 @@ impl Resume {
     }
 }
 
-/// The default [`Resume::interval`]: one second.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+/// The default [`Resume::interval`]: ten seconds (see the module documentation).
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Test switch: when this environment variable holds `N`, the process exits with status 137
 /// (as if killed by `SIGKILL`) right after the `N`-th state save of the process, so that tests

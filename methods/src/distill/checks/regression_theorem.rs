@@ -12,6 +12,7 @@ use super::{CheckKind, CheckOutcome};
 use crate::distill::index_set::IndexSet;
 use crate::distill::regression::{prob_regression_loss, ProbRegressionConfig};
 use crate::distill::wls::solve_prob_regression;
+use crate::distill::Reduction;
 use crate::{Error, Result};
 
 /// The random instances and the optimiser's stopping rule.
@@ -75,6 +76,7 @@ fn draw_instance(n: usize, p: usize, rng: &mut StdRng) -> Instance {
         lambda: rng.gen_range(0.0..=1.0),
         sigma: rng.gen_range(0.5..=2.0),
         sigma_s: rng.gen_range(0.5..=2.0),
+        reduction: Reduction::Mean,
     };
     Instance {
         x,

@@ -15,7 +15,7 @@
 
 use autograd::Tape;
 use ndarray::Array1;
-use nn::loss::{soft_target_loss, TemperatureScaling};
+use nn::loss::{soft_target_loss, Reduction, TemperatureScaling};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -197,7 +197,7 @@ pub fn hinton_gradient_errors(cfg: &TemperatureConfig) -> Result<(Vec<GradientEr
         let tape = Tape::<f64>::new();
         let zv = tape.param(z.clone().into_shape_with_order((1, k)).expect("1×K"));
         let vv = tape.constant(v.clone().into_shape_with_order((1, k)).expect("1×K"));
-        let loss = soft_target_loss(zv, vv, t, TemperatureScaling::None)?;
+        let loss = soft_target_loss(zv, vv, t, TemperatureScaling::None, Reduction::Mean)?;
         let grad = tape.grad(loss, &[zv])?.remove(0);
         let grad = Array1::from_iter(grad.iter().copied());
         let approx = diff.mapv(|x| x / (k as f64 * t * t));

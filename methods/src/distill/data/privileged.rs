@@ -143,7 +143,9 @@ impl PrivilegedDataConfig {
         let (train_clean, train_noisy, train_y) = draw_split(self, &alpha, self.train, rng);
         let (test_clean, test_noisy, test_y) = draw_split(self, &alpha, self.test, rng);
         let size = (self.privileged_fraction * self.train as f64).round() as usize;
-        let chosen = sample(rng, self.train, size).into_vec();
+        let mut chosen = sample(rng, self.train, size).into_vec();
+        // Ascending, as documented for `train_privileged` (an `IndexSet` keeps the order given).
+        chosen.sort_unstable();
         let index = IndexSet::from_indices(self.train, &chosen)?;
         let privileged_rows = train_clean.select(ndarray::Axis(0), index.indices());
         let cast = |a: &Array2<f64>| a.mapv(F::from_f64);
