@@ -596,9 +596,22 @@ fn notes(c: &MultidomainConfig) -> Vec<String> {
         ),
         format!(
             "Teachers: MLP 784-256-128-64-64-10 (576 inputs for the dilation row), ReLU, Adam at \
-             {}, batches of {}, {} epochs (the authors' code: 10), trained once from \
-             teacher.seed = {} and shared by every row and run seed (stored in OUT/models/).",
-            c.teacher.learning_rate, c.teacher.batch_size, c.teacher.epochs, c.teacher.seed
+             {}, batches of {}, {} epochs (the authors' code: 10), {} (stored in OUT/models/). \
+             The VAEs are trained once from vae.seed and vae_2d.seed.",
+            c.teacher.learning_rate,
+            c.teacher.batch_size,
+            c.teacher.epochs,
+            if c.teacher.per_seed {
+                "trained per run seed (teacher.per_seed): the spread over seeds includes the \
+                 teachers'"
+                    .to_owned()
+            } else {
+                format!(
+                    "trained once from teacher.seed = {} and shared by every row and run seed, \
+                     as the authors train one teacher for their runs",
+                    c.teacher.seed
+                )
+            }
         ),
         format!(
             "Noise row: {} (reading `{}`; the other reading is `{}`). The teacher is trained on \
