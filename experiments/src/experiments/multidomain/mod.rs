@@ -25,7 +25,7 @@ mod figures;
 mod models;
 mod students;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use methods::multidomain::maps::{DilatedConv, DomainMap, GaussianNoise, Identity};
 use methods::multidomain::vae::{pair_by_class, synthetic_digits, VaeMap, VaeMapMode};
 use ndarray::{Array2, Axis};
@@ -545,7 +545,14 @@ fn paired(clothes: &Dataset<f32>, digits: &Digits, seed: u64) -> Result<(Dataset
         &clothes.y().to_vec(),
         &digits.train.y().to_vec(),
         &mut seed_stream(seed, "pairing"),
-    )?;
+    )
+    .with_context(|| {
+        format!(
+            "the {} training digits (at most config key `mnist_train_size`) must include every \
+             class index of the clothes",
+            digits.train.len()
+        )
+    })?;
     Ok((clothes.clone(), digits.train.x().select(Axis(0), &pairs)))
 }
 
