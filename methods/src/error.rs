@@ -31,6 +31,26 @@ pub enum Error {
         /// Why: which pivot failed, or the estimated reciprocal condition number.
         reason: String,
     },
+    /// A matrix that must be symmetric positive definite (a covariance, a precision, a
+    /// curvature) is not, even numerically.
+    #[error("{what} is not positive definite: {reason}")]
+    NotPositiveDefinite {
+        /// The matrix, e.g. `"the Laplace precision (GGN + αI)"`.
+        what: String,
+        /// Why: the failed pivot, the smallest eigenvalue, and what to do about it.
+        reason: String,
+    },
+    /// The student's architecture cannot be reached from the teacher's by the removals of
+    /// Bayesian distillation (neuron removal φ, layer removal ψ).
+    #[error("architecture alignment {teacher:?} → {student:?}: {reason}")]
+    Alignment {
+        /// The teacher's layer sizes `[n_0, …, n_T]`.
+        teacher: Vec<usize>,
+        /// The requested student's layer sizes.
+        student: Vec<usize>,
+        /// Which removal fails, or why no sequence of removals reaches the student.
+        reason: String,
+    },
     /// A row of a CSV file cannot be read.
     #[error("{source_name}, line {line}: {reason}")]
     Csv {

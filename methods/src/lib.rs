@@ -2,14 +2,20 @@
 //!
 //! * [`distill`]: Hinton distillation, generalised distillation with privileged information
 //!   (Vapnik), and probabilistic distillation (seed S4) with its theorem checks.
+//! * [`bayes`]: Bayesian distillation (seed S4): the teacher's Laplace posterior, aligned to the
+//!   student by Gaussian conditioning (neuron and layer removal), as the student's prior.
 //! * [`meta`]: gradient-based optimisation of the distillation metaparameters (seed S3), with
 //!   exact hypergradients through an optimiser step.
+//! * [`transfer`]: adversarial (Wasserstein) transfer with strictly 1-Lipschitz critics, the
+//!   exact `W1` of point clouds, and the L2, L2-SP and DELTA baselines (seed S0).
 //! * [`multidomain`]: distillation across domains of different size (seed S1): the loss with
 //!   its weight `λ` and domain map `φ`, the maps, the two-decoder VAE and its checks.
 
+pub mod bayes;
 pub mod distill;
 pub mod error;
 pub mod meta;
 pub mod multidomain;
+pub mod transfer;
 
 pub use error::{Error, Result};

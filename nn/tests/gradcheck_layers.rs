@@ -5,7 +5,11 @@
 use autograd::gradcheck::check_fn;
 use autograd::{gradcheck, gradgradcheck, Conv2dGeometry, Tape, Tolerance};
 use ndarray::{ArrayD, IxDyn};
-use nn::layers::{mlp, Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Sequential};
+use nn::init::Init;
+use nn::layers::{
+    mlp, Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d, OrthonormalLinear, Sequential,
+    SpectralNormLinear, VariationalLinear,
+};
 use nn::loss::{soft_target_loss, Reduction, TemperatureScaling};
 use nn::{Ctx, Module, Param};
 use rand::rngs::StdRng;
@@ -94,6 +98,23 @@ fn every_layer_passes_gradcheck() {
         false,
         true,
     );
+    // through all Björck iterations (the default 15, and 3 where the iterate is still far from
+    // orthonormal), wide, square and tall, from a generic (not orthogonal) weight
+    for (i, o, iterations) in [(5, 3, 15), (4, 4, 3), (3, 5, 15)] {
+        let mut layer = OrthonormalLinear::new(i, o, true, r).with_iterations(iterations);
+        layer.weight = Linear::new(i, o, false, r).weight().clone();
+        let name = format!("orthonormal linear {i}→{o}, {iterations} Björck iterations");
+        check(&name, &layer, distinct(&[3, i], r), false, true);
+    }
+    // ũ, ṽ are constants of the tape and come from the parameter's stored value: the
+    // finite differences hold them fixed too
+    check(
+        "spectral-norm linear",
+        &SpectralNormLinear::new(5, 3, true, r),
+        distinct(&[4, 5], r),
+        false,
+        true,
+    );
     for (stride, pad, dil) in [(1, 0, 1), (2, 1, 1), (1, 2, 2)] {
         let conv = Conv2d::new(2, 3, 3, Conv2dGeometry::new(stride, pad, dil), true, r);
         let name = format!("conv2d stride {stride} pad {pad} dilation {dil}");
@@ -107,6 +128,14 @@ fn every_layer_passes_gradcheck() {
         true,
     );
     check("flatten", &Flatten, distinct(&[2, 3, 2], r), false, true);
+    // a fixed noise seed (the check's training pass): the same draw at every evaluation
+    check(
+        "variational linear (training)",
+        &VariationalLinear::new(5, 3, true, Init::TorchDefault, -1.0, r).unwrap(),
+        distinct(&[4, 5], r),
+        true,
+        true,
+    );
     check(
         "dropout (training)",
         &Dropout::new(0.3).unwrap(),

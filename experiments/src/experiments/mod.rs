@@ -5,6 +5,9 @@
 //! [`Experiment`](crate::experiment::Experiment), and add `NAME::Struct` to `registry!` below.
 //! Order here is the order of `reproduce` and of `REPORT.md`.
 
+mod meta_distill_lines;
+#[cfg(test)]
+mod meta_distill_tests;
 mod s4_common;
 #[cfg(test)]
 mod s4_tests;
@@ -31,6 +34,8 @@ registry! {
     prob_distill_twitter::ProbDistillTwitter,
     privileged_synthetic::PrivilegedSynthetic,
     multidomain::Multidomain,
+    meta_distill::MetaDistill,
+    w1_estimators::W1Estimators,
 }
 
 /// The registered experiments, followed by the test-only ones when

@@ -238,7 +238,8 @@ impl LineTrainer<'_> {
 /// A trained teacher, as the students need it: its logits on every training object, its own
 /// test metrics for the report, and which stored model it is.
 pub struct Teacher {
-    /// `v(x*_i)` for every training object, in training-set order.
+    /// `v(x*_i)` for every training object, in training-set order (for
+    /// [`stored_teacher_on_rows`]: on the rows asked for, in their order).
     pub train_logits: Array2<f32>,
     /// Its accuracy and cross-entropy on the test set after the last epoch.
     pub test: Evaluation,
@@ -294,6 +295,50 @@ pub fn stored_teacher<M: Module<f32>>(
     test: &Dataset<f32>,
     progress: &mut Progress,
 ) -> Result<Arc<Teacher>> {
+    teacher_answering(ctx, spec, model, config, seed, train, test, None, progress)
+}
+
+/// [`stored_teacher`], but with [`Teacher::train_logits`] the teacher's logits on `rows`
+/// (called `rows_name`, which must name them uniquely within the process: it keys the memo)
+/// instead of on its own training set: for a student trained on another sample than the
+/// teacher's (`meta-distill`).
+#[allow(clippy::too_many_arguments)] // as stored_teacher
+pub fn stored_teacher_on_rows<M: Module<f32>>(
+    ctx: &RunContext<'_>,
+    spec: TeacherSpec<'_>,
+    model: M,
+    config: &TeacherConfig,
+    seed: u64,
+    train: &Dataset<f32>,
+    test: &Dataset<f32>,
+    (rows_name, rows): (&str, &Array2<f32>),
+    progress: &mut Progress,
+) -> Result<Arc<Teacher>> {
+    teacher_answering(
+        ctx,
+        spec,
+        model,
+        config,
+        seed,
+        train,
+        test,
+        Some((rows_name, rows)),
+        progress,
+    )
+}
+
+#[allow(clippy::too_many_arguments)] // as stored_teacher
+fn teacher_answering<M: Module<f32>>(
+    ctx: &RunContext<'_>,
+    spec: TeacherSpec<'_>,
+    model: M,
+    config: &TeacherConfig,
+    seed: u64,
+    train: &Dataset<f32>,
+    test: &Dataset<f32>,
+    rows: Option<(&str, &Array2<f32>)>,
+    progress: &mut Progress,
+) -> Result<Arc<Teacher>> {
     let identity = ModelIdentity::of(
         spec.name,
         spec.architecture,
@@ -303,7 +348,12 @@ pub fn stored_teacher<M: Module<f32>>(
         spec.data,
     )?
     .revised(TEACHER_REVISION);
-    let key = format!("{} {}", ctx.models().dir().display(), identity.stem());
+    let key = format!(
+        "{} {} {}",
+        ctx.models().dir().display(),
+        identity.stem(),
+        rows.map_or("its training set", |(name, _)| name)
+    );
     TEACHERS.get_or_make(&key, || {
         let stored = ctx
             .models()
@@ -334,7 +384,7 @@ pub fn stored_teacher<M: Module<f32>>(
         Ok(Teacher {
             train_logits: predict(
                 &stored.model,
-                train.x(),
+                rows.map_or(train.x(), |(_, rows)| rows),
                 TrainConfig::default().eval_batch_size,
             )?,
             test,

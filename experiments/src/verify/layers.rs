@@ -8,7 +8,10 @@ use anyhow::{bail, Result};
 use autograd::gradcheck::check_fn;
 use autograd::{gradcheck, gradgradcheck, Conv2dGeometry, Tape, Tolerance};
 use ndarray::{ArrayD, IxDyn};
-use nn::layers::{mlp, Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Sequential};
+use nn::layers::{
+    mlp, Activation, Conv2d, Dropout, Flatten, Linear, MaxPool2d, OrthonormalLinear, Sequential,
+    SpectralNormLinear,
+};
 use nn::{Ctx, Module, Param};
 use rand::rngs::StdRng;
 
@@ -42,6 +45,21 @@ const LAYERS: &[(&str, Build)] = &[
     ("linear", |r| case(Linear::new(5, 3, true, r), &[4, 5])),
     ("linear_no_bias", |r| {
         case(Linear::new(5, 3, false, r), &[2, 5])
+    }),
+    // Björck from a generic (not orthogonal) weight, through 4 iterations (still far from
+    // converged, so every iteration's derivative matters) and through the default 15
+    ("orthonormal_linear", |r| {
+        let mut layer = OrthonormalLinear::new(5, 3, true, r).with_iterations(4);
+        layer.weight = Linear::new(5, 3, false, r).weight().clone();
+        case(layer, &[3, 5])
+    }),
+    ("orthonormal_linear_tall", |r| {
+        let mut layer = OrthonormalLinear::new(3, 5, true, r);
+        layer.weight = Linear::new(3, 5, false, r).weight().clone();
+        case(layer, &[2, 3])
+    }),
+    ("spectral_norm_linear", |r| {
+        case(SpectralNormLinear::new(5, 3, true, r), &[4, 5])
     }),
     ("conv2d", |r| {
         case(

@@ -5,10 +5,12 @@
 //! Adding checks: write a function returning `Vec<Box<dyn Check>>` (usually built with
 //! [`check`]) in a file of this folder, and add it to [`PROVIDERS`].
 
+mod bayes;
 mod known;
 mod layers;
 mod ops;
 mod output;
+mod s0;
 mod s1;
 mod s3;
 mod s4;
@@ -80,6 +82,17 @@ impl Outcome {
             ),
             passed: report.passed(),
             detail: report.to_string(),
+        }
+    }
+
+    /// A methods check's outcome (`methods::distill::CheckOutcome`, which every method's
+    /// `checks` module returns) as a verify outcome.
+    pub fn from_check(o: methods::distill::CheckOutcome) -> Self {
+        Outcome {
+            measured: o.measured,
+            tolerance: format!("≤ {:.1e}", o.tolerance),
+            passed: o.passed,
+            detail: o.detail,
         }
     }
 
@@ -176,9 +189,11 @@ pub const PROVIDERS: &[Provider] = &[
     known::checks,
     ops::checks,
     layers::checks,
+    s0::checks,
     s1::checks,
     s3::checks,
     s4::checks,
+    bayes::checks,
     test_only,
 ];
 

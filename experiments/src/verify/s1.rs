@@ -18,14 +18,8 @@ use methods::multidomain::checks::{
 
 use super::{check, Check, Outcome};
 
-/// A methods check outcome as a verify outcome.
 fn outcome(o: CheckOutcome) -> Outcome {
-    Outcome {
-        measured: o.measured,
-        tolerance: format!("≤ {:.1e}", o.tolerance),
-        passed: o.passed,
-        detail: o.detail,
-    }
+    Outcome::from_check(o)
 }
 
 /// The S1 checks, in the order of the module documentation.

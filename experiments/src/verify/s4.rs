@@ -27,14 +27,8 @@ use methods::distill::CheckOutcome;
 
 use super::{check, finding, Check, Outcome};
 
-/// A methods check outcome as a verify outcome.
 fn outcome(o: CheckOutcome) -> Outcome {
-    Outcome {
-        measured: o.measured,
-        tolerance: format!("≤ {:.1e}", o.tolerance),
-        passed: o.passed,
-        detail: o.detail,
-    }
+    Outcome::from_check(o)
 }
 
 /// The normalising-constant integrals of the default cases on every domain, computed once per

@@ -151,9 +151,9 @@ fn prob_distill_twitter_runs_on_a_supplied_csv_and_is_skipped_without_one() {
             "--set",
             &set,
             "--set",
-            "epochs=40",
+            "student.epochs=40",
             "--set",
-            "learning_rate=0.01",
+            "student.learning_rate=0.01",
         ],
     );
     assert_contains(

@@ -1,6 +1,8 @@
 //! The `distillery` binary as a user runs it: every subcommand's help, the files `run`
 //! promises, resuming, determinism, errors naming the problem and the fix, `verify`'s exit
 //! code, sharded `reproduce` merged by `report` equal to one machine's run, and the S1 and S4
+//! code, sharded `reproduce` merged by `report` equal to one machine's run, the S4
+//! experiments' quick forms and checks, and `w1-estimators` (S0) in its quick form.
 //! experiments' quick forms and checks.
 //!
 //! Every command runs in a fresh temporary directory with HOME and XDG_CACHE_HOME pointing
@@ -10,8 +12,10 @@ mod sandbox;
 
 mod distill;
 mod errors;
+mod meta_distill;
 mod multidomain;
 mod reproduce;
 mod resume;
 mod run;
 mod verify_data_help;
+mod w1_estimators;
