@@ -66,6 +66,7 @@ fn classification_form_first_and_second_order() {
             lambda,
             temperature,
             scaling,
+            reduction: Reduction::Mean,
         };
         let f = check_fn(|tape, xs| {
             let v = tape.constant(teacher.clone());
@@ -86,7 +87,7 @@ fn regression_form_first_and_second_order_in_predictions_and_through_a_linear_mo
         let teacher = normal(&shape, 4);
         let f = check_fn(|tape, xs| {
             let (y, t) = (tape.constant(y.clone()), tape.constant(teacher.clone()));
-            multidomain_regression_loss(xs[0], y, t, 0.3).map_err(unwrap_autograd)
+            multidomain_regression_loss(xs[0], y, t, 0.3, Reduction::Mean).map_err(unwrap_autograd)
         });
         check_both(&format!("regression {shape:?}"), &f, &[normal(&shape, 5)]);
     }
@@ -96,7 +97,7 @@ fn regression_form_first_and_second_order_in_predictions_and_through_a_linear_mo
     let g = check_fn(|tape, xs| {
         let pred = tape.constant(design.clone()).matmul(xs[0])?.reshape(&[B])?;
         let (y, t) = (tape.constant(y.clone()), tape.constant(teacher.clone()));
-        multidomain_regression_loss(pred, y, t, 0.6).map_err(unwrap_autograd)
+        multidomain_regression_loss(pred, y, t, 0.6, Reduction::Sum).map_err(unwrap_autograd)
     });
     check_both("regression in w", &g, &[normal(&[2, 1], 9)]);
 }
@@ -112,10 +113,7 @@ fn classification_by_hand() {
     let tape = Tape::<f64>::new();
     let z = tape.param(array![[0.0, 3f64.ln()]]);
     let v = tape.constant(array![[3f64.ln(), 0.0]]);
-    let cfg = MultiDomainConfig {
-        lambda: 0.3,
-        ..MultiDomainConfig::default()
-    };
+    let cfg = MultiDomainConfig::seeds(0.3, 1.0).unwrap();
     let loss = multidomain_loss(z, &[1], v, &cfg).unwrap().item().unwrap();
     close(loss, 0.3 * hard + 0.7 * soft, "λ = 0.3, T0 = 1");
 }
@@ -130,6 +128,7 @@ fn lambda_one_is_cross_entropy_and_lambda_zero_is_the_teacher_term() {
             lambda,
             temperature: 2.5,
             scaling: TemperatureScaling::Squared,
+            reduction: Reduction::Mean,
         };
         multidomain_loss(z, &LABELS, v, &cfg)
             .unwrap()
@@ -149,6 +148,42 @@ fn lambda_one_is_cross_entropy_and_lambda_zero_is_the_teacher_term() {
     close(at(0.25), 0.25 * ce + 0.75 * soft, "λ = 0.25");
 }
 
+/// S1 sums over the objects; the batch mean divides both forms by `B`, nothing else.
+#[test]
+fn the_seeds_sum_is_b_times_the_batch_mean() {
+    let tape = Tape::<f64>::new();
+    let z = tape.param(normal(&[B, K], 16));
+    let v = tape.constant(normal(&[B, K], 17));
+    let sum = MultiDomainConfig::seeds(0.4, 2.0).unwrap();
+    let mean = MultiDomainConfig {
+        reduction: Reduction::Mean,
+        ..sum
+    };
+    let value = |cfg| {
+        multidomain_loss(z, &LABELS, v, &cfg)
+            .unwrap()
+            .item()
+            .unwrap()
+    };
+    close(value(sum), B as f64 * value(mean), "classification");
+    let (g, y, t) = (
+        tape.param(normal(&[B, 2], 18)),
+        tape.constant(normal(&[B, 2], 19)),
+        tape.constant(normal(&[B, 2], 20)),
+    );
+    let value = |r| {
+        multidomain_regression_loss(g, y, t, 0.7, r)
+            .unwrap()
+            .item()
+            .unwrap()
+    };
+    close(
+        value(Reduction::Sum),
+        B as f64 * value(Reduction::Mean),
+        "regression",
+    );
+}
+
 #[test]
 fn regression_by_hand_and_the_teacher_is_a_constant() {
     // B = 2, d = 1: y = (1, 0), g = (0.5, 2), f∘φ = (0, 1), λ = 0.25:
@@ -158,7 +193,7 @@ fn regression_by_hand_and_the_teacher_is_a_constant() {
     let g = tape.param(array![0.5, 2.0]);
     let y = tape.constant(array![1.0, 0.0]);
     let teacher = tape.param(array![0.0, 1.0]);
-    let loss = multidomain_regression_loss(g, y, teacher, 0.25).unwrap();
+    let loss = multidomain_regression_loss(g, y, teacher, 0.25, Reduction::Mean).unwrap();
     close(loss.item().unwrap(), 1.0, "regression");
     // ∂L/∂g_i = (2/B)[λ(g_i − y_i) + (1 − λ)(g_i − f_i)]: g_0: 0.25·(−0.5) + 0.75·0.5 = 0.25;
     // g_1: 0.25·2 + 0.75·1 = 1.25. The teacher gets no gradient (detached).
@@ -184,6 +219,7 @@ fn bad_arguments_are_errors_naming_them() {
             lambda,
             temperature,
             scaling: TemperatureScaling::None,
+            reduction: Reduction::Sum,
         };
         let err = multidomain_loss(z, &LABELS, v, &cfg)
             .unwrap_err()
@@ -195,22 +231,23 @@ fn bad_arguments_are_errors_naming_them() {
         );
     }
     let p = tape.param(normal(&[B], 14));
-    let err = multidomain_regression_loss(p, p, p, 2.0).unwrap_err();
+    let err = multidomain_regression_loss(p, p, p, 2.0, Reduction::Mean).unwrap_err();
     assert!(
         err.to_string().contains("must lie in [0, 1], got 2"),
         "{err}"
     );
     let wide = tape.constant(normal(&[B, 2], 15));
-    let err = multidomain_regression_loss(p, wide, p, 0.5).unwrap_err();
+    let err = multidomain_regression_loss(p, wide, p, 0.5, Reduction::Mean).unwrap_err();
     assert!(err.to_string().contains("targets have shape"), "{err}");
 }
 
 #[test]
 fn describe_names_the_weights_and_the_temperature() {
-    let text = MultiDomainConfig::default().describe();
+    let text = MultiDomainConfig::seeds(0.5, 1.0).unwrap().describe();
     assert!(
         text.contains("0.5·CE(y, g) + 0.5·CE(f∘φ at T0 = 1"),
         "{text}"
     );
     assert!(text.contains("unscaled"), "{text}");
+    assert!(text.ends_with("sum over rows"), "{text}");
 }

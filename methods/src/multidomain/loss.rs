@@ -13,45 +13,67 @@
 //! **Temperature.** The seed's multi-domain formula carries no temperature; its Hinton loss of
 //! the same section evaluates the teacher term at `T = T0`. We keep `T0` (the teacher's
 //! `f = softmax(v/T0)` and the student's `log softmax(z/T0)` in the teacher term, `T = 1` in the
-//! label term), with the default `T0 = 1`, which is the multi-domain formula as written and the
-//! authors' code's default. Hinton et al.'s `T0²` factor is an option, off by default.
+//! label term); `T0 = 1` is the multi-domain formula as written and the authors' code's
+//! default. Hinton et al.'s `T0²` factor is an option, off in S1's form.
 //!
-//! Both losses are averaged over the batch instead of summed (a factor `1/B`, no change of the
-//! minimiser), and both are composites of autograd ops with no gradient rule of their own: the
-//! classification form is [`hinton_loss`] with weights `(λ, 1 − λ)`, whose teacher term is
-//! [`nn::loss::soft_target_loss`].
+//! The seed sums over the objects; a [`Reduction`] chooses that sum or the batch mean (a factor
+//! `1/B`, no change of the minimiser). Both losses are composites of autograd ops with no
+//! gradient rule of their own: the classification form is [`hinton_loss`] with weights
+//! `(λ, 1 − λ)`, whose teacher term is [`nn::loss::soft_target_loss`]; the regression form is two
+//! [`squared_error`]s.
 
+use autograd::functional::{squared_error, Reduction};
 use autograd::{Float, Var};
 use nn::loss::TemperatureScaling;
 
 use crate::distill::hinton::{check_temperature, check_unit};
-use crate::distill::{hinton_loss, HintonConfig, Reduction};
+use crate::distill::{hinton_loss, HintonConfig};
 use crate::{Error, Result};
 
-/// `λ`, `T0` and the `T0²` choice of the multi-domain loss.
+/// `λ`, `T0`, the `T0²` choice and the reduction of the multi-domain loss. There is no
+/// `Default`: S1 gives neither `λ` nor `T0`, so [`seeds`](MultiDomainConfig::seeds) asks for both
+/// and a struct literal names every field.
+///
+/// ```
+/// use methods::multidomain::MultiDomainConfig;
+/// use methods::distill::{Reduction, TemperatureScaling};
+///
+/// let cfg = MultiDomainConfig::seeds(0.5, 1.0)?;
+/// assert_eq!((cfg.scaling, cfg.reduction), (TemperatureScaling::None, Reduction::Sum));
+/// let mean = MultiDomainConfig { reduction: Reduction::Mean, ..cfg };
+/// assert_eq!(mean.hinton().hard_weight, 0.5);
+/// assert!(MultiDomainConfig::seeds(1.5, 1.0).is_err());
+/// # Ok::<(), methods::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MultiDomainConfig {
-    /// `λ ∈ [0, 1]`, the weight of the labels; `1 − λ` weights the teacher. Default 0.5: the
-    /// seed gives no value, and the authors' code adds the two terms with equal weights, which
-    /// is `λ = 1/2` up to a factor 2 of the whole loss.
+    /// `λ ∈ [0, 1]`, the weight of the labels; `1 − λ` weights the teacher. S1 gives no value;
+    /// the authors' code adds the two terms with equal weights, which is `λ = 1/2` up to a
+    /// factor 2 of the whole loss.
     pub lambda: f64,
-    /// `T0 > 0`, the temperature of the teacher term. Default 1 (see the module documentation).
+    /// `T0 > 0`, the temperature of the teacher term (see the module documentation; the
+    /// authors' code: 1).
     pub temperature: f64,
-    /// Whether the teacher term is multiplied by `T0²`. Default: not, as the seed writes it.
+    /// Whether the teacher term is multiplied by `T0²`. S1: not.
     pub scaling: TemperatureScaling,
-}
-
-impl Default for MultiDomainConfig {
-    fn default() -> Self {
-        MultiDomainConfig {
-            lambda: 0.5,
-            temperature: 1.0,
-            scaling: TemperatureScaling::None,
-        }
-    }
+    /// The sum over the objects (S1) or the batch mean.
+    pub reduction: Reduction,
 }
 
 impl MultiDomainConfig {
+    /// S1's loss as it writes it, for a `λ` and a `T0` the caller gives: no `T0²` factor, summed
+    /// over the objects. Errors unless `λ ∈ [0, 1]` and `T0` finite and `> 0`.
+    pub fn seeds(lambda: f64, temperature: f64) -> Result<Self> {
+        let cfg = MultiDomainConfig {
+            lambda,
+            temperature,
+            scaling: TemperatureScaling::None,
+            reduction: Reduction::Sum,
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Checks `λ ∈ [0, 1]` and `T0` finite and `> 0`; the error names the argument.
     pub fn validate(&self) -> Result<()> {
         check_unit("multi-domain distillation weight λ (lambda)", self.lambda)?;
@@ -68,7 +90,7 @@ impl MultiDomainConfig {
             soft_weight: 1.0 - self.lambda,
             temperature: self.temperature,
             scaling: self.scaling,
-            reduction: Reduction::Mean,
+            reduction: self.reduction,
         }
     }
 
@@ -79,19 +101,22 @@ impl MultiDomainConfig {
             TemperatureScaling::Squared => format!("× T0² = {}", self.temperature.powi(2)),
         };
         format!(
-            "multi-domain: {}·CE(y, g) + {}·CE(f∘φ at T0 = {}, g at T0), teacher term {scaling}",
+            "multi-domain: {}·CE(y, g) + {}·CE(f∘φ at T0 = {}, g at T0), teacher term {scaling}, \
+             {}",
             self.lambda,
             1.0 - self.lambda,
-            self.temperature
+            self.temperature,
+            self.reduction
         )
     }
 }
 
-/// The classification form of the multi-domain loss, averaged over the batch:
+/// The classification form of the multi-domain loss, `Σ_i ℓ_i` or `(1/B) Σ_i ℓ_i` by
+/// `cfg.reduction`, with
 ///
-/// `L = λ · (−(1/B) Σ_i log g_{y_i}(x_i)|_{T=1}) + (1 − λ) · c(T0) · (−(1/B) Σ_i Σ_r (f∘φ)^r(x_i)|_{T=T0} log g^r(x_i)|_{T=T0})`
+/// `ℓ_i = λ · (−log g_{y_i}(x_i)|_{T=1}) + (1 − λ) · c(T0) · (−Σ_r (f∘φ)^r(x_i)|_{T=T0} log g^r(x_i)|_{T=T0})`
 ///
-/// with `g(x)|_T = softmax(z(x)/T)`, `(f∘φ)(x)|_{T0} = softmax(v(φ(x))/T0)` and `c(T0) = 1` or
+/// and `g(x)|_T = softmax(z(x)/T)`, `(f∘φ)(x)|_{T0} = softmax(v(φ(x))/T0)` and `c(T0) = 1` or
 /// `T0²`. Symbols → arguments: `z(x_i)` = `student_logits` (`[B, K]`), `y` = `labels`,
 /// `v(φ(x_i))` = `teacher_logits` (`[B, K]`, the teacher's logits on the mapped inputs; treated
 /// as constants), `λ, T0, c` from `cfg`.
@@ -105,9 +130,10 @@ pub fn multidomain_loss<'t, F: Float>(
     hinton_loss(student_logits, labels, teacher_logits, &cfg.hinton())
 }
 
-/// The regression form of the multi-domain loss, averaged over the batch:
+/// The regression form of the multi-domain loss, `Σ_i ℓ_i` or `(1/B) Σ_i ℓ_i` by `reduction`,
+/// with
 ///
-/// `L = (λ/B) Σ_i ‖y_i − g(x_i)‖² + ((1 − λ)/B) Σ_i ‖g(x_i) − (f∘φ)(x_i)‖²`
+/// `ℓ_i = λ ‖y_i − g(x_i)‖² + (1 − λ) ‖g(x_i) − (f∘φ)(x_i)‖²`
 ///
 /// Symbols → arguments: `g(x_i)` = `predictions`, `y_i` = `targets`, `(f∘φ)(x_i)` = `teacher`
 /// (treated as constants), all three of one shape, `[B]` (scalar outputs) or `[B, d]` (the norm
@@ -117,6 +143,7 @@ pub fn multidomain_regression_loss<'t, F: Float>(
     targets: Var<'t, F>,
     teacher: Var<'t, F>,
     lambda: f64,
+    reduction: Reduction,
 ) -> Result<Var<'t, F>> {
     const OP: &str = "multi-domain regression loss";
     check_unit("multi-domain distillation weight λ (lambda)", lambda)?;
@@ -138,10 +165,9 @@ pub fn multidomain_regression_loss<'t, F: Float>(
             ));
         }
     }
-    let batch = 1.0 / shape[0] as f64;
-    let labels = targets.try_sub(predictions)?.square().sum();
-    let imitation = predictions.try_sub(teacher.detach())?.square().sum();
+    let labels = squared_error(predictions, targets, reduction)?;
+    let imitation = squared_error(predictions, teacher.detach(), reduction)?;
     Ok(labels
-        .mul_scalar(lambda * batch)
-        .try_add(imitation.mul_scalar((1.0 - lambda) * batch))?)
+        .mul_scalar(lambda)
+        .try_add(imitation.mul_scalar(1.0 - lambda))?)
 }

@@ -3,6 +3,7 @@
 use methods::multidomain::maps::NoiseReading;
 use methods::multidomain::vae::VaeConfig;
 use methods::multidomain::MultiDomainConfig;
+use methods::distill::Reduction;
 use nn::loss::TemperatureScaling;
 use serde::Serialize;
 
@@ -153,7 +154,8 @@ config! {
 }
 
 impl MultidomainConfig {
-    /// The multi-domain loss of the taught rows.
+    /// The multi-domain loss of the taught rows, averaged over the batch (S1 sums over the
+    /// objects: the same minimiser, and the step size does not depend on the batch).
     pub fn loss(&self) -> MultiDomainConfig {
         self.loss_at(self.lambda)
     }
@@ -168,6 +170,7 @@ impl MultidomainConfig {
             } else {
                 TemperatureScaling::None
             },
+            reduction: Reduction::Mean,
         }
     }
 

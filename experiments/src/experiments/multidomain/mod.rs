@@ -25,7 +25,7 @@ mod figures;
 mod models;
 mod students;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use methods::multidomain::maps::{DilatedConv, DomainMap, GaussianNoise, Identity};
 use methods::multidomain::vae::{pair_by_class, synthetic_digits, VaeMap, VaeMapMode};
 use ndarray::{Array2, Axis};
@@ -545,7 +545,14 @@ fn paired(clothes: &Dataset<f32>, digits: &Digits, seed: u64) -> Result<(Dataset
         &clothes.y().to_vec(),
         &digits.train.y().to_vec(),
         &mut seed_stream(seed, "pairing"),
-    )?;
+    )
+    .with_context(|| {
+        format!(
+            "the {} training digits (at most config key `mnist_train_size`) must include every \
+             class index of the clothes",
+            digits.train.len()
+        )
+    })?;
     Ok((clothes.clone(), digits.train.x().select(Axis(0), &pairs)))
 }
 
@@ -596,9 +603,22 @@ fn notes(c: &MultidomainConfig) -> Vec<String> {
         ),
         format!(
             "Teachers: MLP 784-256-128-64-64-10 (576 inputs for the dilation row), ReLU, Adam at \
-             {}, batches of {}, {} epochs (the authors' code: 10), trained once from \
-             teacher.seed = {} and shared by every row and run seed (stored in OUT/models/).",
-            c.teacher.learning_rate, c.teacher.batch_size, c.teacher.epochs, c.teacher.seed
+             {}, batches of {}, {} epochs (the authors' code: 10), {} (stored in OUT/models/). \
+             The VAEs are trained once from vae.seed and vae_2d.seed.",
+            c.teacher.learning_rate,
+            c.teacher.batch_size,
+            c.teacher.epochs,
+            if c.teacher.per_seed {
+                "trained per run seed (teacher.per_seed): the spread over seeds includes the \
+                 teachers'"
+                    .to_owned()
+            } else {
+                format!(
+                    "trained once from teacher.seed = {} and shared by every row and run seed, \
+                     as the authors train one teacher for their runs",
+                    c.teacher.seed
+                )
+            }
         ),
         format!(
             "Noise row: {} (reading `{}`; the other reading is `{}`). The teacher is trained on \

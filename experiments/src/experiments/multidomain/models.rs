@@ -22,6 +22,14 @@ pub const TEACHER_HIDDEN: [usize; 4] = [256, 128, 64, 64];
 /// Classes of both data sets.
 pub const CLASSES: usize = 10;
 
+/// The revision of [`TeacherFactory::get`]'s training procedure (cross-entropy, Adam, the seed
+/// streams `NAME init` and `NAME shuffle`): bump it when a change alters the weights an unchanged
+/// config trains to, and the stored teachers are retrained.
+pub const TEACHER_REVISION: u32 = 1;
+/// The revision of [`vae`]'s training procedure (−ELBO of `PairedElbo`, Adam, the pairing and
+/// the seed streams): bump it likewise.
+pub const VAE_REVISION: u32 = 1;
+
 /// A teacher as the students need it.
 pub struct Teacher {
     /// The trained MLP.
@@ -116,7 +124,8 @@ fn teacher(
         &config.training(),
         seed,
         identity,
-    )?;
+    )?
+    .revised(TEACHER_REVISION);
     let mut trained = false;
     let stored = ctx.models().get_or_train(&id, model, |model, resume| {
         trained = true;
@@ -192,7 +201,8 @@ pub fn vae(
         &section.training(),
         seed,
         identity,
-    )?;
+    )?
+    .revised(VAE_REVISION);
     let mut trained = false;
     let stored = ctx.models().get_or_train(&id, model, |model, resume| {
         trained = true;

@@ -21,6 +21,7 @@
 //! and the average of the reparameterised gradients over Monte-Carlo draws of `ε` with the
 //! gradient formulas above.
 
+use autograd::functional::{DiagGaussian, Reduction};
 use autograd::Tape;
 use ndarray::{Array1, Array2, Axis};
 use rand::rngs::StdRng;
@@ -237,7 +238,7 @@ pub fn closed_forms(inst: &Instance, c: &LinearGaussianConfig) -> Result<ClosedF
 }
 
 /// Our ELBO code on the instance, with the noise rows `eps` (`[n, k]`) as the batch: the mean
-/// of the one-sample estimates, and the gradients in `(m, ln v, W, b)` flattened in that order.
+/// of the one-sample estimates (`Reduction::Mean`), and the gradients in `(m, ln v, W, b)` flattened in that order.
 fn tape_elbo(
     inst: &Instance,
     c: &LinearGaussianConfig,
@@ -253,7 +254,8 @@ fn tape_elbo(
     let ones = tape.constant(Array2::<f64>::ones((n, 1)));
     let mean = ones.matmul(m)?;
     let log_var = ones.matmul(log_v)?;
-    let z = reparameterize(mean, log_var, tape.constant(eps))?;
+    let q = DiagGaussian::new(mean, log_var)?;
+    let z = reparameterize(&q, tape.constant(eps))?;
     let decoded = z.matmul_t(w, false, true)?.try_add(b)?;
     let target = tape.constant(
         row(&inst.x)
@@ -268,7 +270,7 @@ fn tape_elbo(
             log_variance: c.noise_variance.ln(),
         },
     }];
-    let value = elbo(&recon, mean, log_var, c.prior_std)?;
+    let value = elbo(&recon, &q, c.prior_std, Reduction::Mean)?;
     let grads = tape.grad(value, &[m, log_v, w, b])?;
     let flat = grads.iter().flat_map(|g| g.iter().copied()).collect();
     Ok((value.item().expect("a scalar"), flat))

@@ -1,6 +1,6 @@
-//! The pieces of a VAE's evidence lower bound, each a composite of autograd ops:
-//! the reparameterisation, the decoders' log-likelihoods, the KL term, and the ELBO of several
-//! reconstructions from one latent sample.
+//! The pieces of a VAE's evidence lower bound, each a composite of autograd ops: the
+//! reparameterisation, the decoders' log-likelihoods, and the ELBO of several reconstructions
+//! from one latent sample (its KL term is the engine's `kl(&q, &prior, reduction)`).
 //!
 //! For an encoder `q(z|x) = N(μ(x), diag σ²(x))`, a prior `p(z) = N(0, σ_p² I)` and decoders
 //! `p(x_t|z)`, `t = 1 … T` (S1's VAE has two: the clothes image and its paired digit),
@@ -12,25 +12,28 @@
 //! function of everything else (gradient-checked); drawn afresh per batch, its gradient is an
 //! unbiased estimate of the gradient of the expectation (checked in
 //! [`checks`](crate::multidomain::checks)).
+//!
+//! Every function reduces over the rows (axis 0, one object each) by a [`Reduction`]: the sum
+//! is the ELBO of the whole batch, the mean (training) that divided by `B`.
 
 use std::ops::Neg;
 
+use autograd::functional::{gaussian_nll, kl, DiagGaussian, Reduction};
 use autograd::{Float, Var};
 
 use crate::{Error, Result};
 
 /// The likelihood `p(x|z)` of a decoder, given its output for `z`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Likelihood {
     /// Bernoulli per pixel, the decoder's output being logits `l`:
     /// `log p(x|z) = Σ_j [x_j log σ(l_j) + (1 − x_j) log(1 − σ(l_j))] = Σ_j [x_j l_j − softplus(l_j)]`.
-    /// The default, for pixel intensities `x_j ∈ [0, 1]` as Kingma & Welling and the authors'
-    /// code use it: the intensity is read as the probability of a lit pixel. For intensities
-    /// strictly inside `(0, 1)` this is a cross-entropy rather than a normalised density over
-    /// `[0, 1]` (the continuous Bernoulli would add `log C(l)`); the reconstruction
-    /// `σ(l)` is the decoder's mean image. Computed from the logits, so no clamp is needed
-    /// (the authors clamp `σ(l)` to `[0.01, 0.99]`).
-    #[default]
+    /// S1's VAE uses it for pixel intensities `x_j ∈ [0, 1]`, as Kingma & Welling and the
+    /// authors' code do: the intensity is read as the probability of a lit pixel. For
+    /// intensities strictly inside `(0, 1)` this is a cross-entropy rather than a normalised
+    /// density over `[0, 1]` (the continuous Bernoulli would add `log C(l)`); the reconstruction
+    /// `σ(l)` is the decoder's mean image. Computed from the logits, so no clamp is needed (the
+    /// authors clamp `σ(l)` to `[0.01, 0.99]`).
     Bernoulli,
     /// Gaussian with a fixed variance `s²` (`log_variance = ln s²`), the decoder's output being
     /// the mean `m`: `log p(x|z) = −½ Σ_j [ln 2π + ln s² + (x_j − m_j)² / s²]`. Used by the
@@ -41,34 +44,50 @@ pub enum Likelihood {
     },
 }
 
-/// `z = μ + exp(½ ln σ²) ⊙ ε`: a sample of `N(μ, diag σ²)` as a differentiable function of
-/// `μ` (`mean`) and `ln σ²` (`log_var`), all three of one shape (`[B, k]`), `ε` = `noise`.
+/// `z = μ + exp(½ ln σ²) ⊙ ε`: a sample of `q = N(μ, diag σ²)` as a differentiable function of
+/// `q`'s mean and log-variance, `ε` = `noise` (the shape of `q`'s mean).
 pub fn reparameterize<'t, F: Float>(
-    mean: Var<'t, F>,
-    log_var: Var<'t, F>,
+    q: &DiagGaussian<'t, F>,
     noise: Var<'t, F>,
 ) -> Result<Var<'t, F>> {
-    same_shape(
-        "reparameterisation",
-        &[("mean", mean), ("log variance", log_var), ("noise", noise)],
-    )?;
-    Ok(mean.try_add(log_var.mul_scalar(0.5).exp().try_mul(noise)?)?)
+    if noise.shape() != q.shape() {
+        return Err(Error::config(
+            "reparameterisation",
+            format!(
+                "the noise has shape {:?}, the distribution {:?}: they must agree",
+                noise.shape(),
+                q.shape()
+            ),
+        ));
+    }
+    Ok(q.mean()
+        .try_add(q.log_var().mul_scalar(0.5).exp().try_mul(noise)?)?)
 }
 
-/// `log p(x_i|z_i)` of every row `i`, summed over the features `j` (shape `[B]`): `decoded` is
-/// the decoder's output (`[B, d]`: logits or means, see [`Likelihood`]), `target` is `x`
-/// (`[B, d]`, a constant).
+/// `log p(x_i|z_i)` summed over the features `j` of every row `i`, reduced over the rows by
+/// `reduction`: `decoded` is the decoder's output (`[B, d]`: logits or means, see
+/// [`Likelihood`]), `target` is `x` (`[B, d]`, a constant).
 pub fn log_likelihood<'t, F: Float>(
     decoded: Var<'t, F>,
     target: Var<'t, F>,
     likelihood: Likelihood,
+    reduction: Reduction,
 ) -> Result<Var<'t, F>> {
-    same_shape(
-        "log-likelihood",
-        &[("decoder output", decoded), ("target", target)],
-    )?;
-    let per_feature = match likelihood {
-        Likelihood::Bernoulli => target.try_mul(decoded)?.try_sub(decoded.softplus())?,
+    if decoded.shape() != target.shape() || decoded.ndim() != 2 {
+        return Err(Error::config(
+            "log-likelihood",
+            format!(
+                "the decoder output {:?} and the target {:?} must be one [B, d] shape",
+                decoded.shape(),
+                target.shape()
+            ),
+        ));
+    }
+    match likelihood {
+        Likelihood::Bernoulli => {
+            let terms = target.try_mul(decoded)?.try_sub(decoded.softplus())?;
+            Ok(reduction.reduce(terms))
+        }
         Likelihood::Gaussian { log_variance } => {
             if !log_variance.is_finite() {
                 return Err(Error::config(
@@ -76,40 +95,11 @@ pub fn log_likelihood<'t, F: Float>(
                     format!("must be finite, got {log_variance}"),
                 ));
             }
-            let constant = -0.5 * ((2.0 * std::f64::consts::PI).ln() + log_variance);
-            target
-                .try_sub(decoded)?
-                .square()
-                .mul_scalar(-0.5 * (-log_variance).exp())
-                .add_scalar(constant)
+            let s2 = decoded.tape().scalar(F::from_f64(log_variance));
+            let dist = DiagGaussian::new(decoded, s2)?;
+            Ok(gaussian_nll(&dist, target, reduction)?.neg())
         }
-    };
-    Ok(per_feature.sum_axis(1, false)?)
-}
-
-/// `KL(N(μ_i, diag σ_i²) ‖ N(0, σ_p² I))` of every row `i` (shape `[B]`):
-///
-/// `KL_i = ½ Σ_j [(σ_ij² + μ_ij²) / σ_p² − 1 − ln σ_ij² + ln σ_p²]`
-///
-/// `μ` = `mean`, `ln σ²` = `log_var` (both `[B, k]`), `σ_p` = `prior_std` (`> 0`).
-pub fn kl_to_prior<'t, F: Float>(
-    mean: Var<'t, F>,
-    log_var: Var<'t, F>,
-    prior_std: f64,
-) -> Result<Var<'t, F>> {
-    same_shape(
-        "KL to the prior",
-        &[("mean", mean), ("log variance", log_var)],
-    )?;
-    check_prior_std(prior_std)?;
-    let prior_var = prior_std * prior_std;
-    let terms = log_var
-        .exp()
-        .try_add(mean.square())?
-        .mul_scalar(1.0 / prior_var)
-        .try_sub(log_var)?
-        .add_scalar(prior_var.ln() - 1.0);
-    Ok(terms.sum_axis(1, false)?.mul_scalar(0.5))
+    }
 }
 
 /// One decoder's term of an ELBO: its output for the sampled `z`, the data it reconstructs, and
@@ -124,40 +114,59 @@ pub struct Reconstruction<'t, F: Float> {
     pub likelihood: Likelihood,
 }
 
-/// The one-sample ELBO estimate, averaged over the batch:
+/// The one-sample ELBO estimate, reduced over the rows by `reduction`:
 ///
-/// `ELBO = (1/B) Σ_i [Σ_t log p(x_{t,i} | z_i) − KL(N(μ_i, diag σ_i²) ‖ N(0, σ_p² I))]`
+/// `ELBO = R_i [Σ_t log p(x_{t,i} | z_i) − KL(N(μ_i, diag σ_i²) ‖ N(0, σ_p² I))]`,
+/// `R_i` = `Σ_i` or `(1/B) Σ_i`,
 ///
 /// with `z_i` the sample the decoders were given (from [`reparameterize`]), one
 /// [`Reconstruction`] per decoder `t` (S1: the clothes image and its paired digit, both from the
-/// same `z_i`), `μ` = `mean`, `ln σ²` = `log_var`, `σ_p` = `prior_std`.
+/// same `z_i`), `q = N(μ, diag σ²)` the encoder's output (`[B, k]`), `σ_p` = `prior_std`. The KL
+/// is `kl(&q, &N(0, σ_p²), reduction)`:
+/// `½ Σ_j [(σ_ij² + μ_ij²)/σ_p² − 1 − ln σ_ij² + ln σ_p²]` per row.
 pub fn elbo<'t, F: Float>(
     reconstructions: &[Reconstruction<'t, F>],
-    mean: Var<'t, F>,
-    log_var: Var<'t, F>,
+    q: &DiagGaussian<'t, F>,
     prior_std: f64,
+    reduction: Reduction,
 ) -> Result<Var<'t, F>> {
-    let batch = mean.shape().first().copied().unwrap_or(0);
-    if reconstructions.is_empty() || batch == 0 {
+    check_prior_std(prior_std)?;
+    let rows = q.rows();
+    if reconstructions.is_empty() || q.shape().len() != 2 || rows == 0 {
         return Err(Error::config(
             "ELBO",
-            "needs at least one reconstruction and one row",
+            format!(
+                "needs at least one reconstruction and a [B ≥ 1, k] encoder output, got {} and \
+                 {:?}",
+                reconstructions.len(),
+                q.shape()
+            ),
         ));
     }
-    let mut per_row = kl_to_prior(mean, log_var, prior_std)?.neg();
+    let tape = q.mean().tape();
+    let prior = DiagGaussian::new(
+        tape.scalar(F::zero()),
+        tape.scalar(F::from_f64(2.0 * prior_std.ln())),
+    )?;
+    let mut total = kl(q, &prior, reduction)?.neg();
     for r in reconstructions {
-        if r.decoded.shape()[0] != batch {
+        if r.decoded.shape().first() != Some(&rows) {
             return Err(Error::config(
                 "ELBO",
                 format!(
-                    "a reconstruction has {} rows, the encoder {batch}",
-                    r.decoded.shape()[0]
+                    "a reconstruction has shape {:?}, the encoder {rows} rows",
+                    r.decoded.shape()
                 ),
             ));
         }
-        per_row = per_row.try_add(log_likelihood(r.decoded, r.target, r.likelihood)?)?;
+        total = total.try_add(log_likelihood(
+            r.decoded,
+            r.target,
+            r.likelihood,
+            reduction,
+        )?)?;
     }
-    Ok(per_row.mean())
+    Ok(total)
 }
 
 /// Checks `σ_p` finite and `> 0`.
@@ -170,27 +179,4 @@ pub(crate) fn check_prior_std(prior_std: f64) -> Result<()> {
             format!("must be finite and > 0, got {prior_std}"),
         ))
     }
-}
-
-fn same_shape<F: Float>(op: &str, vars: &[(&str, Var<'_, F>)]) -> Result<()> {
-    let (first, v0) = vars[0];
-    let shape = v0.shape();
-    if shape.len() != 2 {
-        return Err(Error::config(
-            op,
-            format!("{first} must be [B, features], got shape {shape:?}"),
-        ));
-    }
-    for &(what, v) in &vars[1..] {
-        if v.shape() != shape {
-            return Err(Error::config(
-                op,
-                format!(
-                    "{what} has shape {:?}, {first} {shape:?}: they must agree",
-                    v.shape()
-                ),
-            ));
-        }
-    }
-    Ok(())
 }

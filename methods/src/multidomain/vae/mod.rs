@@ -3,20 +3,22 @@
 //! carries a clothes image to a digit a digit teacher can read.
 //!
 //! ```text
-//! elbo      Likelihood (Bernoulli, Gaussian), reparameterize, log_likelihood, kl_to_prior, elbo
+//! elbo      Likelihood (Bernoulli, Gaussian), reparameterize, log_likelihood, elbo (its KL is
+//!           the engine's kl(&q, &prior, reduction))
 //! model     VaeConfig, Vae (encode, decode, elbo, reconstruct, sample, decode_latent),
 //!           VaeMap (φ as a DomainMap), Decoder, VaeMapMode
 //! training  pair_by_class (the paired sample), PairedElbo (−ELBO for nn::train::fit),
 //!           synthetic_digits ("synthetic MNIST")
 //! ```
 //!
-//! Symbols → names: `q(z|x) = N(μ, diag σ²)` → `mean`, `log_var` (`ln σ²`); `ε` → `noise`;
+//! Symbols → names: `q(z|x) = N(μ, diag σ²)` → a `DiagGaussian` (its `mean`, `log_var` =
+//! `ln σ²`); `ε` → `noise`;
 //! `p(z) = N(0, σ_p² I)` → `prior_std`; the latent size 64 → `VaeConfig::latent`.
 
 pub mod elbo;
 pub mod model;
 pub mod training;
 
-pub use elbo::{elbo, kl_to_prior, log_likelihood, reparameterize, Likelihood, Reconstruction};
+pub use elbo::{elbo, log_likelihood, reparameterize, Likelihood, Reconstruction};
 pub use model::{Decoder, Vae, VaeConfig, VaeMap, VaeMapMode};
 pub use training::{pair_by_class, synthetic_digits, PairedElbo};

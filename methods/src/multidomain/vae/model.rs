@@ -16,6 +16,7 @@
 //! The prior is `N(0, σ_p² I)` with `σ_p = 1` by default (S1 writes `σ²` without a value; the
 //! authors' code uses `N(0, I)`).
 
+use autograd::functional::{DiagGaussian, Reduction};
 use autograd::{Float, Tape, Var};
 use ndarray::{Array2, ArrayView2, Axis};
 use nn::layers::{Activation, Linear};
@@ -159,8 +160,8 @@ impl<F: Float> Vae<F> {
         &self.config
     }
 
-    /// `(μ(x), ln σ²(x))` of the encoder `q(z|x)` for a batch `x` (`[B, input_dim]`).
-    pub fn encode<'t>(&self, ctx: &Ctx<'t, F>, x: Var<'t, F>) -> Result<(Var<'t, F>, Var<'t, F>)> {
+    /// The encoder `q(z|x) = N(μ(x), diag σ²(x))` of a batch `x` (`[B, input_dim]`).
+    pub fn encode<'t>(&self, ctx: &Ctx<'t, F>, x: Var<'t, F>) -> Result<DiagGaussian<'t, F>> {
         let shape = x.shape();
         if shape.len() != 2 || shape[1] != self.config.input_dim {
             return Err(Error::config(
@@ -172,7 +173,8 @@ impl<F: Float> Vae<F> {
             ));
         }
         let h = LEAKY.apply(self.encoder.forward(ctx, x)?)?;
-        Ok((self.mean.forward(ctx, h)?, self.log_var.forward(ctx, h)?))
+        let (mean, log_var) = (self.mean.forward(ctx, h)?, self.log_var.forward(ctx, h)?);
+        Ok(DiagGaussian::new(mean, log_var)?)
     }
 
     /// The logits of decoder `which` for latent codes `z` (`[B, k]`).
@@ -189,11 +191,11 @@ impl<F: Float> Vae<F> {
         Ok(net.forward(ctx, z)?)
     }
 
-    /// The one-sample ELBO of a batch of clothes images with their paired digits, averaged over
-    /// the batch (see [`elbo`]):
+    /// The one-sample ELBO of a batch of clothes images with their paired digits, reduced over
+    /// the batch by `reduction` (see [`elbo`]):
     ///
-    /// `ELBO = (1/B) Σ_i [log p(c_i | z_i) + log p(d_i | z_i) − KL(q(z|c_i) ‖ N(0, σ_p² I))]`,
-    /// `z_i = μ(c_i) + σ(c_i) ⊙ ε_i`,
+    /// `ELBO = R_i [log p(c_i | z_i) + log p(d_i | z_i) − KL(q(z|c_i) ‖ N(0, σ_p² I))]`,
+    /// `z_i = μ(c_i) + σ(c_i) ⊙ ε_i`, `R_i` = `Σ_i` or `(1/B) Σ_i`,
     ///
     /// both reconstructions from the same `z_i`, Bernoulli likelihoods on the pixel
     /// intensities. `c` = `clothes`, `d` = `digits` (both `[B, input_dim]`), `ε` = `noise`
@@ -204,9 +206,10 @@ impl<F: Float> Vae<F> {
         clothes: Var<'t, F>,
         digits: Var<'t, F>,
         noise: Var<'t, F>,
+        reduction: Reduction,
     ) -> Result<Var<'t, F>> {
-        let (mean, log_var) = self.encode(ctx, clothes)?;
-        let z = reparameterize(mean, log_var, noise)?;
+        let q = self.encode(ctx, clothes)?;
+        let z = reparameterize(&q, noise)?;
         let reconstructions = [
             Reconstruction {
                 decoded: self.decode(ctx, Decoder::Clothes, z)?,
@@ -219,7 +222,7 @@ impl<F: Float> Vae<F> {
                 likelihood: Likelihood::Bernoulli,
             },
         ];
-        elbo(&reconstructions, mean, log_var, self.config.prior_std)
+        elbo(&reconstructions, &q, self.config.prior_std, reduction)
     }
 
     /// `rows × k` draws of `N(0, 1)` from `rng`, row after row.
@@ -233,8 +236,8 @@ impl<F: Float> Vae<F> {
     /// (with [`Decoder::Digits`], the map `φ`; with [`Decoder::Clothes`], the reconstruction).
     pub fn reconstruct(&self, x: ArrayView2<'_, F>, which: Decoder) -> Result<Array2<F>> {
         self.without_grad(x, |ctx, xb| {
-            let (mean, _) = self.encode(ctx, xb)?;
-            Ok(self.decode(ctx, which, mean)?.sigmoid())
+            let q = self.encode(ctx, xb)?;
+            Ok(self.decode(ctx, which, q.mean())?.sigmoid())
         })
     }
 
@@ -262,8 +265,7 @@ impl<F: Float> Vae<F> {
                     .to_owned(),
             );
             offset += rows;
-            let (mean, log_var) = self.encode(ctx, xb)?;
-            let z = reparameterize(mean, log_var, eps)?;
+            let z = reparameterize(&self.encode(ctx, xb)?, eps)?;
             Ok(self.decode(ctx, which, z)?.sigmoid())
         })
     }
@@ -311,9 +313,9 @@ impl<F: Float> Vae<F> {
 impl<F: Float> Module<F> for Vae<F> {
     /// `φ(x) = σ(digit_decoder(μ(x)))`.
     fn forward<'t>(&self, ctx: &Ctx<'t, F>, x: Var<'t, F>) -> nn::Result<Var<'t, F>> {
-        let (mean, _) = self.encode(ctx, x).map_err(to_nn)?;
+        let q = self.encode(ctx, x).map_err(to_nn)?;
         Ok(self
-            .decode(ctx, Decoder::Digits, mean)
+            .decode(ctx, Decoder::Digits, q.mean())
             .map_err(to_nn)?
             .sigmoid())
     }

@@ -4,6 +4,7 @@
 
 use std::ops::Neg;
 
+use autograd::functional::Reduction;
 use autograd::{Float, Var};
 use ndarray::{Array1, Axis};
 use nn::data::Dataset;
@@ -54,8 +55,8 @@ pub fn pair_by_class(
         .collect())
 }
 
-/// The batch loss `−ELBO` of [`Vae::elbo`] on the paired sample, for `nn::train::fit` on the
-/// clothes data set: the digit paired with training image `i` is row `i` of `digits`, and the
+/// The batch loss `−ELBO` of [`Vae::elbo`] on the paired sample, averaged over the batch
+/// (`Reduction::Mean`), for `nn::train::fit` on the clothes data set: the digit paired with training image `i` is row `i` of `digits`, and the
 /// noise `ε` is drawn from the pass's seeded stream (`Ctx::with_rng`), so a training is
 /// reproducible from its seed.
 pub struct PairedElbo<F: Float> {
@@ -74,7 +75,7 @@ impl<F: Float> BatchLoss<F, Vae<F>> for PairedElbo<F> {
         let digits = ctx.input(self.digits.select(Axis(0), batch.indices));
         let noise = ctx.with_rng(|rng| vae.draw_noise(batch.indices.len(), rng));
         let elbo = vae
-            .elbo(ctx, clothes, digits, ctx.input(noise))
+            .elbo(ctx, clothes, digits, ctx.input(noise), Reduction::Mean)
             .map_err(to_nn)?;
         Ok(elbo.neg())
     }
