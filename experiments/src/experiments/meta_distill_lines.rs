@@ -316,15 +316,20 @@ fn record_run(
     record.set_final(line, "hypergradient_seconds", run.hypergradient_seconds);
 }
 
-/// The settings of `methods::meta`'s loop for run `seed` (the strategy is set per line).
-pub fn train_config(c: &MetaDistillConfig, seed: u64) -> MetaTrainConfig {
+/// The settings of `methods::meta`'s loop for run `seed` on `data` (the strategy is set per
+/// line).
+pub fn train_config(c: &MetaDistillConfig, data: DataSet, seed: u64) -> MetaTrainConfig {
+    let learning_rate = match data {
+        DataSet::Synthetic => c.synthetic.student_learning_rate,
+        DataSet::FashionMnist => c.fashion.student_learning_rate,
+    };
     MetaTrainConfig {
         steps: c.steps,
         batch_size: c.batch_size,
         // the whole validation split: L_val deterministic, as the prediction guard assumes
         val_batch_size: None,
         lower: LowerLevel {
-            optimizer: InnerOptimizer::Adam(AdamConfig::adam(c.learning_rate)),
+            optimizer: InnerOptimizer::Adam(AdamConfig::adam(learning_rate)),
             // the seed's objective: no T² on the soft term
             scaling: TemperatureScaling::None,
         },
@@ -379,7 +384,7 @@ pub fn run_lines(
         test: Some(&problem.test),
     };
     let range = TemperatureRange::new(c.t_min, c.t_max)?;
-    let base = train_config(c, seed);
+    let base = train_config(c, data_set, seed);
     // Every line starts from the same student and (but the student alone) the same λ.
     let student = || {
         problem
@@ -450,5 +455,36 @@ pub fn run_lines(
         equal_budget_trials(&hyper, &fixed) as f64,
     );
     advance(progress, lines.random, c.steps * c.random_search_trials);
+
+    let predicted: Vec<String> = c
+        .prediction_periods
+        .iter()
+        .map(|&n| lines.predicted(n))
+        .collect();
+    record_gains(&mut record, lines, &predicted);
     Ok(record)
+}
+
+/// The paired differences of final test accuracy (same seed, student, batches and start):
+/// `accuracy_gain_over_fixed` and `accuracy_gain_over_random_search` of the lines whose `λ`
+/// moves, and `accuracy_change_from_prediction` (prediction minus hypergradient) of the
+/// prediction lines.
+fn record_gains(record: &mut RunRecord, lines: &Lines, predicted: &[String]) {
+    let acc = |record: &RunRecord, line: &str| record.final_value(line, "test_accuracy");
+    let (Some(fixed), Some(random), Some(hyper)) = (
+        acc(record, lines.fixed),
+        acc(record, lines.random),
+        acc(record, lines.hypergradient),
+    ) else {
+        return;
+    };
+    let moving = std::iter::once(lines.hypergradient).chain(predicted.iter().map(String::as_str));
+    for line in moving.collect::<Vec<_>>() {
+        let Some(a) = acc(record, line) else { continue };
+        record.set_final(line, "accuracy_gain_over_fixed", a - fixed);
+        record.set_final(line, "accuracy_gain_over_random_search", a - random);
+        if line != lines.hypergradient {
+            record.set_final(line, "accuracy_change_from_prediction", a - hyper);
+        }
+    }
 }

@@ -96,6 +96,21 @@ fn the_quick_form_fills_every_synthetic_row_and_accounts_for_every_step() {
             );
         }
     }
+    // the gains are paired differences of the same run's finals
+    let acc = |line: &str| fin(&record, line, "test_accuracy");
+    let p2 = lines.predicted(2);
+    assert_eq!(
+        fin(&record, lines.hypergradient, "accuracy_gain_over_fixed"),
+        acc(lines.hypergradient) - acc(lines.fixed)
+    );
+    assert_eq!(
+        fin(&record, &p2, "accuracy_gain_over_random_search"),
+        acc(&p2) - acc(lines.random)
+    );
+    assert_eq!(
+        fin(&record, &p2, "accuracy_change_from_prediction"),
+        acc(&p2) - acc(lines.hypergradient)
+    );
     // the student alone has β2 = σ(−40) and never moves
     assert!(fin(&record, lines.alone, "beta2") < 1e-17);
     // the quick form learns something: the sign data's majority class is about 1/2
