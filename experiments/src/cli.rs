@@ -41,7 +41,7 @@ pub enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
-    /// Time the benchmark workloads of docs/performance.md (JSON for ../shared/bench/compare.sh).
+    /// Time the benchmark workloads of docs/performance.md (JSON for benches/compare.py).
     Bench {
         /// One JSON object per line instead of a table.
         #[arg(long)]

@@ -1,7 +1,7 @@
 //! glibc's allocator serves blocks above a moving threshold with `mmap` and unmaps them on
 //! `free`, so a training step that frees and reallocates its activations (hundreds of KiB each)
 //! page-faults them back in every step. The PyTorch reference benchmark fixes the thresholds
-//! the same way (`../shared/bench/torch_bench.py`), so both sides run in the same steady state.
+//! the same way (`benches/pytorch/torch_bench.py`), so both sides run in the same steady state.
 //!
 //! Blocks up to 32 MiB come from the heap, and freed memory at the top of the heap is kept for
 //! reuse instead of being returned to the system: the process's memory stays at its working

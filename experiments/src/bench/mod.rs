@@ -1,5 +1,5 @@
 //! `distillery bench`: the benchmark workloads of `docs/performance.md`, timed with its protocol
-//! and printed as its JSON, so that `../shared/bench/compare.sh` can set them beside PyTorch's.
+//! and printed as its JSON, so that `benches/compare.py` can set them beside PyTorch's.
 //!
 //! Protocol: at least [`WARMUP`] untimed calls, then the repetition count is grown until one
 //! block lasts `min_time / BLOCKS`; the figure is the median over [`BLOCKS`] timed blocks.

@@ -11,7 +11,7 @@ use super::discover::ENV_VAR;
 pub fn skipped(test: &str, why: &str) {
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED: {test}: {why}; set {ENV_VAR}=../shared/data"
+        "SKIPPED: {test}: {why}; set {ENV_VAR} to the folder holding the data sets (`distillery data fetch` fills ~/.cache/distillery)"
     );
 }
 
