@@ -10,8 +10,9 @@ use ndarray::Array2;
 use nn::data::{DataFile, Dataset};
 use nn::layers::{mlp, Activation, Sequential};
 use nn::optim::{Adam, AdamConfig};
-use nn::store::{ModelIdentity, TrainingRecord};
-use nn::train::{fit, EpochReport, Evaluation, Observer, TrainConfig};
+use nn::store::{ModelIdentity, Origin, StoredModel, TrainingRecord};
+use nn::train::{fit, BatchLoss, EpochReport, Evaluation, Observer, TrainConfig};
+use nn::Module;
 use rand::Rng;
 
 use super::config::VaeSection;
@@ -59,6 +60,65 @@ impl Observer for Epochs<'_> {
 /// An anyhow error inside a store's training closure (which returns `nn::Result`).
 fn to_nn(e: anyhow::Error) -> nn::Error {
     nn::Error::config("multidomain model data", format!("{e:#}"))
+}
+
+/// How a stored model of this experiment is trained: Adam and its schedule.
+struct AdamTraining {
+    learning_rate: f64,
+    epochs: usize,
+    batch_size: usize,
+}
+
+/// The training data of a stored model: its loss, training set and optional test set.
+type TrainingData<M> = (Box<dyn BatchLoss<f32, M>>, Dataset<f32>, Option<Dataset<f32>>);
+
+/// The model `id` from the store, or, when it is not stored, `model` trained with Adam (`hyper`,
+/// batch order from the seed stream `NAME shuffle`, resumable) on what `make_data` returns, then
+/// stored. Data are built only when the model has to be trained. The run's progress advances by
+/// one step per epoch either way.
+#[allow(clippy::too_many_arguments)] // the two callers name every argument
+fn stored_with_adam<M: Module<f32>>(
+    ctx: &RunContext<'_>,
+    id: &ModelIdentity,
+    model: M,
+    name: &str,
+    seed: u64,
+    hyper: AdamTraining,
+    progress: &mut Progress,
+    make_data: impl FnOnce() -> Result<TrainingData<M>>,
+) -> Result<StoredModel<M>> {
+    let stored = ctx.models().get_or_train(id, model, |model, resume| {
+        let (loss, train, test) = make_data().map_err(to_nn)?;
+        let mut adam = Adam::new(AdamConfig::adam(hyper.learning_rate))?;
+        let train_config = TrainConfig {
+            epochs: hyper.epochs,
+            batch_size: hyper.batch_size,
+            seed: seed_stream(seed, &format!("{name} shuffle")).gen(),
+            resume: Some(resume),
+            ..TrainConfig::default()
+        };
+        let mut observer = Epochs {
+            what: name,
+            progress: &mut *progress,
+        };
+        let curve = fit(
+            model,
+            &mut adam,
+            loss.as_ref(),
+            &train,
+            test.as_ref(),
+            &train_config,
+            &mut observer,
+        )?;
+        let test = curve.last().and_then(|r| r.eval);
+        Ok(TrainingRecord { curve, test })
+    })?;
+    if matches!(stored.origin, Origin::Loaded) {
+        for _ in 0..hyper.epochs {
+            progress.advance(&format!("{name}: loaded"));
+        }
+    }
+    Ok(stored)
 }
 
 /// What the teachers of a run share: the store, how they are trained, and their seed.
@@ -126,39 +186,15 @@ fn teacher(
         identity,
     )?
     .revised(TEACHER_REVISION);
-    let mut trained = false;
-    let stored = ctx.models().get_or_train(&id, model, |model, resume| {
-        trained = true;
-        let (train, test) = make_data().map_err(to_nn)?;
-        let mut adam = Adam::new(AdamConfig::adam(config.learning_rate))?;
-        let train_config = TrainConfig {
-            epochs: config.epochs,
-            batch_size: config.batch_size,
-            seed: seed_stream(seed, &format!("{name} shuffle")).gen(),
-            resume: Some(resume),
-            ..TrainConfig::default()
-        };
-        let mut observer = Epochs {
-            what: name,
-            progress,
-        };
-        let curve = fit(
-            model,
-            &mut adam,
-            &nn::train::CrossEntropy,
-            &train,
-            Some(&test),
-            &train_config,
-            &mut observer,
-        )?;
-        let test = curve.last().and_then(|r| r.eval);
-        Ok(TrainingRecord { curve, test })
+    let hyper = AdamTraining {
+        learning_rate: config.learning_rate,
+        epochs: config.epochs,
+        batch_size: config.batch_size,
+    };
+    let stored = stored_with_adam(ctx, &id, model, name, seed, hyper, progress, || {
+        let (train, test) = make_data()?;
+        Ok((Box::new(nn::train::CrossEntropy) as Box<_>, train, Some(test)))
     })?;
-    if !trained {
-        for _ in 0..config.epochs {
-            progress.advance(&format!("{name}: loaded"));
-        }
-    }
     let test = stored
         .sidecar
         .training
@@ -203,38 +239,15 @@ pub fn vae(
         identity,
     )?
     .revised(VAE_REVISION);
-    let mut trained = false;
-    let stored = ctx.models().get_or_train(&id, model, |model, resume| {
-        trained = true;
-        let (clothes, digits) = make_pairs().map_err(to_nn)?;
-        let mut adam = Adam::new(AdamConfig::adam(section.learning_rate))?;
-        let train_config = TrainConfig {
-            epochs: section.epochs,
-            batch_size: section.batch_size,
-            seed: seed_stream(seed, &format!("{name} shuffle")).gen(),
-            resume: Some(resume),
-            ..TrainConfig::default()
-        };
-        let mut observer = Epochs {
-            what: name,
-            progress,
-        };
-        let curve = fit(
-            model,
-            &mut adam,
-            &PairedElbo { digits },
-            &clothes,
-            None,
-            &train_config,
-            &mut observer,
-        )?;
-        Ok(TrainingRecord { curve, test: None })
+    let hyper = AdamTraining {
+        learning_rate: section.learning_rate,
+        epochs: section.epochs,
+        batch_size: section.batch_size,
+    };
+    let stored = stored_with_adam(ctx, &id, model, name, seed, hyper, progress, || {
+        let (clothes, digits) = make_pairs()?;
+        Ok((Box::new(PairedElbo { digits }) as Box<_>, clothes, None))
     })?;
-    if !trained {
-        for _ in 0..section.epochs {
-            progress.advance(&format!("{name}: loaded"));
-        }
-    }
     Ok(StoredVae {
         stem: stored.stem(),
         curve: stored.sidecar.training.curve,
