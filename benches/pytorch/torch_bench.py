@@ -202,6 +202,62 @@ def exact_w1(n, dim=16):
     return step, rate(1)
 
 
+class Vae(nn.Module):
+    """S1's VAE as `methods::multidomain::vae::Vae` builds it: encoder 784-200-(64, 64) with
+    LeakyReLU(0.01), two decoders 64-200-784, Bernoulli likelihoods on logits, prior N(0, I)."""
+
+    def __init__(self, d=784, hidden=200, latent=64):
+        super().__init__()
+        self.encoder, self.mean, self.log_var = nn.Linear(d, hidden), nn.Linear(hidden, latent), nn.Linear(hidden, latent)
+        self.clothes, self.digits = (nn.Sequential(nn.Linear(latent, hidden), nn.LeakyReLU(0.01),
+                                                   nn.Linear(hidden, d)) for _ in range(2))
+
+    def neg_elbo(self, clothes, digits):
+        """The mean over the batch of -[log p(c|z) + log p(d|z) - KL(q(z|c) || N(0, I))]."""
+        h = F.leaky_relu(self.encoder(clothes), 0.01)
+        mu, log_var = self.mean(h), self.log_var(h)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        nll = sum(F.binary_cross_entropy_with_logits(dec(z), x, reduction="sum")
+                  for dec, x in ((self.clothes, clothes), (self.digits, digits)))
+        kl = 0.5 * (log_var.exp() + mu**2 - 1 - log_var).sum()
+        return (nll + kl) / clothes.shape[0]
+
+
+def vae_train_step():
+    """One Adam step (lr 1e-3) on the mean -ELBO of 128 clothes images and their paired digits."""
+    model, clothes, digits = Vae(), torch.rand(128, 784), torch.rand(128, 784)
+    optimizer = adam(model.parameters())
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        model.neg_elbo(clothes, digits).backward()
+        optimizer.step()
+    return step, rate(128)
+
+
+def laplace_ggn_full_6050():
+    """The full GGN Laplace precision of the bias-free [10, 100, 50, 1] ReLU teacher (6,050
+    weights) on 900 objects, Gaussian likelihood s^2 = 0.1, prior precision 1:
+    Lambda = I + (1/s^2) J^T J with J the per-object Jacobian of the output, then Cholesky."""
+    from torch.func import functional_call, jacrev, vmap
+    torch.set_default_dtype(torch.float64)
+    model = nn.Sequential(nn.Linear(10, 100, bias=False), nn.ReLU(), nn.Linear(100, 50, bias=False),
+                          nn.ReLU(), nn.Linear(50, 1, bias=False))
+    torch.set_default_dtype(torch.float32)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x = torch.randn(900, 10, dtype=torch.float64)
+
+    def output(p, xi):
+        return functional_call(model, p, (xi.unsqueeze(0),)).squeeze()
+
+    def step():
+        jac = vmap(jacrev(output), in_dims=(None, 0))(params, x)
+        j = torch.cat([jac[k].reshape(900, -1) for k in params], dim=1)
+        precision = torch.eye(j.shape[1], dtype=torch.float64) + (j.T @ j) / 0.1
+        torch.linalg.cholesky(precision)
+    return step, rate(1)
+
+
 def peak_rss_child():
     """In a fresh interpreter: RSS_STEPS teacher training steps, then the peak RSS in MiB."""
     torch.manual_seed(SEED)
@@ -239,6 +295,8 @@ WORKLOADS = {
     "hvp_mlp_teacher": ("HVPs/s", True, hvp_mlp_teacher),
     "peak_rss_mlp_train": ("MiB", False, None),  # measured in a child process
     "exact_w1_500": ("solves/s", True, lambda: exact_w1(500)),
+    "vae_train_step": ("samples/s", True, vae_train_step),
+    "laplace_ggn_full_6050": ("posteriors/s", True, laplace_ggn_full_6050),
 }
 
 

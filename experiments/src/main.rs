@@ -95,7 +95,7 @@ fn dispatch(command: Command, threads: usize) -> Result<()> {
                 return bench::rss_child(&name, steps);
             }
             if list {
-                for w in bench::WORKLOADS {
+                for w in bench::all_workloads() {
                     println!("{}", w.name);
                 }
                 return Ok(());

@@ -4,13 +4,20 @@
 //! Protocol: at least [`WARMUP`] untimed calls, then the repetition count is grown until one
 //! block lasts `min_time / BLOCKS`; the figure is the median over [`BLOCKS`] timed blocks.
 
+mod methods;
 mod workloads;
 
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 
+pub use methods::METHOD_WORKLOADS;
 pub use workloads::WORKLOADS;
+
+/// Every workload: the kernels' ([`WORKLOADS`]), then the methods' ([`METHOD_WORKLOADS`]).
+pub fn all_workloads() -> impl Iterator<Item = &'static Workload> {
+    WORKLOADS.iter().chain(METHOD_WORKLOADS)
+}
 
 /// Untimed calls before calibration.
 pub const WARMUP: usize = 3;
@@ -103,19 +110,18 @@ pub struct Options {
 /// Runs the selected workloads and prints one line (JSON or a table row) for each.
 pub fn run(opts: &Options) -> Result<()> {
     let selected: Vec<&Workload> = match &opts.only {
-        None => WORKLOADS.iter().collect(),
+        None => all_workloads().collect(),
         Some(names) => {
             let unknown: Vec<&String> = names
                 .iter()
-                .filter(|n| !WORKLOADS.iter().any(|w| w.name == n.as_str()))
+                .filter(|n| !all_workloads().any(|w| w.name == n.as_str()))
                 .collect();
             if !unknown.is_empty() {
                 bail!(
                     "unknown workload(s) {unknown:?}; `distillery bench --list` prints the names"
                 );
             }
-            WORKLOADS
-                .iter()
+            all_workloads()
                 .filter(|w| names.iter().any(|n| n == w.name))
                 .collect()
         }
@@ -185,7 +191,7 @@ fn peak_rss_in_child(of: &str, steps: usize, threads: usize) -> Result<f64> {
 /// The child side of a `PeakMiB` workload: `steps` calls of workload `name`, then the process's
 /// peak resident set (`VmHWM` of /proc/self/status) in MiB on stdout.
 pub fn rss_child(name: &str, steps: usize) -> Result<()> {
-    let Some(w) = WORKLOADS.iter().find(|w| w.name == name) else {
+    let Some(w) = all_workloads().find(|w| w.name == name) else {
         bail!("unknown workload {name:?}; `distillery bench --list` prints the names");
     };
     let mut prepared = (w.prepare)();
@@ -201,4 +207,26 @@ pub fn rss_child(name: &str, steps: usize) -> Result<()> {
         .ok_or_else(|| anyhow::anyhow!("/proc/self/status has no VmHWM line"))?;
     println!("{:.1}", kib / 1024.0);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every method workload prepares and runs one step without panicking (its `expect`s state
+    /// what the fixed inputs guarantee), so a change of a method's API cannot leave the benchmark
+    /// broken until someone times it. (The kernels' workloads call the kernels and layers whose
+    /// results their own tests check.) Names must be unique across both lists.
+    #[test]
+    fn every_method_workload_runs_one_step() {
+        for w in METHOD_WORKLOADS {
+            let mut prepared = (w.prepare)();
+            (prepared.step)();
+            assert!(
+                all_workloads().filter(|o| o.name == w.name).count() == 1,
+                "{} is not a unique name",
+                w.name
+            );
+        }
+    }
 }
