@@ -68,7 +68,7 @@ config! {
         /// Passes over the training set.
         #[allowed(ge(1).le(10_000))]
         pub epochs: usize = 100,
-        /// Samples per Adam step (64, the authors' code).
+        /// Samples per Adam step (each experiment's section says whose value its default is).
         #[allowed(ge(1).le(2_000_000))]
         pub batch_size: usize = 64,
         /// Adam's step size (PyTorch's default, which the authors' code uses).

@@ -32,7 +32,16 @@ impl Stat {
             return None;
         }
         let mean = values.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 {
+        let (min, max) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        // Values equal up to f64 round-off (a few ulps, e.g. one teacher's accuracy shared by
+        // every seed but summed in another order) have no spread; the two-pass formula would
+        // show it as a std of 1e-16.
+        let spread = max - min > 1e-12 * max.abs().max(min.abs());
+        let var = if n > 1 && spread {
             values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
         } else {
             0.0
@@ -41,8 +50,8 @@ impl Stat {
             n,
             mean,
             std: var.sqrt(),
-            min: values.iter().copied().fold(f64::INFINITY, f64::min),
-            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            min,
+            max,
         })
     }
 }
@@ -188,5 +197,18 @@ mod tests {
         let one = Stat::of(&[7.0]).unwrap();
         assert_eq!((one.mean, one.std), (7.0, 0.0));
         assert!(Stat::of(&[]).is_none());
+    }
+
+    #[test]
+    fn equal_values_have_no_spread() {
+        // 0.863 five times, one of them an ulp off: the two-pass formula gave a std of 1e-16
+        let v = 0.863_f64;
+        let ulp_off = f64::from_bits(v.to_bits() + 1);
+        let s = Stat::of(&[v, v, ulp_off, v, v]).unwrap();
+        assert_eq!(s.std, 0.0);
+        assert_eq!((s.min, s.max), (v, ulp_off));
+        // a real spread far below the values stays
+        let s = Stat::of(&[0.863, 0.863 + 1e-9]).unwrap();
+        assert!((s.std - 1e-9 / 2f64.sqrt()).abs() < 1e-15, "{}", s.std);
     }
 }
