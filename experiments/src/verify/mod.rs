@@ -14,7 +14,7 @@ mod s0;
 mod s1;
 mod s3;
 mod s4;
-mod values;
+pub(crate) mod values;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
