@@ -7,7 +7,7 @@
 
 mod bayes;
 mod known;
-mod layers;
+pub(crate) mod layers;
 mod ops;
 mod output;
 mod s0;

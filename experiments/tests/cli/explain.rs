@@ -1,5 +1,5 @@
-//! `distillery explain`: the list of the op table's names, one op's formula, sites and live
-//! checks, and an unknown name's error.
+//! `distillery explain`: the list of the op table's and the layer table's names, one op's and
+//! one layer's formula, sites and live checks, and an unknown name's error.
 
 use crate::sandbox::*;
 
@@ -40,6 +40,11 @@ fn explain_lists_every_op_and_explains_one() {
         "{ce}"
     );
     assert!(ce.contains("autograd/src/functional/loss.rs:"), "{ce}");
+    // a layer of nn, by its name in verify's layer table
+    assert!(list.contains("layer/orthonormal_linear"), "{list}");
+    let linear = sb.ok(&["explain", "layer/linear"]);
+    assert!(linear.contains("nn/src/layers/linear.rs:"), "{linear}");
+    assert!(linear.contains("order 2   passed"), "{linear}");
 }
 
 #[test]
