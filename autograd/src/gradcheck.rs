@@ -1,14 +1,20 @@
 //! Gradient checks: analytic gradients against central finite differences, in `f64`.
 //!
 //! A function `f` of several array inputs with an output of any shape is reduced to a scalar by
-//! a fixed random projection `L(x) = ⟨f(x), r⟩` (`r` ~ N(0, 1), seeded), so one check covers the
-//! whole Jacobian in a random direction, as JAX's `check_grads` does. Each element `j` of each
-//! input then compares the analytic `∂L/∂x_j` with
+//! a fixed random projection `$L(x) = \langle f(x), r \rangle$` (`$r \sim \mathcal N(0, I)$`,
+//! seeded), so one check covers the whole Jacobian in a random direction, as JAX's
+//! `check_grads` does. Each element `j` of each input then compares the analytic
+//! `$\partial L / \partial x_j$` with
 //!
-//! `(L(x + ε e_j) − L(x − ε e_j)) / (2ε)`.
+//! ```math
+//! \frac{L(x + \varepsilon e_j) - L(x - \varepsilon e_j)}{2\varepsilon}
+//!   = \frac{\partial L}{\partial x_j} + \frac{\varepsilon^2}{6} \frac{\partial^3 L}{\partial x_j^3}
+//!     + O(\varepsilon^4).
+//! ```
 //!
 //! [`gradgradcheck`] does the same for the second order: it checks the gradient of
-//! `h(x) = ⟨∇_x L(x), s⟩` (`s` a second seeded random direction), whose analytic gradient needs
+//! `$h(x) = \langle \nabla_x L(x), s \rangle$` (`s` a second seeded random direction), whose
+//! analytic gradient needs
 //! the recorded (`create_graph`) backward pass, against finite differences of `h`, whose
 //! evaluation uses first-order gradients only.
 

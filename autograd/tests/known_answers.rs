@@ -382,3 +382,28 @@ fn max_ties_go_to_the_first_index() {
             .into_shared()
     );
 }
+
+/// `softplus' = σ` and `softplus'' = σ(1 − σ)` at `x = 0` exactly (½ and ¼), where the stable
+/// form's pieces `max(x, 0)` and `−|x|` have kinks: a composite that took their subgradients
+/// (`relu'(0) = 0`, `sign 0 = 0`) gave 0 and 0. Also far out: `softplus(±800)` neither overflows
+/// nor underflows to a wrong derivative (σ(800) = 1, σ(−800) = e^{−800} rounds to 0).
+#[test]
+fn softplus_derivatives_at_zero_and_far_out() {
+    let tape = Tape::<f64>::new();
+    let x = tape.param(array![0.0, 800.0, -800.0, 1.5]);
+    let y = x.softplus();
+    let v = y.value();
+    assert_eq!(v[[0]], 2f64.ln());
+    assert_eq!(v[[1]], 800.0);
+    assert_eq!(v[[2]], 0.0);
+    let g = tape.grad_graph(y.sum(), &[x]).unwrap().remove(0);
+    let sigma = |t: f64| 1.0 / (1.0 + (-t).exp());
+    let gv = g.value();
+    assert_eq!(gv[[0]], 0.5);
+    assert_eq!(gv[[1]], 1.0);
+    assert_eq!(gv[[2]], 0.0);
+    assert!((gv[[3]] - sigma(1.5)).abs() < 1e-15);
+    let h = tape.grad(g.sum(), &[x]).unwrap().remove(0);
+    assert_eq!(h[[0]], 0.25);
+    assert!((h[[3]] - sigma(1.5) * (1.0 - sigma(1.5))).abs() < 1e-15);
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use autograd::op_table::{Instance, TABLE};
+use autograd::op_table::{Backward, Instance, TABLE};
 use autograd::{gradcheck, gradgradcheck, OpKind, Result, Tape, Tolerance};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -17,7 +17,8 @@ fn run_table(
     check: impl Fn(&Instance) -> Result<autograd::GradCheckReport>,
 ) {
     let mut failures = Vec::new();
-    for &(name, generate) in TABLE {
+    for entry in TABLE {
+        let (name, generate) = (entry.name, entry.draw);
         let mut runner = TestRunner::new(Config {
             cases,
             failure_persistence: None,
@@ -60,9 +61,9 @@ fn second_order_gradients_of_every_op() {
 #[test]
 fn every_primitive_is_covered() {
     let mut seen = BTreeSet::new();
-    for &(_, generate) in TABLE {
+    for entry in TABLE {
         for seed in 0..8 {
-            let instance = generate(&mut StdRng::seed_from_u64(seed));
+            let instance = (entry.draw)(&mut StdRng::seed_from_u64(seed));
             let tape = Tape::new();
             let xs: Vec<_> = instance
                 .inputs
@@ -85,4 +86,32 @@ fn every_primitive_is_covered() {
         missing.is_empty(),
         "ops exercised by no entry of the table: {missing:?}"
     );
+}
+
+/// Every entry documents itself for `distillery explain`: a unique name, a formula and a VJP in
+/// words, and sites (forward, and the VJP rule of a primitive) whose anchors occur exactly once
+/// in their files, so that each resolves to a line.
+#[test]
+fn every_entry_is_documented() {
+    let mut problems = Vec::new();
+    let mut names = BTreeSet::new();
+    for entry in TABLE {
+        let (name, doc) = (entry.name, &entry.doc);
+        if !names.insert(name) {
+            problems.push(format!("{name}: listed twice"));
+        }
+        if doc.formula.trim().is_empty() || doc.vjp.trim().is_empty() {
+            problems.push(format!("{name}: no formula or no VJP text"));
+        }
+        let mut sites = vec![("forward", doc.forward)];
+        if let Backward::Rule(site) = doc.backward {
+            sites.push(("VJP", site));
+        }
+        for (what, site) in sites {
+            if site.line().is_none() {
+                problems.push(format!("{name}: {what} site does not resolve: {site}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

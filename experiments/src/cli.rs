@@ -36,6 +36,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Run the numerical checks (gradients of every op and layer, known answers, theorems).
     Verify(VerifyArgs),
+    /// Explain an op of the engine (formula, forward and VJP file:line, the VJP in words, a live gradcheck at orders 1 and 2); without NAME, list them.
+    Explain { name: Option<String> },
     /// Find, check or download the data sets.
     Data {
         #[command(subcommand)]

@@ -77,6 +77,7 @@ fn dispatch(command: Command, threads: usize) -> Result<()> {
             only: args.only,
             list: args.list,
         }),
+        Command::Explain { name } => commands::explain::explain_command(name.as_deref()),
         Command::Data { action } => match action {
             DataAction::Check { data_dir } => commands::data::check(data_dir.as_deref()),
             DataAction::Fetch { names, data_dir } => {

@@ -222,7 +222,10 @@ impl<'t, F: Float> DiagGaussian<'t, F> {
 
 /// `KL(q ‖ p)` between diagonal Gaussians, `q = self`:
 ///
-/// `KL = ½ Σ_j [ln σ_p,j² − ln σ_q,j² + (σ_q,j² + (μ_q,j − μ_p,j)²) / σ_p,j² − 1]`,
+/// ```math
+/// \mathrm{KL}(q \,\|\, p) = \frac{1}{2} \sum_j \left[ \ln \sigma_{p,j}^2 - \ln \sigma_{q,j}^2
+///   + \frac{\sigma_{q,j}^2 + (\mu_{q,j} - \mu_{p,j})^2}{\sigma_{p,j}^2} - 1 \right],
+/// ```
 ///
 /// the sum over all elements (`Reduction::Sum`), or that divided by the rows of `q`
 /// (`Reduction::Mean`). `p` must broadcast to the shape of `q` (a `[]` prior such as
@@ -369,7 +372,7 @@ fn check_class_axis(op: &'static str, shape: &[usize]) -> Result<()> {
 
 /// `KL(q ‖ p)` between categorical distributions, `q = self`, row by row:
 ///
-/// `ℓ_i = Σ_k q_ik (ln q_ik − ln p_ik)`, summed (`Reduction::Sum`) or averaged
+/// `$\ell_i = \sum_k q_{ik} (\ln q_{ik} - \ln p_{ik})$`, summed (`Reduction::Sum`) or averaged
 /// (`Reduction::Mean`) over the rows. Both must have one shape.
 ///
 /// ```

@@ -36,8 +36,15 @@ pub(crate) fn check_same(op: &'static str, a: &[usize], b: &[usize]) -> Result<(
 
 /// Cross-entropy with integer labels:
 ///
-/// `ℓ_i = −log softmax(z_i)_{y_i}`, reduced over the `B` rows by `reduction`
-/// (`Mean`: `−(1/B) Σ_i log softmax(z_i)_{y_i}`).
+/// ```math
+/// \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}
+///        = -z_{i y_i} + \log \sum_{k=1}^{K} e^{z_{ik}},
+/// ```
+///
+/// reduced over the `B` rows by `reduction` (`Mean`:
+/// `$L = -\frac{1}{B} \sum_{i=1}^{B} \log \operatorname{softmax}(z_i)_{y_i}$`). Its gradient,
+/// which the tape composes from `log_softmax` and a gather, is
+/// `$\partial \ell_i / \partial z_i = \operatorname{softmax}(z_i) - e_{y_i}$`.
 ///
 /// `logits` is `z` (`[B, K]`), `labels` is `y` (`B` class indices in `0..K`).
 ///
@@ -81,7 +88,14 @@ pub fn cross_entropy<'t, F: Float>(
 
 /// Cross-entropy against soft targets at temperature `T`:
 ///
-/// `ℓ_i = −Σ_k p_ik · log softmax(z_i / T)_k`, reduced over the `B` rows by `reduction`.
+/// ```math
+/// \ell_i = -\sum_{k=1}^{K} p_{ik} \log \operatorname{softmax}\!\left(\frac{z_i}{T}\right)_{\!k},
+/// \qquad
+/// \frac{\partial \ell_i}{\partial z_i}
+///   = \frac{1}{T}\Big(\big(\textstyle\sum_k p_{ik}\big)\operatorname{softmax}(z_i/T) - p_i\Big),
+/// ```
+///
+/// reduced over the `B` rows by `reduction`.
 ///
 /// `targets` is `p` (`[B, K]`, rows are distributions, e.g. a teacher's `softmax(v/T)`),
 /// `logits` is the student's `z`. This is the soft-target term of Hinton distillation as the
@@ -118,8 +132,8 @@ pub fn soft_cross_entropy<'t, F: Float>(
     Ok(reduction.reduce(targets.try_mul(log_q)?.neg()))
 }
 
-/// The squared error: `ℓ_i = Σ_j (ŷ_ij − y_ij)²` over the elements of row `i`, reduced over
-/// the rows by `reduction`.
+/// The squared error: `$\ell_i = \sum_j (\hat y_{ij} - y_{ij})^2$` over the elements of row
+/// `i`, reduced over the rows by `reduction`.
 ///
 /// `pred` is `ŷ`, `target` is `y`, of one shape (no broadcasting: a `[B, 1]` prediction against
 /// a `[B]` target is an error, not a `[B, B]` matrix of residuals). For `[B]` or `[B, 1]` inputs
@@ -150,8 +164,12 @@ pub fn squared_error<'t, F: Float>(
 
 /// The Gaussian negative log-likelihood of `target` under `dist = N(μ, diag σ²)`:
 ///
-/// `ℓ_i = Σ_j ½ [ln 2π + ln σ_ij² + (y_ij − μ_ij)² / σ_ij²]`, reduced over the rows by
-/// `reduction`.
+/// ```math
+/// \ell_i = \sum_j \frac{1}{2}\left[\ln 2\pi + \ln \sigma_{ij}^2
+///          + \frac{(y_{ij} - \mu_{ij})^2}{\sigma_{ij}^2}\right],
+/// ```
+///
+/// reduced over the rows by `reduction`.
 ///
 /// `target` is `y`, of the shape of `dist`'s mean (its log-variance may broadcast, e.g. one
 /// shared noise level).

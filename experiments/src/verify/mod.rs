@@ -7,14 +7,14 @@
 
 mod bayes;
 mod known;
-mod layers;
+pub(crate) mod layers;
 mod ops;
 mod output;
 mod s0;
 mod s1;
 mod s3;
 mod s4;
-mod values;
+pub(crate) mod values;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 

@@ -14,6 +14,7 @@ fn help_works_for_every_subcommand() {
         "report",
         "list",
         "verify",
+        "explain",
         "data",
         "bench",
     ];

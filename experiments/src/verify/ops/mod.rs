@@ -16,7 +16,8 @@ use autograd::op_table::{Instance, TABLE};
 /// The first- and second-order check of every table entry, and the coverage check.
 pub fn checks() -> Vec<Box<dyn Check>> {
     let mut out = Vec::new();
-    for &(name, generate) in TABLE {
+    for entry in TABLE {
+        let (name, generate) = (entry.name, entry.draw);
         out.push(check(
             format!("op/{name}/1"),
             format!("first derivatives of {name} match finite differences"),
@@ -62,7 +63,8 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 /// first and second order.
 pub fn missing_primitives() -> Result<Vec<OpKind>> {
     let mut seen = BTreeSet::new();
-    for &(name, generate) in TABLE {
+    for entry in TABLE {
+        let (name, generate) = (entry.name, entry.draw);
         seen.extend(recorded_ops(&generate(&mut super::values::rng_for(name)))?);
     }
     Ok(OpKind::ALL

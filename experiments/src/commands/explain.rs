@@ -1,0 +1,216 @@
+//! `distillery explain [NAME]`: what an op of the engine computes and how it is differentiated,
+//! from the engine's one table of ops (`autograd::op_table::TABLE`, the table that drives the
+//! property tests and `distillery verify`'s op checks): the formula, where the forward and the
+//! VJP live (file:line), the VJP in words, and a live gradient check at orders 1 and 2 on the
+//! instance `distillery verify --only op/NAME` checks, with its worst element. The layers of
+//! `distillery verify`'s layer table likewise, as `layer/NAME`. Without a name, the list of names.
+
+use anyhow::{bail, Result};
+use autograd::op_table::{find, Backward, Entry, TABLE};
+use autograd::{gradcheck, gradgradcheck, GradCheckReport, Tolerance};
+
+use crate::verify::layers::{layer_checks, Layer, LAYERS};
+use crate::verify::values::rng_for;
+
+/// Runs the command: the list without a name, else the explanation (an error when a check fails
+/// or the name is unknown).
+pub fn explain_command(name: Option<&str>) -> Result<()> {
+    match name {
+        None => {
+            print!("{}", list());
+            Ok(())
+        }
+        Some(name) => {
+            if let Some(layer_name) = name.strip_prefix("layer/") {
+                let Some(layer) = LAYERS.iter().find(|l| l.name == layer_name) else {
+                    bail!("no layer named {layer_name:?} in the layer table; `distillery explain` lists them");
+                };
+                let (text, passed) = explain_layer(layer)?;
+                print!("{text}");
+                if !passed {
+                    bail!("the gradient check of layer/{layer_name} failed");
+                }
+                return Ok(());
+            }
+            let name = name.strip_prefix("op/").unwrap_or(name);
+            let Some(entry) = find(name) else {
+                let close: Vec<&str> = TABLE
+                    .iter()
+                    .map(|e| e.name)
+                    .filter(|n| n.contains(name) || name.contains(n))
+                    .collect();
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (did you mean {}?)", close.join(", "))
+                };
+                bail!(
+                    "no op named {name:?} in the op table{hint}; `distillery explain` lists them"
+                );
+            };
+            let (text, passed) = explain(entry)?;
+            print!("{text}");
+            if !passed {
+                bail!("the gradient check of {name} failed");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Every name, whether it is a primitive or a composite, and its formula.
+pub fn list() -> String {
+    let width = TABLE.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    let mut out = format!(
+        "{} ops in the table (`distillery explain NAME` for one):\n",
+        TABLE.len()
+    );
+    for e in TABLE {
+        out.push_str(&format!(
+            "  {:<width$}  {:<9}  {}\n",
+            e.name,
+            kind(e),
+            e.doc.formula
+        ));
+    }
+    let width = LAYERS.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    out.push_str(&format!(
+        "\n{} layers of nn (`distillery explain layer/NAME`):\n",
+        LAYERS.len()
+    ));
+    for l in LAYERS {
+        out.push_str(&format!("  layer/{:<width$}  {}\n", l.name, l.formula));
+    }
+    out
+}
+
+/// `file:line` of the text `anchor` in a file of the workspace, read from the source tree this
+/// program was built from; `file (…)` when the tree is not there or the text is not found once.
+fn workspace_site(file: &str, anchor: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(file);
+    let line = std::fs::read_to_string(path).ok().and_then(|text| {
+        let mut hits = text.match_indices(anchor);
+        let (at, _) = hits.next()?;
+        hits.next()
+            .is_none()
+            .then(|| text[..at].matches('\n').count() + 1)
+    });
+    match line {
+        Some(line) => format!("{file}:{line}"),
+        None => format!("{file} (at {anchor:?})"),
+    }
+}
+
+/// The explanation of one layer and whether its checks passed.
+fn explain_layer(l: &Layer) -> Result<(String, bool)> {
+    let mut out = format!("layer/{} — a module of nn\n\n", l.name);
+    out.push_str(&format!("  formula   {}\n", l.formula));
+    out.push_str(&format!(
+        "  forward   {}\n",
+        workspace_site(l.forward.0, l.forward.1)
+    ));
+    out.push_str(
+        "  VJP       none of its own: the tape applies the VJPs of the ops the forward records\n",
+    );
+    out.push_str(&format!("            {}\n\n", l.vjp));
+    out.push_str(&format!(
+        "  live check (the one `distillery verify --only layer/{}` runs), in the input and every \
+         parameter:\n",
+        l.name
+    ));
+    let mut passed = true;
+    for (order, outcome) in layer_checks(l)? {
+        passed &= outcome.passed;
+        out.push_str(&format!("  order {order}   {}\n", outcome.detail));
+    }
+    Ok((out, passed))
+}
+
+fn kind(e: &Entry) -> &'static str {
+    match e.doc.backward {
+        Backward::Rule(_) => "primitive",
+        Backward::Composite => "composite",
+    }
+}
+
+/// The explanation of one entry and whether both checks passed.
+pub fn explain(e: &Entry) -> Result<(String, bool)> {
+    let doc = &e.doc;
+    let mut out = format!("{} — {}\n\n", e.name, kind(e));
+    out.push_str(&format!("  formula   {}\n", doc.formula));
+    out.push_str(&format!("  forward   {}\n", doc.forward));
+    match doc.backward {
+        Backward::Rule(site) => out.push_str(&format!("  VJP       {site}\n")),
+        Backward::Composite => out.push_str(
+            "  VJP       none of its own: the tape applies the VJPs of the ops the forward records\n",
+        ),
+    }
+    out.push_str(&format!("            {}\n\n", doc.vjp));
+    let instance = (e.draw)(&mut rng_for(e.name));
+    let shapes: Vec<String> = instance
+        .inputs
+        .iter()
+        .map(|x| format!("{:?}", x.shape()))
+        .collect();
+    out.push_str(&format!(
+        "  live check on a random instance (the one `distillery verify --only op/{}` checks), \
+         inputs of shape {}:\n",
+        e.name,
+        shapes.join(", ")
+    ));
+    let tol = Tolerance::default();
+    let first = gradcheck(&*instance.f, &instance.inputs, tol)?;
+    let second = gradgradcheck(&*instance.f, &instance.inputs, tol)?;
+    out.push_str(&format!("  order 1   {}\n", line(&first)));
+    out.push_str(&format!("  order 2   {}\n", line(&second)));
+    out.push_str(&format!(
+        "            (central differences, ε = {:e}; an element passes when |analytic − numeric| \
+         ≤ {:e} + {:e}·|numeric|)\n",
+        tol.eps, tol.atol, tol.rtol
+    ));
+    Ok((out, first.passed() && second.passed()))
+}
+
+fn line(report: &GradCheckReport) -> String {
+    report.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_explains_and_passes() {
+        for e in TABLE {
+            let (text, passed) = explain(e).unwrap();
+            assert!(passed, "{text}");
+            assert!(text.contains(e.doc.formula) && text.contains(e.doc.vjp));
+            // every site resolved to a line
+            assert!(!text.contains("not found"), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_layer_explains_with_its_line_and_passes() {
+        for l in LAYERS {
+            let (text, passed) = explain_layer(l).unwrap();
+            assert!(passed, "{text}");
+            assert!(
+                !text.contains("(at "),
+                "the anchor was not found once: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_list_names_every_entry() {
+        let l = list();
+        for e in TABLE {
+            assert!(l
+                .lines()
+                .any(|line| line.split_whitespace().next() == Some(e.name)));
+        }
+    }
+}
