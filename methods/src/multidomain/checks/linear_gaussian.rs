@@ -14,7 +14,7 @@
 //!   `∂m = Wᵀr/s² − m/σ_p²`, `∂(ln v_j) = ½ − v_j ‖W_j‖²/(2s²) − v_j/(2σ_p²)`,
 //!   `∂W = (r mᵀ − W diag v)/s²`, `∂b = r/s²`.
 //!
-//! Our ELBO ([`elbo`] with [`Likelihood::Gaussian`], the linear decoder on the tape) is a
+//! Our ELBO ([`elbo()`] with [`Likelihood::Gaussian`], the linear decoder on the tape) is a
 //! one-sample estimate, a quadratic polynomial in the noise `ε`. Its average over the `2k`
 //! sigma points `ε = ±√k e_j` (mean 0, covariance `I`, as the standard normal) is therefore its
 //! expectation **exactly**: the checks compare that average with `log p(x)` and the KL above,
