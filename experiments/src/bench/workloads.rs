@@ -86,6 +86,20 @@ pub const WORKLOADS: &[Workload] = &[
         name: "hvp_mlp_teacher",
         prepare: hvp_mlp_teacher,
     },
+    // ours only (no PyTorch counterpart; compare.sh joins by name and skips them): the exact
+    // W1 solver of methods::transfer on two n-point clouds
+    Workload {
+        name: "exact_w1_100",
+        prepare: || exact_w1_clouds(100),
+    },
+    Workload {
+        name: "exact_w1_500",
+        prepare: || exact_w1_clouds(500),
+    },
+    Workload {
+        name: "exact_w1_1000",
+        prepare: || exact_w1_clouds(1000),
+    },
     Workload {
         name: "peak_rss_mlp_train",
         prepare: || Prepared {
@@ -383,4 +397,26 @@ fn lenet_train() -> Prepared {
         .push(Activation::Relu)
         .push(Linear::new(84, 10, true, &mut rng));
     train_step(Box::new(model), adam(), &[128, 1, 28, 28], &mut rng)
+}
+
+/// `methods::transfer::exact_w1` (distance matrix and Hungarian assignment, `O(n³)`) between
+/// two independent clouds of `n` points in `R^64` (the dimension of a small layer's filters), from
+/// `N(0, I)` and `N(1, I)`. Metric: solves per second (its inverse is the
+/// seconds per solve).
+fn exact_w1_clouds(n: usize) -> Prepared {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let p: Array2<f64> = Array2::from_shape_simple_fn((n, 64), || rng.sample(StandardNormal));
+    let q: Array2<f64> =
+        Array2::from_shape_simple_fn((n, 64), || 1.0 + rng.sample::<f64, _>(StandardNormal));
+    Prepared {
+        step: Box::new(move || {
+            let plan =
+                methods::transfer::exact_w1(p.view(), q.view()).expect("equal finite clouds");
+            assert!(plan.value.is_finite());
+        }),
+        metric: Metric::PerSecond {
+            unit: "solves/s",
+            count: 1.0,
+        },
+    }
 }
