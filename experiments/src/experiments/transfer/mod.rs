@@ -332,7 +332,7 @@ impl Experiment for Transfer {
             format!(
                 "Net: conv 1→{c1} 5×5 (pad 2), ReLU, max-pool 2, conv {c1}→{c2} 5×5, ReLU, \
                  max-pool 2, dense {f}→{h}, ReLU (the encoder), dense {h}→10 (the classifier). \
-                 Source models: Adam 1e-3, batches of {sb}, {se} epochs on {ss} images of the source's \
+                 Source models: Adam 1e-3, batches of {sb}, {se} epochs on at most {ss} images of the source's \
                  training pool, stored and shared by every seed and method. Targets: Adam {tl}, batches of \
                  {tb}, {te} epochs on {n} images drawn per seed; test accuracy after every epoch \
                  on {m} test images of the target (the same for every seed). AUC = mean test \
