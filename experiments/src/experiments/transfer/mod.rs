@@ -373,7 +373,10 @@ impl Experiment for Transfer {
                  model step. The `*_w1_*` plots show, per layer and epoch, the exact W1 \
                  (Hungarian) between each fine-tuned method's cloud and the source's, the \
                  Wasserstein run's critic estimate E_q f − E_p f beside its exact W1, and its \
-                 identity-plan cost W̃1 (the correspondence L2-SP implies; W1 ≤ W̃1).",
+                 identity-plan cost W̃1 (the correspondence L2-SP implies; W1 ≤ W̃1). Where the \
+                 Wasserstein run's exact W1 is not visible it lies under its W̃1: the optimal \
+                 matching is then the identity (each filter is still nearest its own source \
+                 filter).",
                 c.critic_hidden, c.critic_learning_rate, c.critic_steps
             ),
             "Every method of a seed starts from the same initialisation (the classifier's; the \
