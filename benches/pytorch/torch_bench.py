@@ -187,7 +187,7 @@ def hvp_mlp_teacher():
     return step, rate(1)
 
 
-def exact_w1(n, dim=16):
+def exact_w1(n, dim=64):
     """The exact W1 of two uniform n-point clouds in R^dim (N(0, I) and N(1, I)): the distance
     matrix and SciPy's assignment solver, in f64, as methods::transfer::exact_w1 does."""
     from scipy.optimize import linear_sum_assignment
@@ -294,9 +294,11 @@ WORKLOADS = {
     "tape_overhead_scalar_chain": ("us/op", False, tape_overhead_scalar_chain),
     "hvp_mlp_teacher": ("HVPs/s", True, hvp_mlp_teacher),
     "peak_rss_mlp_train": ("MiB", False, None),  # measured in a child process
-    "exact_w1_500": ("solves/s", True, lambda: exact_w1(500)),
     "vae_train_step": ("samples/s", True, vae_train_step),
     "laplace_ggn_full_6050": ("posteriors/s", True, laplace_ggn_full_6050),
+    "exact_w1_100": ("solves/s", True, lambda: exact_w1(100)),
+    "exact_w1_500": ("solves/s", True, lambda: exact_w1(500)),
+    "exact_w1_1000": ("solves/s", True, lambda: exact_w1(1000)),
 }
 
 

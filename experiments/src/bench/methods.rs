@@ -30,6 +30,18 @@ pub const METHOD_WORKLOADS: &[Workload] = &[
         name: "laplace_ggn_full_6050",
         prepare: laplace_ggn_full_6050,
     },
+    Workload {
+        name: "exact_w1_100",
+        prepare: || exact_w1_clouds(100),
+    },
+    Workload {
+        name: "exact_w1_500",
+        prepare: || exact_w1_clouds(500),
+    },
+    Workload {
+        name: "exact_w1_1000",
+        prepare: || exact_w1_clouds(1000),
+    },
 ];
 
 /// Pixel intensities in `[0, 1)`.
@@ -97,6 +109,28 @@ fn laplace_ggn_full_6050() -> Prepared {
         }),
         metric: Metric::PerSecond {
             unit: "posteriors/s",
+            count: 1.0,
+        },
+    }
+}
+
+/// `methods::transfer::exact_w1` (distance matrix and Hungarian assignment, `O(n³)`) between
+/// two independent clouds of `n` points in `R^64` (the dimension of a small layer's filters), from
+/// `N(0, I)` and `N(1, I)`. Metric: solves per second (its inverse is the
+/// seconds per solve).
+fn exact_w1_clouds(n: usize) -> Prepared {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let p: Array2<f64> = Array2::from_shape_simple_fn((n, 64), || rng.sample(StandardNormal));
+    let q: Array2<f64> =
+        Array2::from_shape_simple_fn((n, 64), || 1.0 + rng.sample::<f64, _>(StandardNormal));
+    Prepared {
+        step: Box::new(move || {
+            let plan =
+                methods::transfer::exact_w1(p.view(), q.view()).expect("equal finite clouds");
+            assert!(plan.value.is_finite());
+        }),
+        metric: Metric::PerSecond {
+            unit: "solves/s",
             count: 1.0,
         },
     }

@@ -86,6 +86,8 @@ pub const WORKLOADS: &[Workload] = &[
         name: "hvp_mlp_teacher",
         prepare: hvp_mlp_teacher,
     },
+    // ours only (no PyTorch counterpart; compare.sh joins by name and skips them): the exact
+    // W1 solver of methods::transfer on two n-point clouds
     Workload {
         name: "peak_rss_mlp_train",
         prepare: || Prepared {

@@ -18,5 +18,6 @@ mod multidomain;
 mod reproduce;
 mod resume;
 mod run;
+mod transfer;
 mod verify_data_help;
 mod w1_estimators;

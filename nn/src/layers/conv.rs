@@ -3,7 +3,7 @@
 use autograd::{Conv2dGeometry, Float, IntoTensor, Tensor, Var};
 use rand::Rng;
 
-use super::linear::check_bias;
+use super::linear::{check_bias, visit_weight_bias, visit_weight_bias_mut};
 use crate::init::{fans, Init};
 use crate::{Ctx, Error, Module, Param, Result};
 
@@ -123,17 +123,11 @@ impl<F: Float> Module<F> for Conv2d<F> {
     }
 
     fn visit_params(&self, f: &mut dyn FnMut(&str, &Param<F>)) {
-        f("weight", &self.weight);
-        if let Some(b) = &self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias(&self.weight, self.bias.as_ref(), f);
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, &mut Param<F>)) {
-        f("weight", &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias_mut(&mut self.weight, self.bias.as_mut(), f);
     }
 }
 

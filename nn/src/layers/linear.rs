@@ -131,26 +131,58 @@ pub(crate) fn check_bias<F: Float>(
     }
 }
 
+/// `y = x Ŵᵀ + b`: the product with the weight `w` the layer's forward pass uses (`W` itself,
+/// its orthonormalisation, or `W / σ̃`), `Ŵᵀ` read through strides, plus the layer's bias if it
+/// has one. Shared by [`Linear`], [`OrthonormalLinear`](super::OrthonormalLinear) and
+/// [`SpectralNormLinear`](super::SpectralNormLinear).
+pub(crate) fn affine<'t, F: Float>(
+    ctx: &Ctx<'t, F>,
+    x: Var<'t, F>,
+    w: Var<'t, F>,
+    bias: Option<&Param<F>>,
+) -> Result<Var<'t, F>> {
+    let y = x.matmul_t(w, false, true)?;
+    match bias {
+        Some(b) => Ok(y.try_add(ctx.param(b))?),
+        None => Ok(y),
+    }
+}
+
+/// Visits a layer's `"weight"` and, if present, `"bias"` (the names every layer with a weight
+/// and an optional bias uses).
+pub(crate) fn visit_weight_bias<F: Float>(
+    weight: &Param<F>,
+    bias: Option<&Param<F>>,
+    f: &mut dyn FnMut(&str, &Param<F>),
+) {
+    f("weight", weight);
+    if let Some(b) = bias {
+        f("bias", b);
+    }
+}
+
+/// Mutable twin of [`visit_weight_bias`].
+pub(crate) fn visit_weight_bias_mut<F: Float>(
+    weight: &mut Param<F>,
+    bias: Option<&mut Param<F>>,
+    f: &mut dyn FnMut(&str, &mut Param<F>),
+) {
+    f("weight", weight);
+    if let Some(b) = bias {
+        f("bias", b);
+    }
+}
+
 impl<F: Float> Module<F> for Linear<F> {
     fn forward<'t>(&self, ctx: &Ctx<'t, F>, x: Var<'t, F>) -> Result<Var<'t, F>> {
-        let y = x.matmul_t(ctx.param(&self.weight), false, true)?;
-        match &self.bias {
-            Some(b) => Ok(y.try_add(ctx.param(b))?),
-            None => Ok(y),
-        }
+        affine(ctx, x, ctx.param(&self.weight), self.bias.as_ref())
     }
 
     fn visit_params(&self, f: &mut dyn FnMut(&str, &Param<F>)) {
-        f("weight", &self.weight);
-        if let Some(b) = &self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias(&self.weight, self.bias.as_ref(), f);
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, &mut Param<F>)) {
-        f("weight", &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias_mut(&mut self.weight, self.bias.as_mut(), f);
     }
 }

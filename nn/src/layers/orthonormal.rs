@@ -15,6 +15,7 @@ use autograd::{Float, Tape, Tensor, Var};
 use ndarray::{Array2, Ix2};
 use rand::Rng;
 
+use super::linear::{affine, visit_weight_bias, visit_weight_bias_mut};
 use crate::init::{fans, Init};
 use crate::{Ctx, Error, Module, Param, Result};
 
@@ -176,25 +177,15 @@ impl<F: Float> OrthonormalLinear<F> {
 impl<F: Float> Module<F> for OrthonormalLinear<F> {
     fn forward<'t>(&self, ctx: &Ctx<'t, F>, x: Var<'t, F>) -> Result<Var<'t, F>> {
         let w = bjorck(ctx.param(&self.weight), self.iterations)?;
-        let y = x.matmul_t(w, false, true)?;
-        match &self.bias {
-            Some(b) => Ok(y.try_add(ctx.param(b))?),
-            None => Ok(y),
-        }
+        affine(ctx, x, w, self.bias.as_ref())
     }
 
     fn visit_params(&self, f: &mut dyn FnMut(&str, &Param<F>)) {
-        f("weight", &self.weight);
-        if let Some(b) = &self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias(&self.weight, self.bias.as_ref(), f);
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, &mut Param<F>)) {
-        f("weight", &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias_mut(&mut self.weight, self.bias.as_mut(), f);
     }
 }
 

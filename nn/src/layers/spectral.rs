@@ -7,6 +7,7 @@ use ndarray::{Array1, Array2, Ix2};
 use rand::Rng;
 use rand_distr::StandardNormal;
 
+use super::linear::{affine, visit_weight_bias, visit_weight_bias_mut};
 use crate::init::{fans, Init};
 use crate::{Ctx, Module, Param, Result};
 
@@ -103,25 +104,15 @@ impl<F: Float> Module<F> for SpectralNormLinear<F> {
         let v = tape.constant(v.mapv(F::from_f64).insert_axis(ndarray::Axis(1)));
         // σ̃ = ũᵀ W ṽ, a [1, 1] variable: broadcasts against W
         let sigma = u.matmul(w)?.matmul(v)?;
-        let y = x.matmul_t(w.try_div(sigma)?, false, true)?;
-        match &self.bias {
-            Some(b) => Ok(y.try_add(ctx.param(b))?),
-            None => Ok(y),
-        }
+        affine(ctx, x, w.try_div(sigma)?, self.bias.as_ref())
     }
 
     fn visit_params(&self, f: &mut dyn FnMut(&str, &Param<F>)) {
-        f("weight", &self.weight);
-        if let Some(b) = &self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias(&self.weight, self.bias.as_ref(), f);
     }
 
     fn visit_params_mut(&mut self, f: &mut dyn FnMut(&str, &mut Param<F>)) {
-        f("weight", &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f("bias", b);
-        }
+        visit_weight_bias_mut(&mut self.weight, self.bias.as_mut(), f);
     }
 }
 
