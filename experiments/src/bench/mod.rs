@@ -4,6 +4,7 @@
 //! Protocol: at least [`WARMUP`] untimed calls, then the repetition count is grown until one
 //! block lasts `min_time / BLOCKS`; the figure is the median over [`BLOCKS`] timed blocks.
 
+mod hypergradient;
 mod workloads;
 
 use std::time::Instant;
