@@ -93,3 +93,29 @@ pub fn peak(of: &'static str) -> Prepared {
         metric: Metric::PeakMiB { of, steps: 3 },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Metric, WORKLOADS};
+
+    /// Every `hypergrad_*` workload runs one call, and every `peak_rss_hypergrad_*` entry
+    /// measures one of them (a misspelt name would fail only inside `distillery bench`).
+    #[test]
+    fn the_workloads_run_and_the_peak_entries_name_them() {
+        let ours: Vec<_> = WORKLOADS
+            .iter()
+            .filter(|w| w.name.contains("hypergrad_"))
+            .collect();
+        assert_eq!(ours.len(), 20);
+        for w in ours {
+            let mut prepared = (w.prepare)();
+            match prepared.metric {
+                Metric::PeakMiB { of, .. } => {
+                    assert_eq!(w.name, format!("peak_rss_{of}"));
+                    assert!(WORKLOADS.iter().any(|v| v.name == of), "{of}");
+                }
+                _ => (prepared.step)(),
+            }
+        }
+    }
+}
