@@ -181,7 +181,8 @@ fn the_training_loop_follows_each_strategy() {
         MetaStrategy::Predicted(schedule),
     ] {
         let mut student = Linear::<f64>::new(3, 2, true, &mut StdRng::seed_from_u64(5));
-        let run = optimise_metaparameters(&mut student, init, &data, &config(strategy)).unwrap();
+        let run =
+            optimise_metaparameters(&mut student, init, &data, &config(strategy), None).unwrap();
         assert_eq!(run.steps.len(), 30);
         let evals: Vec<usize> = run.evals.iter().map(|e| e.step).collect();
         assert_eq!(evals, [0, 10, 20, 30]);
@@ -242,7 +243,7 @@ fn the_guarded_prediction_accounts_for_every_step() {
     let init = MetaParams::from_raw([0.5, -0.5, -1.0], TemperatureRange::default()).unwrap();
     let mut student = Linear::<f64>::new(3, 2, true, &mut StdRng::seed_from_u64(5));
     let cfg = config(MetaStrategy::Predicted(schedule));
-    let run = optimise_metaparameters(&mut student, init, &data, &cfg).unwrap();
+    let run = optimise_metaparameters(&mut student, init, &data, &cfg, None).unwrap();
     assert_eq!(run.hypergradients + run.predicted, cfg.steps);
     assert!(run.predicted > 0 && !run.switches.is_empty());
 }
@@ -257,7 +258,7 @@ fn bad_input_names_the_key() {
     let init = MetaParams::centre(TemperatureRange::default()).unwrap();
     let run = |data: &MetaData<'_, f64>, cfg: &MetaTrainConfig| {
         let mut student = Linear::<f64>::new(3, 2, true, &mut StdRng::seed_from_u64(1));
-        optimise_metaparameters(&mut student, init, data, cfg)
+        optimise_metaparameters(&mut student, init, data, cfg, None)
             .unwrap_err()
             .to_string()
     };
@@ -364,7 +365,7 @@ fn random_search_picks_the_lowest_validation_loss() {
             &mut StdRng::seed_from_u64(i as u64),
         ))
     };
-    let search = random_search(&mut new_student, &data, &cfg, range, 4, &mut rng).unwrap();
+    let search = random_search(&mut new_student, &data, &cfg, range, 4, &mut rng, None).unwrap();
     assert_eq!(search.trials.len(), 4);
     let scores: Vec<f64> = search
         .trials
@@ -377,6 +378,6 @@ fn random_search_picks_the_lowest_validation_loss() {
         assert_eq!(t.run.hypergradients, 0, "a trial's λ must stay fixed");
         assert!(t.run.steps.iter().all(|s| s.raw == t.meta.raw));
     }
-    let err = random_search(&mut new_student, &data, &cfg, range, 0, &mut rng).unwrap_err();
+    let err = random_search(&mut new_student, &data, &cfg, range, 0, &mut rng, None).unwrap_err();
     assert!(err.to_string().contains("random search trials"), "{err}");
 }

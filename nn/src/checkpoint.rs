@@ -69,6 +69,16 @@ pub fn save<F: Float>(
     model: &dyn Module<F>,
     optimizer: Option<&dyn Optimizer<F>>,
 ) -> Result<()> {
+    save_state(path, model, optimizer.map(|o| o.state()).as_ref())
+}
+
+/// [`save`] with the optimiser given by its state: for a training loop whose optimiser is not
+/// an [`Optimizer`] (its state written in the same layout, under its own `kind`).
+pub fn save_state<F: Float>(
+    path: impl AsRef<Path>,
+    model: &dyn Module<F>,
+    optimizer: Option<&OptimState<F>>,
+) -> Result<()> {
     let path = path.as_ref();
     let fail = |reason: String| checkpoint_error(path, reason);
     let mut tensors: BTreeMap<String, (Vec<usize>, Vec<u8>)> = BTreeMap::new();
@@ -91,8 +101,7 @@ pub fn save<F: Float>(
         )));
     }
     let mut metadata = HashMap::from([("format".to_string(), FORMAT.to_string())]);
-    if let Some(optimizer) = optimizer {
-        let state = optimizer.state();
+    if let Some(state) = optimizer {
         let prefix = format!("{OPTIM_PREFIX}{}.", state.kind);
         metadata.insert("optimizer".to_string(), state.kind.clone());
         for (key, value) in &state.scalars {
@@ -130,6 +139,29 @@ pub fn load<F: Float>(
     model: &mut dyn Module<F>,
     optimizer: Option<&mut dyn Optimizer<F>>,
 ) -> Result<()> {
+    match optimizer {
+        Some(optimizer) => load_state(
+            path,
+            model,
+            Some(&mut |state, model| optimizer.load_state(state, model)),
+        ),
+        None => load_state(path, model, None),
+    }
+}
+
+/// Takes an optimiser's state read from a checkpoint, given the model it belongs to: an error
+/// if the state does not fit (then nothing is changed).
+pub type AcceptState<'a, F> = dyn FnMut(OptimState<F>, &dyn Module<F>) -> Result<()> + 'a;
+
+/// [`load`] with the optimiser's state handed to `accept` instead of an [`Optimizer`] (the
+/// counterpart of [`save_state`]). `accept` is called after every tensor has been checked and
+/// before the model is changed; if it fails, the model is left as it was.
+pub fn load_state<F: Float>(
+    path: impl AsRef<Path>,
+    model: &mut dyn Module<F>,
+    accept: Option<&mut AcceptState<'_, F>>,
+) -> Result<()> {
+    let optimizer = accept;
     let path = path.as_ref();
     let fail = |reason: String| checkpoint_error(path, reason);
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
@@ -167,9 +199,8 @@ pub fn load<F: Float>(
     if let Some(reason) = mismatch.report::<F>() {
         return Err(fail(reason));
     }
-    if let (Some(optimizer), Some(state)) = (optimizer, state) {
-        optimizer
-            .load_state(state, &*model)
+    if let (Some(accept), Some(state)) = (optimizer, state) {
+        accept(state, &*model)
             .map_err(|e| fail(format!("holds an optimiser state that does not fit: {e}")))?;
     }
     let mut problems = Vec::new();

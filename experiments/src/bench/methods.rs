@@ -16,6 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
+use super::hypergradient::{self, Opt};
 use super::{Metric, Prepared, Workload};
 
 const SEED: u64 = 0;
@@ -41,6 +42,88 @@ pub const METHOD_WORKLOADS: &[Workload] = &[
     Workload {
         name: "exact_w1_1000",
         prepare: || exact_w1_clouds(1000),
+    },
+    // the cost of one hypergradient of methods::meta against the unrolled steps k, and its
+    // peak memory (no PyTorch counterpart yet)
+    Workload {
+        name: "hypergrad_sgd_step",
+        prepare: || hypergradient::workload(Opt::Sgd, None),
+    },
+    Workload {
+        name: "hypergrad_sgd_k1",
+        prepare: || hypergradient::workload(Opt::Sgd, Some(1)),
+    },
+    Workload {
+        name: "hypergrad_sgd_k2",
+        prepare: || hypergradient::workload(Opt::Sgd, Some(2)),
+    },
+    Workload {
+        name: "hypergrad_sgd_k5",
+        prepare: || hypergradient::workload(Opt::Sgd, Some(5)),
+    },
+    Workload {
+        name: "hypergrad_sgd_k10",
+        prepare: || hypergradient::workload(Opt::Sgd, Some(10)),
+    },
+    Workload {
+        name: "hypergrad_adam_step",
+        prepare: || hypergradient::workload(Opt::Adam, None),
+    },
+    Workload {
+        name: "hypergrad_adam_k1",
+        prepare: || hypergradient::workload(Opt::Adam, Some(1)),
+    },
+    Workload {
+        name: "hypergrad_adam_k2",
+        prepare: || hypergradient::workload(Opt::Adam, Some(2)),
+    },
+    Workload {
+        name: "hypergrad_adam_k5",
+        prepare: || hypergradient::workload(Opt::Adam, Some(5)),
+    },
+    Workload {
+        name: "hypergrad_adam_k10",
+        prepare: || hypergradient::workload(Opt::Adam, Some(10)),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_sgd_step",
+        prepare: || hypergradient::peak("hypergrad_sgd_step"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_sgd_k1",
+        prepare: || hypergradient::peak("hypergrad_sgd_k1"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_sgd_k2",
+        prepare: || hypergradient::peak("hypergrad_sgd_k2"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_sgd_k5",
+        prepare: || hypergradient::peak("hypergrad_sgd_k5"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_sgd_k10",
+        prepare: || hypergradient::peak("hypergrad_sgd_k10"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_adam_step",
+        prepare: || hypergradient::peak("hypergrad_adam_step"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_adam_k1",
+        prepare: || hypergradient::peak("hypergrad_adam_k1"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_adam_k2",
+        prepare: || hypergradient::peak("hypergrad_adam_k2"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_adam_k5",
+        prepare: || hypergradient::peak("hypergrad_adam_k5"),
+    },
+    Workload {
+        name: "peak_rss_hypergrad_adam_k10",
+        prepare: || hypergradient::peak("hypergrad_adam_k10"),
     },
 ];
 

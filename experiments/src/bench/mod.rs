@@ -4,6 +4,7 @@
 //! Protocol: at least [`WARMUP`] untimed calls, then the repetition count is grown until one
 //! block lasts `min_time / BLOCKS`; the figure is the median over [`BLOCKS`] timed blocks.
 
+mod hypergradient;
 mod methods;
 mod workloads;
 
@@ -214,19 +215,26 @@ mod tests {
     use super::*;
 
     /// Every method workload prepares and runs one step without panicking (its `expect`s state
-    /// what the fixed inputs guarantee), so a change of a method's API cannot leave the benchmark
-    /// broken until someone times it. (The kernels' workloads call the kernels and layers whose
-    /// results their own tests check.) Names must be unique across both lists.
+    /// what the fixed inputs guarantee), and every peak-memory entry names a workload, so a
+    /// change of a method's API cannot leave the benchmark broken until someone times it. (The
+    /// kernels' workloads call the kernels and layers whose results their own tests check.)
+    /// Names must be unique across both lists.
     #[test]
     fn every_method_workload_runs_one_step() {
         for w in METHOD_WORKLOADS {
-            let mut prepared = (w.prepare)();
-            (prepared.step)();
-            assert!(
-                all_workloads().filter(|o| o.name == w.name).count() == 1,
+            assert_eq!(
+                all_workloads().filter(|o| o.name == w.name).count(),
+                1,
                 "{} is not a unique name",
                 w.name
             );
+            let mut prepared = (w.prepare)();
+            match prepared.metric {
+                Metric::PeakMiB { of, .. } => {
+                    assert!(all_workloads().any(|v| v.name == of), "{}: {of}", w.name)
+                }
+                _ => (prepared.step)(),
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ use rand_distr::StandardNormal;
 
 use super::{Metric, Prepared, Workload};
 
-const SEED: u64 = 0;
+pub(super) const SEED: u64 = 0;
 
 /// Every workload, in the reference's order.
 pub const WORKLOADS: &[Workload] = &[

@@ -11,7 +11,7 @@ use methods::meta::{
     PredictionSchedule, TemperatureRange,
 };
 use nn::data::synthetic::SignDataConfig;
-use nn::data::{data_identity, load_train_test, DataFile, Dataset, DatasetId};
+use nn::data::{load_train_test, DataFile, Dataset, DatasetId};
 use nn::layers::{mlp, Activation, Linear};
 use nn::loss::TemperatureScaling;
 use nn::optim::AdamConfig;
@@ -19,7 +19,7 @@ use nn::Module;
 use rand::Rng;
 
 use super::meta_distill::{DataSet, MetaDistillConfig};
-use super::prob_distill_fashion::subset;
+use super::prob_distill_fashion::{fashion_teacher, subset};
 use super::s4_common::{record_teacher, stored_teacher_on_rows, Teacher, TeacherSpec};
 use crate::experiment::{seed_stream, Progress, RunContext, RunRecord};
 
@@ -32,6 +32,8 @@ pub struct Lines {
     pub fixed: &'static str,
     /// A hypergradient step before every student step.
     pub hypergradient: &'static str,
+    /// The same, each hypergradient through `k = unroll_steps` unrolled student steps.
+    pub unrolled: &'static str,
     /// Prefix of the prediction lines, `"{prediction} n={n}"`.
     pub prediction: &'static str,
     /// The best fixed `λ` of a random search.
@@ -45,6 +47,7 @@ pub const SIGN_LINES: Lines = Lines {
     alone: "synthetic: without teacher",
     fixed: "synthetic: fixed λ",
     hypergradient: "synthetic: hypergradient",
+    unrolled: "synthetic: unrolled hypergradient",
     prediction: "synthetic: prediction",
     random: "synthetic: random search",
     teacher: "synthetic: teacher (MLP)",
@@ -55,6 +58,7 @@ pub const FASHION_LINES: Lines = Lines {
     alone: "Fashion-MNIST: without teacher",
     fixed: "Fashion-MNIST: fixed λ",
     hypergradient: "Fashion-MNIST: hypergradient",
+    unrolled: "Fashion-MNIST: unrolled hypergradient",
     prediction: "Fashion-MNIST: prediction",
     random: "Fashion-MNIST: random search",
     teacher: "Fashion-MNIST: teacher (784-800-50-10 MLP)",
@@ -208,31 +212,20 @@ fn fashion_problem(
         test.len()
     ));
     let teacher_seed = f.teacher.seed_for(seed);
-    let mut data = data_identity(located)?;
-    data.push(DataFile::generated(
-        "subsets",
-        &format!(
-            "train_size={} test_size={} data_seed={}",
-            f.teacher_samples, f.test_samples, f.data_seed
-        ),
-    ));
+    let (spec, model) = fashion_teacher(
+        located,
+        (f.teacher_samples, f.test_samples, f.data_seed),
+        teacher_seed,
+        teacher_train.dim(),
+    )?;
     let rows_name = format!(
         "meta-distill Fashion-MNIST student split: {} + {} images, data_seed {}",
         f.student_samples, f.validation_samples, f.data_seed
     );
     let teacher = stored_teacher_on_rows(
         ctx,
-        TeacherSpec {
-            name: "fashion-mlp-784-800-50-10",
-            architecture: "MLP 784-800-50-10, ReLU, biases",
-            data,
-        },
-        mlp::<f32>(
-            &[teacher_train.dim(), 800, 50, CLASSES],
-            Activation::Relu,
-            true,
-            &mut seed_stream(teacher_seed, "teacher init"),
-        ),
+        spec,
+        model,
         &f.teacher,
         teacher_seed,
         &teacher_train,
@@ -314,6 +307,13 @@ fn record_run(
     record.set_final(line, "hypergradients_saved", run.predicted as f64);
     record.set_final(line, "seconds", run.seconds);
     record.set_final(line, "hypergradient_seconds", run.hypergradient_seconds);
+    if run.hypergradients > 0 {
+        record.set_final(
+            line,
+            "seconds_per_hypergradient",
+            run.hypergradient_seconds / run.hypergradients as f64,
+        );
+    }
 }
 
 /// The settings of `methods::meta`'s loop for run `seed` on `data` (the strategy is set per
@@ -334,7 +334,8 @@ pub fn train_config(c: &MetaDistillConfig, data: DataSet, seed: u64) -> MetaTrai
             scaling: TemperatureScaling::None,
         },
         strategy: MetaStrategy::Hypergradient,
-        unroll_steps: c.unroll_steps,
+        // the greedy one-step hypergradient; the unrolled line sets c.unroll_steps
+        unroll_steps: 1,
         meta_lr: c.meta_lr,
         meta_clip: Some(c.meta_clip),
         eval_every: c.eval_every,
@@ -367,7 +368,7 @@ pub fn run_lines(
         DataSet::Synthetic => c.synthetic.teacher.epochs,
         DataSet::FashionMnist => c.fashion.teacher.epochs,
     } as u64;
-    let trainings = 3 + c.prediction_periods.len() + c.random_search_trials;
+    let trainings = 4 + c.prediction_periods.len() + c.random_search_trials;
     progress.set_total(teacher_epochs + (trainings * c.steps) as u64);
     let problem = match data_set {
         DataSet::Synthetic => sign_problem(c, seed, ctx, &mut record, progress)?,
@@ -407,16 +408,56 @@ pub fn run_lines(
         meta: false,
     };
 
-    let hyper = optimise_metaparameters(student().as_mut(), start, &data, &base)?;
+    // each line keeps its state under its own name: a killed run continues mid-line
+    let resume = |line: &str| ctx.resume(line);
+    let hyper = optimise_metaparameters(
+        student().as_mut(),
+        start,
+        &data,
+        &base,
+        resume(lines.hypergradient)?.as_ref(),
+    )?;
     record_run(&mut record, lines.hypergradient, &hyper, &start, all);
     advance(progress, lines.hypergradient, c.steps);
 
-    let fixed = train_fixed(student().as_mut(), start, &data, &base)?;
+    let unrolled_cfg = MetaTrainConfig {
+        unroll_steps: c.unroll_steps,
+        meta_lr: c.unrolled_meta_lr,
+        ..base
+    };
+    let unrolled = optimise_metaparameters(
+        student().as_mut(),
+        start,
+        &data,
+        &unrolled_cfg,
+        resume(lines.unrolled)?.as_ref(),
+    )?;
+    let meta_curves = Curves {
+        by_period: false,
+        ..all
+    };
+    record_run(&mut record, lines.unrolled, &unrolled, &start, meta_curves);
+    record.set_final(lines.unrolled, "unroll_steps", c.unroll_steps as f64);
+    advance(progress, lines.unrolled, c.steps);
+
+    let fixed = train_fixed(
+        student().as_mut(),
+        start,
+        &data,
+        &base,
+        resume(lines.fixed)?.as_ref(),
+    )?;
     record_run(&mut record, lines.fixed, &fixed, &start, main_only);
     advance(progress, lines.fixed, c.steps);
 
     let alone_meta = MetaParams::from_raw([0.0, ALONE_A2, 0.0], range)?;
-    let alone = train_fixed(student().as_mut(), alone_meta, &data, &base)?;
+    let alone = train_fixed(
+        student().as_mut(),
+        alone_meta,
+        &data,
+        &base,
+        resume(lines.alone)?.as_ref(),
+    )?;
     record_run(&mut record, lines.alone, &alone, &alone_meta, main_only);
     advance(progress, lines.alone, c.steps);
 
@@ -425,8 +466,14 @@ pub fn run_lines(
             strategy: MetaStrategy::Predicted(schedule(c, n)),
             ..base
         };
-        let run = optimise_metaparameters(student().as_mut(), start, &data, &cfg)?;
         let line = lines.predicted(n);
+        let run = optimise_metaparameters(
+            student().as_mut(),
+            start,
+            &data,
+            &cfg,
+            resume(&line)?.as_ref(),
+        )?;
         // the first period is the table's prediction line
         let curves = Curves {
             main: i == 0,
@@ -443,6 +490,7 @@ pub fn run_lines(
         range,
         c.random_search_trials,
         &mut seed_stream(seed, "random search"),
+        resume(lines.random)?.as_ref(),
     )?;
     let best = search.best();
     record_run(&mut record, lines.random, &best.run, &best.meta, main_only);
@@ -467,7 +515,7 @@ pub fn run_lines(
 
 /// The paired differences of final test accuracy (same seed, student, batches and start):
 /// `accuracy_gain_over_fixed` and `accuracy_gain_over_random_search` of the lines whose `λ`
-/// moves, and `accuracy_change_from_prediction` (prediction minus hypergradient) of the
+/// moves (the greedy and the unrolled hypergradient, the prediction lines), and `accuracy_change_from_prediction` (prediction minus hypergradient) of the
 /// prediction lines.
 fn record_gains(record: &mut RunRecord, lines: &Lines, predicted: &[String]) {
     let acc = |record: &RunRecord, line: &str| record.final_value(line, "test_accuracy");
@@ -478,12 +526,14 @@ fn record_gains(record: &mut RunRecord, lines: &Lines, predicted: &[String]) {
     ) else {
         return;
     };
-    let moving = std::iter::once(lines.hypergradient).chain(predicted.iter().map(String::as_str));
+    let moving = [lines.hypergradient, lines.unrolled]
+        .into_iter()
+        .chain(predicted.iter().map(String::as_str));
     for line in moving.collect::<Vec<_>>() {
         let Some(a) = acc(record, line) else { continue };
         record.set_final(line, "accuracy_gain_over_fixed", a - fixed);
         record.set_final(line, "accuracy_gain_over_random_search", a - random);
-        if line != lines.hypergradient {
+        if predicted.iter().any(|p| p == line) {
             record.set_final(line, "accuracy_change_from_prediction", a - hyper);
         }
     }

@@ -60,6 +60,12 @@ fn the_quick_form_fills_every_synthetic_row_and_accounts_for_every_step() {
         fin(&record, lines.hypergradient, "hypergradients_saved"),
         0.0
     );
+    assert_eq!(fin(&record, lines.unrolled, "hypergradients"), steps);
+    assert_eq!(
+        fin(&record, lines.unrolled, "unroll_steps"),
+        c.unroll_steps as f64
+    );
+    assert!(c.unroll_steps > 1);
     for line in [lines.fixed, lines.alone, lines.random] {
         assert_eq!(fin(&record, line, "hypergradients"), 0.0, "{line}");
     }
@@ -114,7 +120,12 @@ fn the_quick_form_fills_every_synthetic_row_and_accounts_for_every_step() {
     // the student alone has β2 = σ(−40) and never moves
     assert!(fin(&record, lines.alone, "beta2") < 1e-17);
     // the quick form learns something: the sign data's majority class is about 1/2
-    for line in [lines.hypergradient, lines.fixed, lines.alone] {
+    for line in [
+        lines.hypergradient,
+        lines.unrolled,
+        lines.fixed,
+        lines.alone,
+    ] {
         let acc = fin(&record, line, "test_accuracy");
         assert!(acc > 0.6, "{line}: {acc}");
     }
@@ -143,6 +154,7 @@ fn bad_values_are_errors_naming_their_key() {
         ("t_min=-1", "`t_min`"),
         ("t_max=0.05", "`t_max`"),
         ("unroll_steps=0", "`unroll_steps`"),
+        ("unroll_steps=1", "`unroll_steps`"),
         ("prediction_window=1", "`prediction_window`"),
         ("prediction_periods=[2, 1]", "`prediction_periods`"),
         ("prediction_periods=[]", "`prediction_periods`"),

@@ -16,8 +16,8 @@
 
 use anyhow::Result;
 use methods::distill::{IndexSet, LogNormalizer, ProbDistillConfig};
-use nn::data::{data_identity, load_train_test, DataFile, Dataset, DatasetId};
-use nn::layers::{mlp, Activation, Linear};
+use nn::data::{data_identity, load_train_test, DataFile, Dataset, DatasetId, Located};
+use nn::layers::{mlp, Activation, Linear, Sequential};
 use nn::optim::{Adam, AdamConfig};
 use nn::train::{BatchLoss, CrossEntropy, TrainConfig};
 use rand::Rng;
@@ -94,6 +94,36 @@ const TEACHER: &str = "teacher (784-800-50-10 MLP)";
 /// Fashion-MNIST's classes.
 const CLASSES: usize = 10;
 
+/// The Fashion-MNIST teacher that this experiment and `meta-distill` share in the model store:
+/// its spec (the images of `located`, and the subsets — the first `train_size` training and
+/// `test_size` test images of permutations drawn from `data_seed` by [`subset`]) and the
+/// 784-800-50-10 ReLU MLP (`dim` = 784 inputs) freshly initialised from `teacher_seed`. Equal
+/// arguments give the same stored teacher in both experiments.
+pub(super) fn fashion_teacher(
+    located: &Located,
+    (train_size, test_size, data_seed): (usize, usize, u64),
+    teacher_seed: u64,
+    dim: usize,
+) -> Result<(TeacherSpec<'static>, Sequential<f32>)> {
+    let mut data = data_identity(located)?;
+    data.push(DataFile::generated(
+        "subsets",
+        &format!("train_size={train_size} test_size={test_size} data_seed={data_seed}"),
+    ));
+    let spec = TeacherSpec {
+        name: "fashion-mlp-784-800-50-10",
+        architecture: "MLP 784-800-50-10, ReLU, biases",
+        data,
+    };
+    let model = mlp::<f32>(
+        &[dim, 800, 50, CLASSES],
+        Activation::Relu,
+        true,
+        &mut seed_stream(teacher_seed, "teacher init"),
+    );
+    Ok((spec, model))
+}
+
 /// A subset of `n` samples (all, in order, when `n ≥ len`).
 pub(super) fn subset(
     data: Dataset<f32>,
@@ -168,27 +198,16 @@ impl Experiment for ProbDistillFashion {
         progress.set_total((c.teacher.epochs + lines * c.student.epochs) as u64);
 
         let teacher_seed = c.teacher.seed_for(seed);
-        let mut data = data_identity(located)?;
-        data.push(DataFile::generated(
-            "subsets",
-            &format!(
-                "train_size={} test_size={} data_seed={}",
-                c.train_size, c.test_size, c.data_seed
-            ),
-        ));
+        let (spec, model) = fashion_teacher(
+            located,
+            (c.train_size, c.test_size, c.data_seed),
+            teacher_seed,
+            train.dim(),
+        )?;
         let teacher = stored_teacher(
             ctx,
-            TeacherSpec {
-                name: "fashion-mlp-784-800-50-10",
-                architecture: "MLP 784-800-50-10, ReLU, biases",
-                data,
-            },
-            mlp::<f32>(
-                &[train.dim(), 800, 50, CLASSES],
-                Activation::Relu,
-                true,
-                &mut seed_stream(teacher_seed, "teacher init"),
-            ),
+            spec,
+            model,
             &c.teacher,
             teacher_seed,
             &train,

@@ -249,3 +249,54 @@ fn prob_distill_fashion_resumes_inside_the_teacher_training() {
     );
     assert_eq!(resumed, whole);
 }
+
+/// The finals that are wall times (or derived from them): they differ between any two runs.
+fn without_timings(mut run: serde_json::Value) -> serde_json::Value {
+    let timing = [
+        "seconds",
+        "hypergradient_seconds",
+        "seconds_per_hypergradient",
+        "equal_budget_trials",
+    ];
+    for line in run["finals"].as_object_mut().unwrap().values_mut() {
+        let finals = line.as_object_mut().unwrap();
+        finals.retain(|k, _| !timing.contains(&k.as_str()));
+    }
+    run
+}
+
+#[test]
+fn meta_distill_resumes_inside_a_meta_loop() {
+    // --quick on the sign data, shortened: the teacher (one save in the model store), then
+    // lines of 60 iterations, a save after each (interval 0): the hypergradient, unrolled,
+    // fixed and alone lines (240 saves), then `prediction n=2` (window 5: iterations 41–45
+    // hypergradients, 46–50 predicted). Killed after 287 saves: iteration 46 of that line (as
+    // its state.json read after such a kill), the first of a prediction phase, with Adam's
+    // moments, λ and the predictor's fit to restore and the batch stream to replay. That the
+    // restored state, not a fresh start, gives the numbers is shown by methods'
+    // tests/meta_resume.rs (continued with another student's initialisation).
+    let args = [
+        "run",
+        "meta-distill",
+        "--quick",
+        "--set",
+        "steps=60",
+        "--set",
+        "eval_every=10",
+        "--set",
+        "prediction_window=5",
+        "--set",
+        "prediction_periods=[2]",
+        "--set",
+        "random_search_trials=2",
+    ];
+    let (whole, resumed, _) = interrupted_and_whole(&[], &args, 287);
+    let (whole, resumed) = (without_timings(whole), without_timings(resumed));
+    assert!(
+        whole["finals"]["synthetic: prediction n=2"]["hypergradients_saved"].as_f64() > Some(0.0)
+    );
+    assert_eq!(
+        serde_json::to_string_pretty(&resumed).unwrap(),
+        serde_json::to_string_pretty(&whole).unwrap()
+    );
+}

@@ -3,6 +3,7 @@
 //! hypergradient runs.
 
 use autograd::Float;
+use nn::train::Resume;
 use nn::Module;
 use rand::Rng;
 
@@ -12,18 +13,20 @@ use crate::{Error, Result};
 
 /// Trains `model` with `λ` fixed at `meta` for the run of `cfg` (its strategy is replaced by
 /// [`MetaStrategy::Fixed`]): the "fixed metaparameters" baseline. [`MetaParams::centre`]
-/// (`β1 = β2 = 1/2`, `T = 5.05`) is our default point.
+/// (`β1 = β2 = 1/2`, `T = 5.05`) is our default point. `resume` as in
+/// [`optimise_metaparameters`].
 pub fn train_fixed<F: Float>(
     model: &mut dyn Module<F>,
     meta: MetaParams,
     data: &MetaData<'_, F>,
     cfg: &MetaTrainConfig,
+    resume: Option<&Resume>,
 ) -> Result<MetaRun> {
     let fixed = MetaTrainConfig {
         strategy: MetaStrategy::Fixed,
         ..*cfg
     };
-    optimise_metaparameters(model, meta, data, &fixed)
+    optimise_metaparameters(model, meta, data, &fixed, resume)
 }
 
 /// The authors' random starting point of a hypergradient run (a "restart"): `a1, a2 ~ U(−1, 1)`,
@@ -91,7 +94,9 @@ impl RandomSearch {
 /// Random search over fixed metaparameters: `trials` candidates from
 /// [`sample_search_point`], each trained from a fresh student (`new_student(i)` for trial
 /// `i`) with the run of `cfg` held fixed, the best chosen by final validation cross-entropy.
-/// An error naming `random search trials` if `trials = 0`.
+/// An error naming `random search trials` if `trials = 0`. With `resume`, trial `i` keeps its
+/// state in `resume.dir/trial-{i}` ([`train_fixed`]; the candidates are drawn from `rng` in
+/// the same order whether a trial is resumed or not).
 pub fn random_search<F: Float, R: Rng + ?Sized>(
     new_student: &mut dyn FnMut(usize) -> Box<dyn Module<F>>,
     data: &MetaData<'_, F>,
@@ -99,6 +104,7 @@ pub fn random_search<F: Float, R: Rng + ?Sized>(
     range: TemperatureRange,
     trials: usize,
     rng: &mut R,
+    resume: Option<&Resume>,
 ) -> Result<RandomSearch> {
     if trials == 0 {
         return Err(Error::config("random search trials", "must be ≥ 1, got 0"));
@@ -107,7 +113,12 @@ pub fn random_search<F: Float, R: Rng + ?Sized>(
     for i in 0..trials {
         let meta = sample_search_point(range, rng)?;
         let mut student = new_student(i);
-        let run = train_fixed(student.as_mut(), meta, data, cfg)?;
+        let trial_resume = resume.map(|r| Resume {
+            dir: r.dir.join(format!("trial-{i}")),
+            identity: format!("{} / trial {i}", r.identity),
+            interval: r.interval,
+        });
+        let run = train_fixed(student.as_mut(), meta, data, cfg, trial_resume.as_ref())?;
         out.push(Trial { meta, run });
     }
     let score = |t: &Trial| t.run.last_eval().validation.cross_entropy;

@@ -15,7 +15,7 @@ use ndarray::{Array2, Axis};
 use nn::data::{permutation, Dataset};
 use nn::loss::TemperatureScaling;
 use nn::optim::AdamConfig;
-use nn::train::{evaluate, Evaluation};
+use nn::train::{evaluate, Evaluation, Resume};
 use nn::Module;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -23,6 +23,7 @@ use rand::SeedableRng;
 use super::hypergrad::{apply_step, hypergradient, LowerLevel, TrainBatch, ValBatch};
 use super::metaparams::{MetaParams, MetaValues};
 use super::predict::{Decision, PredictionSchedule, SwitchReason, TrajectoryPredictor};
+use super::resume::{self, MetaProgress};
 use super::step::{InnerOptimizer, InnerState};
 use crate::{Error, Result};
 
@@ -110,7 +111,7 @@ impl Default for MetaTrainConfig {
 }
 
 /// Where the `λ` of an iteration came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MetaSource {
     /// Not updated.
     Fixed,
@@ -121,7 +122,7 @@ pub enum MetaSource {
 }
 
 /// One iteration of a run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     /// From 1.
     pub step: usize,
@@ -138,7 +139,7 @@ pub struct StepRecord {
 }
 
 /// An evaluation during a run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalRecord {
     /// Iterations done (0: before training).
     pub step: usize,
@@ -268,6 +269,13 @@ impl BatchStream {
         self.peek(1);
         self.queue.pop_front().expect("peek(1) filled the queue")
     }
+
+    /// Replays `n` batches without using them (the draws do not depend on their use).
+    fn skip(&mut self, n: usize) {
+        for _ in 0..n {
+            self.advance();
+        }
+    }
 }
 
 fn train_batch<F: Float>(data: &MetaData<'_, F>, idx: &[usize]) -> TrainBatch<F> {
@@ -329,11 +337,17 @@ fn evaluation<F: Float>(
 /// through `data.teacher_logits`. Errors: bad settings or data, each naming its key (an empty
 /// validation split: `"validation split"`; `k = 0`: `"unroll steps k"`; a window `m < 2`:
 /// `"prediction window m"`), or a non-finite loss or hypergradient.
+///
+/// With `resume`, the loop saves its state (at most once per `resume.interval`, and after the
+/// last iteration) and, started again with the same `resume`, continues from the last saved
+/// iteration with the same numbers as an uninterrupted run (wall times aside): see
+/// [`super::resume`]. `model` must then be the same freshly initialised student.
 pub fn optimise_metaparameters<F: Float>(
     model: &mut dyn Module<F>,
     init: MetaParams,
     data: &MetaData<'_, F>,
     cfg: &MetaTrainConfig,
+    resume: Option<&Resume>,
 ) -> Result<MetaRun> {
     cfg.validate()?;
     check_data(data)?;
@@ -350,7 +364,7 @@ pub fn optimise_metaparameters<F: Float>(
     let mut state = InnerState::<F>::default();
     let mut run = MetaRun {
         steps: Vec::with_capacity(cfg.steps),
-        evals: vec![evaluation(&*model, data, 0)?],
+        evals: Vec::new(),
         hypergradients: 0,
         predicted: 0,
         switches: Vec::new(),
@@ -358,7 +372,28 @@ pub fn optimise_metaparameters<F: Float>(
         seconds: 0.0,
         hypergradient_seconds: 0.0,
     };
-    for step in 1..=cfg.steps {
+    let restored = resume.and_then(|r| resume::restore(r, model, &cfg.lower.optimizer, cfg.steps));
+    if let Some((saved_state, progress)) = restored {
+        meta = MetaParams::from_raw(progress.raw, init.range)?;
+        state = saved_state;
+        if let (MetaStrategy::Predicted(s), Some(saved)) = (cfg.strategy, progress.predictor) {
+            predictor = Some(TrajectoryPredictor::with_state(s, saved)?);
+        }
+        batches.skip(progress.steps.len());
+        if let Some(v) = &mut val_batches {
+            v.skip(progress.hypergradients);
+        }
+        run.steps = progress.steps;
+        run.evals = progress.evals;
+        run.hypergradients = progress.hypergradients;
+        run.predicted = progress.predicted;
+        run.seconds = progress.seconds;
+        run.hypergradient_seconds = progress.hypergradient_seconds;
+    } else {
+        run.evals.push(evaluation(&*model, data, 0)?);
+    }
+    let mut last_save = Instant::now();
+    for step in run.steps.len() + 1..=cfg.steps {
         let start = Instant::now();
         let mut source = MetaSource::Fixed;
         let mut h = None;
@@ -414,6 +449,14 @@ pub fn optimise_metaparameters<F: Float>(
         });
         if step % cfg.eval_every == 0 || step == cfg.steps {
             run.evals.push(evaluation(&*model, data, step)?);
+        }
+        if let Some(r) = resume {
+            if step == cfg.steps || last_save.elapsed() >= r.interval {
+                let predicted = predictor.as_ref().map(TrajectoryPredictor::state);
+                let progress = MetaProgress::of(&run, meta.raw, predicted);
+                resume::save(r, &*model, &cfg.lower.optimizer, &state, &progress)?;
+                last_save = Instant::now();
+            }
         }
     }
     if let Some(p) = &predictor {

@@ -139,9 +139,47 @@ pub(crate) struct OnTape<'a, 't, F: Float> {
     pub(crate) model: &'a dyn Module<F>,
     pub(crate) meta: MetaVars<'t, F>,
     pub(crate) lower: &'a LowerLevel,
+    /// Whether `meta.raw` is a leaf to differentiate with respect to (else constants).
+    wrt_meta: bool,
 }
 
-impl<'t, F: Float> OnTape<'_, 't, F> {
+impl<'a, 't, F: Float> OnTape<'a, 't, F> {
+    /// The lower level of `model` and `lower` on `tape`, with `λ = meta` a leaf when `wrt_meta`
+    /// (for gradients in `a`), constants otherwise.
+    pub(crate) fn new(
+        tape: &'t Tape<F>,
+        model: &'a dyn Module<F>,
+        meta: &MetaParams,
+        lower: &'a LowerLevel,
+        wrt_meta: bool,
+    ) -> Result<Self> {
+        let meta = if wrt_meta {
+            MetaVars::param(tape, meta)?
+        } else {
+            MetaVars::constant(tape, meta)?
+        };
+        Ok(OnTape {
+            tape,
+            model,
+            meta,
+            lower,
+            wrt_meta,
+        })
+    }
+
+    /// `L_val(U^k(w, λ))`: `k = train.len()` steps from the model's current parameters and
+    /// optimiser `state` ([`Self::unroll`], recorded when `λ` is a leaf), then `L_val` on `val`.
+    pub(crate) fn unrolled_val_loss(
+        &self,
+        state: &InnerState<F>,
+        train: &[TrainBatch<F>],
+        val: &ValBatch<F>,
+    ) -> Result<Var<'t, F>> {
+        let (ws, mut tape_state) = leaves(self.tape, self.model, state);
+        let ws = self.unroll(&mut tape_state, ws, train, self.wrt_meta)?;
+        self.val_loss(&ws, val)
+    }
+
     /// `L_train(w, λ)` on `batch` with the model at `ws`.
     pub(crate) fn train_loss(
         &self,
@@ -246,15 +284,8 @@ pub fn hypergradient<F: Float>(
 ) -> Result<Hypergradient> {
     check_inputs(lower, train, val)?;
     let tape = Tape::<F>::new();
-    let on = OnTape {
-        tape: &tape,
-        model,
-        meta: MetaVars::param(&tape, meta)?,
-        lower,
-    };
-    let (ws, mut tape_state) = leaves(&tape, model, state);
-    let ws = on.unroll(&mut tape_state, ws, train, true)?;
-    let loss = on.val_loss(&ws, val)?;
+    let on = OnTape::new(&tape, model, meta, lower, true)?;
+    let loss = on.unrolled_val_loss(state, train, val)?;
     let grad = tape.grad(loss, &[on.meta.raw])?.remove(0);
     let g: Vec<f64> = grad.iter().map(|v| v.as_f64()).collect();
     Ok(Hypergradient {
@@ -277,15 +308,8 @@ pub fn unrolled_val_loss<F: Float>(
 ) -> Result<f64> {
     check_inputs(lower, train, val)?;
     let tape = Tape::<F>::new();
-    let on = OnTape {
-        tape: &tape,
-        model,
-        meta: MetaVars::constant(&tape, meta)?,
-        lower,
-    };
-    let (ws, mut tape_state) = leaves(&tape, model, state);
-    let ws = on.unroll(&mut tape_state, ws, train, false)?;
-    let loss = on.val_loss(&ws, val)?;
+    let loss =
+        OnTape::new(&tape, model, meta, lower, false)?.unrolled_val_loss(state, train, val)?;
     Ok(loss.item().map_or(f64::NAN, |v| v.as_f64()))
 }
 
@@ -303,12 +327,7 @@ pub fn apply_step<F: Float>(
     batch.validate()?;
     let (new_values, new_state, loss) = {
         let tape = Tape::<F>::new();
-        let on = OnTape {
-            tape: &tape,
-            model: &*model,
-            meta: MetaVars::constant(&tape, meta)?,
-            lower,
-        };
+        let on = OnTape::new(&tape, &*model, meta, lower, false)?;
         let (ws, mut tape_state) = leaves(&tape, &*model, state);
         let loss_var = on.train_loss(&ws, batch)?;
         let loss = loss_var.item().map_or(f64::NAN, |v| v.as_f64());

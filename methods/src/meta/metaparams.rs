@@ -96,7 +96,7 @@ impl TemperatureRange {
 
 /// The metaparameters as the loss sees them: `β1` weighs the hard-label term, `β2` the
 /// soft-target term, `T` is the soft term's temperature (the seed's `T0`).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetaValues {
     /// `β1 ∈ (0, 1)`, weight of the cross-entropy with the labels at `T = 1`.
     pub beta1: f64,

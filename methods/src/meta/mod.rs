@@ -12,6 +12,7 @@
 //! hypergrad   hypergradient (exact, k unrolled steps), unrolled_val_loss, apply_step
 //! predict     fit_line (degree-1 least squares), TrajectoryPredictor (when to predict, when not)
 //! driver      optimise_metaparameters: the training loop (fixed, hypergradient, predicted λ)
+//! resume      the loop's state saved and restored mid-way (nn::train::resume's mechanism)
 //! baselines   train_fixed, random_search at equal budget, the authors' random starting points
 //! checks      exact hypergradient = finite differences; the authors' slipped estimate is caught
 //! ```
@@ -62,6 +63,10 @@
 //! SGD, 16.8 MiB with Adam (whose step records about ten parameter-sized tensors, and their
 //! backward as many again), for 0.39 MiB of parameters. Time grows linearly too, about 7 ms
 //! per unrolled step for the larger student whatever the optimiser.
+//!
+//! The larger student's rows are also workloads of `distillery bench`
+//! (`hypergrad_{sgd,adam}_k{1,2,5,10}` for the time, `peak_rss_hypergrad_…` for the peak
+//! resident memory of a process computing a few), to measure them again on any machine.
 
 pub mod baselines;
 pub mod checks;
@@ -70,6 +75,7 @@ pub mod hypergrad;
 pub mod loss;
 pub mod metaparams;
 pub mod predict;
+pub mod resume;
 pub mod step;
 
 pub use baselines::{
@@ -86,6 +92,7 @@ pub use hypergrad::{
 pub use loss::{soft_term, train_loss, val_loss};
 pub use metaparams::{sigmoid, MetaParams, MetaValues, MetaVars, TemperatureRange};
 pub use predict::{
-    fit_line, Decision, LinearFit, PredictionSchedule, SwitchReason, TrajectoryPredictor,
+    fit_line, Decision, LinearFit, PredictionSchedule, PredictorState, SwitchReason,
+    TrajectoryPredictor,
 };
 pub use step::{InnerOptimizer, InnerState};

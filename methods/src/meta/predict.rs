@@ -12,7 +12,11 @@ use crate::{Error, Result};
 
 /// A degree-1 least-squares fit `y(s) ≈ c + b s` of each coordinate of a trajectory
 /// `y_0, …, y_{m−1}` against its index `s = 0, …, m − 1`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "[f64; N]: serde::Serialize",
+    deserialize = "[f64; N]: serde::Deserialize<'de>"
+))]
 pub struct LinearFit<const N: usize> {
     /// `c`, per coordinate.
     pub intercept: [f64; N],
@@ -160,7 +164,7 @@ pub enum Decision {
 }
 
 /// Why prediction stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SwitchReason {
     /// `k` steps were predicted.
     Horizon,
@@ -188,7 +192,7 @@ pub struct TrajectoryPredictor {
     switches: Vec<SwitchReason>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Prediction {
     fit: LinearFit<3>,
     next: usize,
@@ -277,6 +281,57 @@ impl TrajectoryPredictor {
     pub fn switches(&self) -> &[SwitchReason] {
         &self.switches
     }
+
+    /// Its state between two iterations (the schedule aside), for a run saved mid-way.
+    pub fn state(&self) -> PredictorState {
+        PredictorState {
+            history: self.history.clone(),
+            predicting: self.predicting.clone(),
+            hypergradients: self.hypergradients,
+            predicted: self.predicted,
+            switches: self.switches.clone(),
+        }
+    }
+
+    /// The predictor of `schedule` continued from `state` (the [`state`](Self::state) of one
+    /// with the same schedule). Errors: the schedule's, or a state that no predictor of this
+    /// schedule can be in (named `"prediction state"`).
+    pub fn with_state(schedule: PredictionSchedule, state: PredictorState) -> Result<Self> {
+        schedule.validate()?;
+        let fits = state
+            .predicting
+            .as_ref()
+            .is_none_or(|p| p.fit.window == schedule.window && p.next >= schedule.window);
+        if !fits || state.history.len() > schedule.window {
+            return Err(Error::config(
+                "prediction state",
+                format!(
+                    "does not belong to a predictor of window m = {}",
+                    schedule.window
+                ),
+            ));
+        }
+        Ok(TrajectoryPredictor {
+            schedule,
+            history: state.history,
+            predicting: state.predicting,
+            hypergradients: state.hypergradients,
+            predicted: state.predicted,
+            switches: state.switches,
+        })
+    }
+}
+
+/// The state of a [`TrajectoryPredictor`] between iterations, but its schedule: the window of
+/// recent coordinates, the running prediction and the counters. Opaque; saved with a run
+/// ([`TrajectoryPredictor::state`], [`TrajectoryPredictor::with_state`]).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PredictorState {
+    history: Vec<[f64; 3]>,
+    predicting: Option<Prediction>,
+    hypergradients: usize,
+    predicted: usize,
+    switches: Vec<SwitchReason>,
 }
 
 #[cfg(test)]

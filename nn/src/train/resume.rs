@@ -11,6 +11,11 @@
 //! state.json              the identity, e, the file name above, and the reports of epochs 1..=e
 //! ```
 //!
+//! A training loop of its own (not `fit`) uses the same files through [`save_state`] and
+//! [`restore_state`]: `e` then counts its units of work (iterations), and `state.json` holds
+//! whatever progress it needs (its records, counters, a predictor's state) beside the identity;
+//! it must likewise be able to replay its random draws.
+//!
 //! The checkpoint is written first, then `state.json` (each atomically), then older
 //! checkpoints are deleted: a crash at any point leaves a `state.json` that names a complete
 //! checkpoint. Nothing else is needed to continue, because everything random in `fit` is drawn
@@ -43,10 +48,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use autograd::Float;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::EpochReport;
-use crate::optim::Optimizer;
+use crate::checkpoint::AcceptState;
+use crate::optim::{OptimState, Optimizer};
 use crate::{Error, Module, Result};
 
 /// Where and under which identity [`fit`](super::fit) keeps its state between epochs.
@@ -84,13 +91,21 @@ pub const KILL_AFTER_SAVES_ENV: &str = "DISTILLERY_TEST_KILL_AFTER_SAVES";
 /// Version of `state.json`.
 const STATE_FORMAT: u32 = 1;
 
-/// `state.json`.
+/// `state.json`: the identity, the units of work done (`epoch`), the checkpoint's file name,
+/// and the loop's own progress (for [`fit`](super::fit): `reports`), flattened beside them.
 #[derive(Serialize, Deserialize)]
-struct StateFile {
+struct StateFile<P> {
     format: u32,
     identity: String,
     epoch: usize,
     checkpoint: String,
+    #[serde(flatten)]
+    progress: P,
+}
+
+/// [`fit`](super::fit)'s progress: the reports of the epochs done.
+#[derive(Serialize, Deserialize)]
+struct FitProgress {
     reports: Vec<EpochReport>,
 }
 
@@ -108,20 +123,71 @@ pub(super) fn restore<F: Float>(
     optimizer: &mut dyn Optimizer<F>,
     epochs: usize,
 ) -> Option<Restored> {
+    let check = |epoch: usize, progress: &FitProgress| {
+        if epoch != progress.reports.len() || epoch == 0 || epoch > epochs {
+            return Err(format!(
+                "it records epoch {epoch} with {} reports, for a training of {epochs} epochs",
+                progress.reports.len()
+            ));
+        }
+        Ok(())
+    };
+    let mut accept = |state, model: &dyn Module<F>| optimizer.load_state(state, model);
+    restore_state(resume, model, Some(&mut accept), check).map(|(_, progress)| Restored {
+        reports: progress.reports,
+    })
+}
+
+/// Saves the state after epoch `reports.len()`.
+pub(super) fn save<F: Float>(
+    resume: &Resume,
+    model: &dyn Module<F>,
+    optimizer: &dyn Optimizer<F>,
+    reports: &[EpochReport],
+) -> Result<()> {
+    let progress = FitProgress {
+        reports: reports.to_vec(),
+    };
+    save_state(
+        resume,
+        model,
+        Some(&optimizer.state()),
+        reports.len(),
+        &progress,
+    )
+}
+
+/// Loads a saved state of `resume` for a training loop of its own (the mechanism of
+/// [`fit`](super::fit), for loops that are not `fit`, such as `methods::meta`'s): the model's
+/// parameters into `model`, the optimiser's state handed to `accept`
+/// ([`crate::checkpoint::load_state`]), and returns the units of work done and the loop's
+/// `progress` as [`save_state`] wrote them. `check(done, &progress)` rejects a state that does
+/// not fit this training (its message is printed).
+///
+/// A state that does not match (another identity), cannot be read, fails `check` or whose
+/// checkpoint does not load is deleted with a warning on stderr; `None` then, and the loop
+/// starts from the beginning. On success the loop must replay its random draws of the `done`
+/// units before continuing (see the module documentation).
+pub fn restore_state<F: Float, P: DeserializeOwned>(
+    resume: &Resume,
+    model: &mut dyn Module<F>,
+    accept: Option<&mut AcceptState<'_, F>>,
+    check: impl FnOnce(usize, &P) -> std::result::Result<(), String>,
+) -> Option<(usize, P)> {
     let state_path = resume.dir.join("state.json");
     if !state_path.exists() {
         return None;
     }
     let discard = |why: String| {
         eprintln!(
-            "warning: discarding the saved training state in {}: {why}; training from epoch 1",
+            "warning: discarding the saved training state in {}: {why}; training from the start",
             resume.dir.display()
         );
         // Best effort: a state that cannot be removed is overwritten by the next save.
         let _ = fs::remove_dir_all(&resume.dir);
         None
     };
-    let state: StateFile = match fs::read(&state_path)
+    let state: StateFile<P> = match fs::read(&state_path)
         .map_err(|e| e.to_string())
         .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
     {
@@ -133,44 +199,45 @@ pub(super) fn restore<F: Float>(
             "it belongs to another config, seed or code revision (its identity differs)".into(),
         );
     }
-    if state.epoch != state.reports.len() || state.epoch == 0 || state.epoch > epochs {
-        return discard(format!(
-            "it records epoch {} with {} reports, for a training of {epochs} epochs",
-            state.epoch,
-            state.reports.len()
-        ));
+    if let Err(why) = check(state.epoch, &state.progress) {
+        return discard(why);
     }
     let checkpoint = resume.dir.join(&state.checkpoint);
-    if let Err(e) = crate::checkpoint::load(&checkpoint, model, Some(optimizer)) {
+    if let Err(e) = crate::checkpoint::load_state(&checkpoint, model, accept) {
         return discard(e.to_string());
     }
-    Some(Restored {
-        reports: state.reports,
-    })
+    Some((state.epoch, state.progress))
 }
 
-/// Saves the state after epoch `reports.len()`.
-pub(super) fn save<F: Float>(
+/// Saves a training's state after `done` units of work (epochs of [`fit`](super::fit), the
+/// iterations of a loop of its own): the model and the optimiser's state (if any) into the
+/// checkpoint `epoch-{done}.safetensors` ([`crate::checkpoint::save_state`]), then `progress`
+/// (what else the loop needs to continue and to report: its records so far, its counters) into
+/// `state.json`, as the module documentation describes; then older checkpoints are deleted and
+/// the [`KILL_AFTER_SAVES_ENV`] test switch is honoured. When to save is the caller's choice
+/// ([`Resume::interval`]).
+pub fn save_state<F: Float, P: Serialize>(
     resume: &Resume,
     model: &dyn Module<F>,
-    optimizer: &dyn Optimizer<F>,
-    reports: &[EpochReport],
+    optimizer: Option<&OptimState<F>>,
+    done: usize,
+    progress: &P,
 ) -> Result<()> {
-    let epoch = reports.len();
     fs::create_dir_all(&resume.dir).map_err(|source| Error::Io {
         path: resume.dir.clone(),
         source,
     })?;
-    let name = format!("epoch-{epoch}.safetensors");
-    crate::checkpoint::save(resume.dir.join(&name), model, Some(optimizer))?;
+    let name = format!("epoch-{done}.safetensors");
+    crate::checkpoint::save_state(resume.dir.join(&name), model, optimizer)?;
     let state = StateFile {
         format: STATE_FORMAT,
         identity: resume.identity.clone(),
-        epoch,
+        epoch: done,
         checkpoint: name.clone(),
-        reports: reports.to_vec(),
+        progress,
     };
-    let json = serde_json::to_vec(&state).expect("plain data serialises");
+    let json = serde_json::to_vec(&state)
+        .map_err(|e| Error::config("training state", format!("cannot be serialised: {e}")))?;
     let state_path = resume.dir.join("state.json");
     crate::data::write_atomic(&state_path, |out: &mut dyn Write| out.write_all(&json))
         .map_err(|e| Error::config("training state", e.to_string()))?;

@@ -6,7 +6,7 @@ use autograd::Tape;
 use nn::Module;
 
 use crate::meta::hypergrad::{leaves, unrolled_val_loss, LowerLevel, OnTape, TrainBatch, ValBatch};
-use crate::meta::metaparams::{MetaParams, MetaVars};
+use crate::meta::metaparams::MetaParams;
 use crate::meta::step::{InnerOptimizer, InnerState};
 use crate::Result;
 
@@ -76,12 +76,7 @@ pub fn authors_fd_hypergradient(
     // w' and d = ∇_{w'} L_val(w')
     let (w, d) = {
         let tape = Tape::<f64>::new();
-        let on = OnTape {
-            tape: &tape,
-            model,
-            meta: MetaVars::constant(&tape, meta)?,
-            lower,
-        };
+        let on = OnTape::new(&tape, model, meta, lower, false)?;
         let (ws, mut tape_state) = leaves(&tape, model, state);
         let w: Vec<_> = ws.iter().map(|v| v.value()).collect();
         let stepped = on.unroll(&mut tape_state, ws, std::slice::from_ref(batch), false)?;
@@ -99,12 +94,7 @@ pub fn authors_fd_hypergradient(
     // ∇_a L_train(w + s d, λ)
     let grad_at = |s: f64| -> Result<Vec<f64>> {
         let tape = Tape::<f64>::new();
-        let on = OnTape {
-            tape: &tape,
-            model,
-            meta: MetaVars::param(&tape, meta)?,
-            lower,
-        };
+        let on = OnTape::new(&tape, model, meta, lower, true)?;
         let ws: Vec<_> = w
             .iter()
             .zip(&d)
