@@ -46,6 +46,11 @@ pub const ORDER_LINES: [&str; 4] = [
 pub const CURVE: &str = "test_log_likelihood";
 /// The curve metric of the orders' comparison.
 pub const ORDERS_CURVE: &str = "orders_test_log_likelihood";
+/// The main students' curves on a log scale, `log10(1 + max(0, −ℓ))` (lower is better): the
+/// teacher-initialised students start orders of magnitude below the others.
+pub const CURVE_LOG: &str = "log10_test_nll";
+/// The orders' curves on that log scale.
+pub const ORDERS_CURVE_LOG: &str = "orders_log10_test_nll";
 
 /// The settings of the students of a run.
 pub struct LinesConfig<'a> {
@@ -137,7 +142,7 @@ pub fn run_students<F: Float>(
         results.push((line, train(line, spec)?));
     }
     for (line, trained) in &results {
-        record_line(record, line, CURVE, trained, &none)?;
+        record_line(record, line, (CURVE, CURVE_LOG), trained, &none)?;
     }
     if c.posterior.compare_orders {
         for (order, line) in ORDERS.iter().zip(ORDER_LINES) {
@@ -163,7 +168,13 @@ pub fn run_students<F: Float>(
             if let Some((_, seconds)) = posterior.scores.get(order) {
                 record.set_final(line, "scores_seconds", *seconds);
             }
-            record_line(record, line, ORDERS_CURVE, &trained, &none)?;
+            record_line(
+                record,
+                line,
+                (ORDERS_CURVE, ORDERS_CURVE_LOG),
+                &trained,
+                &none,
+            )?;
         }
     }
     let r = &posterior.joint_report;
@@ -177,12 +188,13 @@ pub fn run_students<F: Float>(
 fn record_line(
     record: &mut RunRecord,
     line: &str,
-    curve: &str,
+    (curve, curve_log): (&str, &str),
     trained: &Trained,
     none: &Trained,
 ) -> Result<()> {
     for &v in &trained.log_likelihood {
         record.push(line, curve, v);
+        record.push(line, curve_log, (1.0 + (-v).max(0.0)).log10());
     }
     record.set_final(line, "area_difference", area_difference(trained, none)?);
     let last = *trained.log_likelihood.last().expect("≥ 1 point");
@@ -284,18 +296,15 @@ pub fn comparison(p: &PublishedAreas, labels: &'static [&'static str; 11]) -> Ve
     rows
 }
 
-/// The two plots: the main students' curves and the orders'.
+/// The plots: the main students' curves and the orders', each as `log p(y | X, w)` and on the
+/// log scale of [`CURVE_LOG`].
 pub fn plots() -> Vec<PlotSpec> {
-    vec![
-        PlotSpec {
-            metric: CURVE,
+    [CURVE, CURVE_LOG, ORDERS_CURVE, ORDERS_CURVE_LOG]
+        .map(|metric| PlotSpec {
+            metric,
             x_label: "iteration",
-        },
-        PlotSpec {
-            metric: ORDERS_CURVE,
-            x_label: "iteration",
-        },
-    ]
+        })
+        .to_vec()
 }
 
 /// The notes the three experiments share.
