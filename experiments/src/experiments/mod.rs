@@ -5,6 +5,7 @@
 //! [`Experiment`](crate::experiment::Experiment), and add `NAME::Struct` to `registry!` below.
 //! Order here is the order of `reproduce` and of `REPORT.md`.
 
+mod bayes_distill;
 mod meta_distill_lines;
 #[cfg(test)]
 mod meta_distill_tests;
@@ -37,6 +38,9 @@ registry! {
     meta_distill::MetaDistill,
     w1_estimators::W1Estimators,
     transfer::Transfer,
+    bayes_distill_neurons::BayesDistillNeurons,
+    bayes_distill_layers::BayesDistillLayers,
+    bayes_distill_fashion::BayesDistillFashion,
 }
 
 /// The registered experiments, followed by the test-only ones when

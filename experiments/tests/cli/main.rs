@@ -10,6 +10,7 @@
 
 mod sandbox;
 
+mod bayes_distill;
 mod distill;
 mod errors;
 mod explain;
