@@ -36,6 +36,7 @@ registry! {
     multidomain::Multidomain,
     meta_distill::MetaDistill,
     w1_estimators::W1Estimators,
+    hypernet::HypernetExperiment,
 }
 
 /// The registered experiments, followed by the test-only ones when

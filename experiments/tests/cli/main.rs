@@ -12,6 +12,7 @@ mod sandbox;
 
 mod distill;
 mod errors;
+mod hypernet;
 mod meta_distill;
 mod multidomain;
 mod reproduce;
