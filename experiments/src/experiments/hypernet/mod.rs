@@ -208,7 +208,7 @@ impl Experiment for HypernetExperiment {
 
     fn quick_config(&self) -> HypernetConfig {
         HypernetConfig {
-            train_size: 1_000,
+            train_size: 500,
             test_size: 500,
             mnist10k_test_size: 500,
             hidden: 20,
@@ -324,6 +324,13 @@ impl Experiment for HypernetExperiment {
 /// The report's notes: the readings of the protocol.
 fn notes(c: &HypernetConfig) -> Vec<String> {
     vec![
+        format!(
+            "Protocol: {} training images, {} epochs, {} fine-tuning steps per pruned model —              reduced from the seed's (all images, 50 epochs) so that the default run (5 seeds ×              both nonlinearities × {} per-λ models, two hypernetworks and their fine-tuning)              stays near 10 minutes of CPU; the seed's protocol is `distillery run hypernet --set              train_size=60000 --set epochs=50 --set finetune_steps=100` (on the 10,000-digit              subset about 8,000 training digits; roughly 1.5–2 hours of CPU by the measured step              costs of examples/hypernet_step_cost.rs).",
+            c.train_size,
+            c.epochs,
+            c.finetune_steps,
+            c.lambdas.len()
+        ),
         format!(
             "Objective per training object: NLL_B/B + (λ/N)·KL(q ‖ N(0, s² I)), s² = {} (the \
              seed's prior variance; the authors' notebook used 1), one reparameterised draw of \
