@@ -4,14 +4,16 @@
 //! every `λ` at once, and pruning by relative density at zero.
 //!
 //! ```text
-//! objective  ComplexityConfig (prior N(0, s² I), N), kl_to_prior, complexity_loss (the seed's
-//!            objective per object), ComplexityLoss (one model per λ, for nn::train::fit)
-//! hypernet   HypernetKind (linear, low rank), Hypernet (bind: G(λ) substituted into the target
-//!            network's parameters on a pass; model_at), HypernetLoss (λ ~ U(Λ), several per batch)
-//! lambda     LambdaEncoding (t = e(λ), the hypernetwork's input), LambdaSampler (U(Λ), log or
-//!            linear scale, an atom at λ = 0)
-//! prune      removal_scores (μ²/σ²), prune (an exact fraction, per layer or global: masks)
-//! checks     the ELBO bound on Bayesian linear regression, the diagonal KL against Monte-Carlo
+//! objective     ComplexityConfig (prior N(0, s² I), N), kl_to_prior, complexity_loss (the
+//!               seed's objective per object), ComplexityLoss (one model per λ, for fit)
+//! hypernetwork  HypernetKind (linear, low rank), Hypernet (bind: G(λ) substituted into the
+//!               target network's parameters on a pass; model_at), HypernetLoss (λ ~ U(Λ),
+//!               several per batch)
+//! lambda        LambdaEncoding (t = e(λ), the hypernetwork's input), LambdaSampler (U(Λ), log
+//!               or linear scale, an atom at λ = 0)
+//! prune         removal_scores (μ²/σ²), prune (an exact fraction, per layer or global: masks)
+//! checks        the ELBO bound on Bayesian linear regression, the diagonal KL against
+//!               Monte-Carlo
 //! ```
 //!
 //! The variational network is the Bayesian distillation's [`VariationalMlp`] built
@@ -41,14 +43,14 @@
 //! (`NLL_B / B + λ KL / N`, the authors' code); biases are not pruned.
 
 pub mod checks;
-pub mod hypernet;
+pub mod hypernetwork;
 pub mod lambda;
 pub mod objective;
 pub mod prune;
 
 pub use crate::bayes::variational::VariationalMlp;
 pub use checks::{CheckKind, CheckOutcome};
-pub use hypernet::{Hypernet, HypernetKind, HypernetLoss, LOW_RANK_INIT_STD};
+pub use hypernetwork::{Hypernet, HypernetKind, HypernetLoss, LOW_RANK_INIT_STD};
 pub use lambda::{check_lambda, LambdaEncoding, LambdaSampler, LambdaScale};
 pub use objective::{
     complexity_loss, kl_to_prior, ComplexityConfig, ComplexityLoss, ComplexityTerms,

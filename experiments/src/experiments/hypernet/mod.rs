@@ -65,12 +65,17 @@ fn leak(s: String) -> &'static str {
 /// The authors' MNIST figures (unpruned, at the last pruning level 90 %) as ranges over runs,
 /// for λ = 0.01, 1, 100.
 fn authors(lambda: f64) -> Option<((f64, f64), (f64, f64))> {
-    match lambda {
-        l if l == 0.01 => Some(((0.957, 0.962), (0.23, 0.43))),
-        l if l == 1.0 => Some(((0.952, 0.957), (0.43, 0.64))),
-        l if l == 100.0 => Some(((0.75, 0.84), (0.59, 0.67))),
-        _ => None,
-    }
+    /// (λ, unpruned range, last-level range).
+    type Figure = (f64, (f64, f64), (f64, f64));
+    const FIGURES: [Figure; 3] = [
+        (0.01, (0.957, 0.962), (0.23, 0.43)),
+        (1.0, (0.952, 0.957), (0.43, 0.64)),
+        (100.0, (0.75, 0.84), (0.59, 0.67)),
+    ];
+    FIGURES
+        .iter()
+        .find(|(l, _, _)| *l == lambda)
+        .map(|&(_, unpruned, last)| (unpruned, last))
 }
 
 fn published(range: (f64, f64)) -> Option<Published> {

@@ -57,8 +57,10 @@ impl HypernetKind {
     }
 }
 
-/// The generator of one tensor (a mean or a log-variance of the target).
+/// The generator of one tensor (a mean or a log-variance of the target). A network has a few
+/// of them (four per layer), so the variants' difference in size does not matter.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Generator<F: Float> {
     Linear {
         /// `b2`.
