@@ -8,12 +8,15 @@
 //!   exact hypergradients through an optimiser step.
 //! * [`transfer`]: adversarial (Wasserstein) transfer with strictly 1-Lipschitz critics, the
 //!   exact `W1` of point clouds, and the L2, L2-SP and DELTA baselines (seed S0).
+//! * [`hypernet`]: variational optimisation with complexity control by a hypernetwork (seed
+//!   S2): the objective `E_q log p(D|w) − λ KL(q‖p)`, hypernetworks over `λ`, pruning.
 //! * [`multidomain`]: distillation across domains of different size (seed S1): the loss with
 //!   its weight `λ` and domain map `φ`, the maps, the two-decoder VAE and its checks.
 
 pub mod bayes;
 pub mod distill;
 pub mod error;
+pub mod hypernet;
 pub mod meta;
 pub mod multidomain;
 pub mod transfer;

@@ -167,6 +167,27 @@ impl<F: Float> Grads<F> {
             .sqrt()
     }
 
+    /// Gradient clipping by value: every entry clamped to `[−max_abs, max_abs]` (PyTorch's
+    /// `clip_grad_value_`). Returns how many entries were clamped.
+    pub fn clip_value(&mut self, max_abs: f64) -> usize {
+        let (hi, lo) = (F::from_f64(max_abs), F::from_f64(-max_abs));
+        let mut clamped = 0;
+        for g in self.map.values_mut() {
+            g.mapv_inplace(|v| {
+                if v > hi {
+                    clamped += 1;
+                    hi
+                } else if v < lo {
+                    clamped += 1;
+                    lo
+                } else {
+                    v
+                }
+            });
+        }
+        clamped
+    }
+
     /// Gradient clipping by global norm: if `‖g‖ > max_norm`, scales every gradient by
     /// `max_norm / ‖g‖`. Returns the norm before clipping.
     pub fn clip_norm(&mut self, max_norm: f64) -> f64 {

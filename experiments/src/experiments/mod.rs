@@ -41,6 +41,7 @@ registry! {
     bayes_distill_neurons::BayesDistillNeurons,
     bayes_distill_layers::BayesDistillLayers,
     bayes_distill_fashion::BayesDistillFashion,
+    hypernet::HypernetExperiment,
 }
 
 /// The registered experiments, followed by the test-only ones when

@@ -12,6 +12,7 @@ mod ops;
 mod output;
 mod s0;
 mod s1;
+mod s2;
 mod s3;
 mod s4;
 pub(crate) mod values;
@@ -191,6 +192,7 @@ pub const PROVIDERS: &[Provider] = &[
     layers::checks,
     s0::checks,
     s1::checks,
+    s2::checks,
     s3::checks,
     s4::checks,
     bayes::checks,

@@ -14,6 +14,7 @@ mod bayes_distill;
 mod distill;
 mod errors;
 mod explain;
+mod hypernet;
 mod meta_distill;
 mod multidomain;
 mod reproduce;

@@ -4,7 +4,7 @@
 use autograd::{Float, Var};
 use ndarray::ArrayD;
 use nn::init::Init;
-use nn::layers::{Activation, VariationalLinear};
+use nn::layers::{Activation, GaussianParam, VariationalLinear};
 use nn::{Ctx, Module, Param};
 use rand::Rng;
 
@@ -31,6 +31,30 @@ impl<F: Float> VariationalMlp<F> {
         log_var: f64,
         rng: &mut impl Rng,
     ) -> Result<Self> {
+        Self::build(sizes, activation, init, log_var, false, rng)
+    }
+
+    /// The same network with a mean-field Gaussian bias in every layer (`q(b_l)`, its mean
+    /// drawn as PyTorch draws a bias): the seed S2's `f(x, w) = W_2ᵀ σ(W_1ᵀ x + b_1) + b_2`.
+    /// [`variational_objective`] refuses it (its structured prior is over the weights).
+    pub fn with_biases(
+        sizes: &[usize],
+        activation: Activation,
+        init: Init,
+        log_var: f64,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
+        Self::build(sizes, activation, init, log_var, true, rng)
+    }
+
+    fn build(
+        sizes: &[usize],
+        activation: Activation,
+        init: Init,
+        log_var: f64,
+        bias: bool,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         if sizes.len() < 2 || sizes.contains(&0) {
             return Err(Error::config(
                 "variational student sizes",
@@ -39,7 +63,7 @@ impl<F: Float> VariationalMlp<F> {
         }
         let layers = sizes
             .windows(2)
-            .map(|w| VariationalLinear::new(w[0], w[1], false, init, log_var, rng))
+            .map(|w| VariationalLinear::new(w[0], w[1], bias, init, log_var, rng))
             .collect::<nn::Result<_>>()?;
         Ok(VariationalMlp { layers, activation })
     }
@@ -89,6 +113,28 @@ impl<F: Float> VariationalMlp<F> {
             }
         }
         Ok(h)
+    }
+
+    /// Every mean-field Gaussian of the network in visiting order: per layer the weight, then
+    /// the bias when there is one.
+    pub fn gaussians(&self) -> Vec<&GaussianParam<F>> {
+        self.layers
+            .iter()
+            .flat_map(|l| std::iter::once(&l.weight).chain(l.bias.as_ref()))
+            .collect()
+    }
+
+    /// [`VariationalMlp::gaussians`], mutably.
+    pub fn gaussians_mut(&mut self) -> Vec<&mut GaussianParam<F>> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| std::iter::once(&mut l.weight).chain(l.bias.as_mut()))
+            .collect()
+    }
+
+    /// Whether the layers have biases.
+    pub fn has_biases(&self) -> bool {
+        self.layers.iter().any(|l| l.bias.is_some())
     }
 
     /// `q(w)` as variables of this pass (binding `μ_l`, `ρ_l`; the forward pass uses the same
@@ -186,6 +232,13 @@ pub fn variational_objective<'t, F: Float>(
                 student.sizes(),
                 prior.sizes()
             ),
+        ));
+    }
+    if student.has_biases() {
+        return Err(Error::config(
+            "variational objective",
+            "the student has biases; the structured prior is over the weights only (build it \
+             with VariationalMlp::new)",
         ));
     }
     if cfg.train_size == 0 || !(cfg.kl_weight.is_finite() && cfg.kl_weight >= 0.0) {

@@ -15,12 +15,23 @@ use crate::{Ctx, Error, Module, Param, Result};
 /// ([`Ctx::with_rng`]): the reparameterisation trick, so `w` is differentiable in `μ` and `ρ`
 /// (`∂w/∂μ = 1`, `∂w/∂ρ = ½ exp(ρ/2) ε`) and the noise is fixed by the pass's seed (two passes
 /// with the same seed draw the same `ε`). An evaluation pass uses the mean, `w = μ`.
+///
+/// A pruned parameter carries a 0/1 `mask` `m` of its shape: every pass then uses `m ⊙ w`, so
+/// a removed entry is exactly 0 in training and evaluation and the forward pass gives its `μ`
+/// and `ρ` no gradient (pruning by relative density, `methods::hypernet::prune`).
+///
+/// The means and log-variances may also come from elsewhere than the two parameters — a
+/// hypernetwork's output: bind them with [`Ctx::substitute`] before the pass, and
+/// [`GaussianParam::draw`] uses the substituted variables (it reads `μ` and `ρ` through
+/// [`Ctx::param`]).
 #[derive(Clone, Debug)]
 pub struct GaussianParam<F: Float> {
     /// `μ`.
     pub mean: Param<F>,
     /// `ρ = ln σ²`.
     pub log_var: Param<F>,
+    /// `m`, the kept entries (1) and the removed ones (0); `None`: nothing removed.
+    pub mask: Option<Tensor<F>>,
 }
 
 impl<F: Float> GaussianParam<F> {
@@ -37,7 +48,39 @@ impl<F: Float> GaussianParam<F> {
         Ok(GaussianParam {
             mean: Param::new(mean),
             log_var: Param::new(rho),
+            mask: None,
         })
+    }
+
+    /// Sets the mask `m` (see the type's documentation): a tensor of the parameter's shape whose
+    /// entries are 0 (removed) or 1 (kept); anything else is an error naming the offence.
+    pub fn set_mask(&mut self, mask: Tensor<F>) -> Result<()> {
+        if mask.shape() != self.shape() {
+            return Err(Error::config(
+                "variational mask",
+                format!(
+                    "has shape {:?}, the parameter {:?}",
+                    mask.shape(),
+                    self.shape()
+                ),
+            ));
+        }
+        if let Some(v) = mask.iter().find(|&&v| v != F::zero() && v != F::one()) {
+            return Err(Error::config(
+                "variational mask",
+                format!("entries must be 0 or 1, found {}", v.as_f64()),
+            ));
+        }
+        self.mask = Some(mask);
+        Ok(())
+    }
+
+    /// The number of entries the mask keeps (all when there is no mask).
+    pub fn kept(&self) -> usize {
+        match &self.mask {
+            Some(m) => m.iter().filter(|&&v| v == F::one()).count(),
+            None => self.mean.numel(),
+        }
     }
 
     /// The shape of the parameter.
@@ -46,8 +89,17 @@ impl<F: Float> GaussianParam<F> {
     }
 
     /// `w` for this pass: a reparameterised draw when `sample` (noise from the pass's stream),
-    /// the mean otherwise. Returns `w` with the variables bound to `μ` and `ρ`.
+    /// the mean otherwise, times the mask when there is one. Returns `w` with the variables
+    /// bound to `μ` and `ρ`.
     pub fn draw<'t>(&self, ctx: &Ctx<'t, F>, sample: bool) -> Result<Var<'t, F>> {
+        let w = self.unmasked_draw(ctx, sample)?;
+        match &self.mask {
+            Some(m) => Ok(w.try_mul(ctx.input(m.clone()))?),
+            None => Ok(w),
+        }
+    }
+
+    fn unmasked_draw<'t>(&self, ctx: &Ctx<'t, F>, sample: bool) -> Result<Var<'t, F>> {
         let mu = ctx.param(&self.mean);
         if !sample {
             return Ok(mu);
@@ -195,5 +247,65 @@ mod tests {
             VariationalLinear::<f64>::new(2, 2, true, Init::TorchDefault, f64::NAN, &mut rng)
                 .is_err()
         );
+    }
+
+    /// A mask zeroes its entries in training and evaluation passes, and the forward pass
+    /// gives the removed means and log-variances exactly zero gradient; a mask of another
+    /// shape or with entries other than 0/1 is refused.
+    #[test]
+    fn a_mask_removes_entries_and_their_gradients() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut layer =
+            VariationalLinear::<f64>::new(3, 2, false, Init::TorchDefault, -2.0, &mut rng).unwrap();
+        let mask = ndarray::array![[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]
+            .into_dyn()
+            .into_shared();
+        assert!(layer
+            .weight
+            .set_mask(
+                ndarray::array![[1.0, 0.5, 1.0], [0.0, 1.0, 1.0]]
+                    .into_dyn()
+                    .into_shared()
+            )
+            .is_err());
+        assert!(layer
+            .weight
+            .set_mask(ndarray::array![1.0, 0.0].into_dyn().into_shared())
+            .is_err());
+        layer.weight.set_mask(mask.clone()).unwrap();
+        assert_eq!(layer.weight.kept(), 4);
+        let x = ndarray::Array2::<f64>::eye(3);
+        for train in [true, false] {
+            let tape = Tape::new();
+            let ctx = if train {
+                Ctx::train(&tape, 3)
+            } else {
+                Ctx::eval(&tape)
+            };
+            let y = layer.forward(&ctx, ctx.input(x.view())).unwrap();
+            // x = I: y = Wᵀ, the drawn weights
+            let w = y.value();
+            for ((i, j), &m) in mask
+                .view()
+                .into_dimensionality::<ndarray::Ix2>()
+                .unwrap()
+                .indexed_iter()
+            {
+                if m == 0.0 {
+                    assert_eq!(w[[j, i]], 0.0);
+                } else {
+                    assert_ne!(w[[j, i]], 0.0);
+                }
+            }
+            if train {
+                let grads = ctx.grads(y.square().sum()).unwrap();
+                for p in [&layer.weight.mean, &layer.weight.log_var] {
+                    let g = grads.get(p).unwrap();
+                    for (gv, &m) in g.iter().zip(mask.iter()) {
+                        assert_eq!(m == 0.0, *gv == 0.0, "gradient {gv} at mask {m}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! sgd       Sgd: momentum, Nesterov, L2 weight decay (PyTorch's formulation)
 //! adam      Adam (Kingma & Ba 2015, Algorithm 1) and AdamW (Loshchilov & Hutter 2019)
 //! schedule  LrSchedule: constant, step decay, cosine annealing
+//! clip      Clipped: any optimiser with its gradients clipped by value or global norm
 //! state     OptimState: hyperparameters, step count and per-parameter buffers as plain data
 //! ```
 //!
@@ -37,11 +38,13 @@
 //! ```
 
 mod adam;
+mod clip;
 mod schedule;
 mod sgd;
 mod state;
 
 pub use adam::{Adam, AdamConfig, WeightDecay};
+pub use clip::{Clipped, GradClip};
 pub use schedule::LrSchedule;
 pub use sgd::{Sgd, SgdConfig};
 pub use state::OptimState;
