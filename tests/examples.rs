@@ -37,6 +37,7 @@ examples! {
     ex07_lipschitz => "../examples/07_lipschitz.rs",
     ex08_hypergradient => "../examples/08_hypergradient.rs",
     ex09_multidomain => "../examples/09_multidomain.rs",
+    ex10_hypernetwork => "../examples/10_hypernetwork.rs",
 }
 
 /// The checks can fail: a value outside its tolerance, and a NaN, make `finish` an error.
@@ -66,6 +67,7 @@ fn every_numbered_example_is_run() {
         "07_lipschitz.rs",
         "08_hypergradient.rs",
         "09_multidomain.rs",
+        "10_hypernetwork.rs",
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut numbered: Vec<String> = std::fs::read_dir(&dir)
