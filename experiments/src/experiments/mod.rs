@@ -5,6 +5,7 @@
 //! [`Experiment`](crate::experiment::Experiment), and add `NAME::Struct` to `registry!` below.
 //! Order here is the order of `reproduce` and of `REPORT.md`.
 
+mod fashion_teachers;
 mod meta_distill_lines;
 #[cfg(test)]
 mod meta_distill_tests;
@@ -31,6 +32,7 @@ registry! {
     logreg_synthetic::LogregSynthetic,
     prob_distill_synthetic::ProbDistillSynthetic,
     prob_distill_fashion::ProbDistillFashion,
+    prob_distill_fashion_sweep::ProbDistillFashionSweep,
     prob_distill_twitter::ProbDistillTwitter,
     privileged_synthetic::PrivilegedSynthetic,
     multidomain::Multidomain,
