@@ -386,7 +386,7 @@ impl Experiment for ProbDistillFashionSweep {
                             .map(|&l| {
                                 let used =
                                     effective_lambda(l, CLASSES, c.class_averaged_teacher_terms);
-                                format!("λ = {l} (λ' = {used:.3})")
+                                format!("λ={l} (λ'={used:.3})")
                             })
                             .collect(),
                         lines: c
@@ -489,7 +489,7 @@ mod tests {
             taught(FashionTeacher::Cnn, false, c.lambdas[1], c.temperatures[2])
         );
         // λ = 0.25 in the authors' parametrisation is the seed's λ' = 1/31
-        assert!(maps[0].y_ticks[0].contains("λ' = 0.032"), "{}", maps[0].y_ticks[0]);
+        assert!(maps[0].y_ticks[0].contains("λ'=0.032"), "{}", maps[0].y_ticks[0]);
     }
 
     #[test]

@@ -228,7 +228,7 @@ fn prob_distill_fashion_sweep_quick_draws_both_teachers_heat_maps() {
             "| 0.008 | S4 table: with − without teacher |",
             "### CNN teacher, without log C: test accuracy gain over the student without teacher",
             "| λ | T0 = 1 | T0 = 2 |",
-            "| λ = 0.75 (λ' = 0.231) |",
+            "| λ=0.75 (λ'=0.231) |",
             "fashion-cnn-authors-",
         ],
     );
