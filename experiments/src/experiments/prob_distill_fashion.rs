@@ -339,7 +339,9 @@ impl Experiment for ProbDistillFashion {
              1 + 1/log g_k, is positive for g_k < 1/e and pulls a confident class down. It \
              makes the student less confident, hence a higher test cross-entropy when the \
              student is well calibrated without it. The line \"with teacher, without log C\" \
-             (same teacher, λ and T0) separates its effect from that of the teacher's answers."
+             (same teacher, λ and T0) separates its effect from that of the teacher's answers; \
+             prob-distill-fashion-sweep measures both over λ and T0 for the MLP and the \
+             authors' CNN."
                 .to_owned(),
         ]
     }
