@@ -41,7 +41,11 @@ use rand_distr::StandardNormal;
 fn blobs(n: usize, rng: &mut StdRng) -> Res<Dataset<f64>> {
     let labels: Array1<usize> = (0..n).map(|i| i % 2).collect();
     let x = Array2::from_shape_fn((n, 2), |(i, j)| {
-        let centre = if j == 0 { 3.0 * labels[i] as f64 - 1.5 } else { 0.0 };
+        let centre = if j == 0 {
+            3.0 * labels[i] as f64 - 1.5
+        } else {
+            0.0
+        };
         centre + rng.sample::<f64, _>(StandardNormal)
     });
     Ok(Dataset::new(x, labels)?)

@@ -18,8 +18,10 @@ use nn::optim::AdamConfig;
 use nn::Module;
 use rand::Rng;
 
+use super::fashion_teachers::{fashion_teacher, FashionTeacher};
 use super::meta_distill::{DataSet, MetaDistillConfig};
-use super::prob_distill_fashion::{fashion_teacher, subset};
+use super::prob_distill_fashion::subset;
+use super::prob_distill_fashion_sweep::teacher_data;
 use super::s4_common::{record_teacher, stored_teacher_on_rows, Teacher, TeacherSpec};
 use crate::experiment::{seed_stream, Progress, RunContext, RunRecord};
 
@@ -212,25 +214,19 @@ fn fashion_problem(
         test.len()
     ));
     let teacher_seed = f.teacher.seed_for(seed);
-    let (spec, model) = fashion_teacher(
-        located,
-        (f.teacher_samples, f.test_samples, f.data_seed),
-        teacher_seed,
-        teacher_train.dim(),
-    )?;
+    let data = teacher_data(located, (f.teacher_samples, f.test_samples, f.data_seed))?;
     let rows_name = format!(
         "meta-distill Fashion-MNIST student split: {} + {} images, data_seed {}",
         f.student_samples, f.validation_samples, f.data_seed
     );
-    let teacher = stored_teacher_on_rows(
+    let teacher = fashion_teacher(
         ctx,
-        spec,
-        model,
+        FashionTeacher::Mlp,
         &f.teacher,
         teacher_seed,
-        &teacher_train,
-        &test,
-        (&rows_name, train.x()),
+        data,
+        (&teacher_train, &test),
+        Some((&rows_name, train.x())),
         progress,
     )?;
     let dim = train.dim();

@@ -6,6 +6,7 @@
 //! Order here is the order of `reproduce` and of `REPORT.md`.
 
 mod bayes_distill;
+mod fashion_teachers;
 mod meta_distill_lines;
 #[cfg(test)]
 mod meta_distill_tests;
@@ -32,6 +33,7 @@ registry! {
     logreg_synthetic::LogregSynthetic,
     prob_distill_synthetic::ProbDistillSynthetic,
     prob_distill_fashion::ProbDistillFashion,
+    prob_distill_fashion_sweep::ProbDistillFashionSweep,
     prob_distill_twitter::ProbDistillTwitter,
     privileged_synthetic::PrivilegedSynthetic,
     multidomain::Multidomain,

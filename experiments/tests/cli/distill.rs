@@ -189,7 +189,7 @@ fn prob_distill_fashion_quick_on_the_real_data() {
             "0.461 ± 0.005",
             "0.842 ± 0.002",
             "Fashion-MNIST (60,000 train + 10,000 test images): 5000 train / 1000 test",
-            "| teacher | test accuracy |",
+            "| teacher (MLP) | test accuracy |",
             "λ' = 0.0323",
         ],
     );
@@ -209,6 +209,62 @@ fn prob_distill_fashion_quick_on_the_real_data() {
             .clone()
     };
     assert_eq!(teacher(0), teacher(1), "one teacher shared by the seeds");
+}
+
+#[test]
+fn prob_distill_fashion_sweep_quick_draws_both_teachers_heat_maps() {
+    let Some(root) = nn::data::testing::real_data_root(
+        "prob_distill_fashion_sweep_quick_draws_both_teachers_heat_maps",
+    ) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let root = root.display().to_string();
+    let report = quick_run(&sb, "prob-distill-fashion-sweep", &["--data-dir", &root]);
+    assert_contains(
+        &report,
+        &[
+            "| CNN teacher, λ = 0.25, T0 = 2, log C | accuracy gain |",
+            "| 0.008 | S4 table: with − without teacher |",
+            "### CNN teacher, without log C: test accuracy gain over the student without teacher",
+            "| λ | T0 = 1 | T0 = 2 |",
+            "| λ=0.75 (λ'=0.231) |",
+            "fashion-cnn-authors-",
+        ],
+    );
+    let dir = sb.path("res/prob-distill-fashion-sweep");
+    for teacher in ["cnn", "mlp"] {
+        for term in ["log_c", "no_log_c"] {
+            let svg = read(&dir.join(format!("cross_entropy_gain_{teacher}_{term}.svg")));
+            assert!(svg.starts_with("<svg") && svg.contains("QUICK PROTOCOL"));
+        }
+    }
+    let run = json(&sb.path("res/prob-distill-fashion-sweep/runs/0.json"));
+    let cnn = run["finals"]["teacher (authors' CNN, 29,176 parameters)"]["test_accuracy"]
+        .as_f64()
+        .unwrap();
+    assert!(cnn > 0.5, "the CNN teacher learned nothing: {cnn}");
+    // gains are differences from the paired student without teacher
+    let line = &run["finals"]["mlp: λ=0.75, T0=1, no log C"];
+    let base = &run["finals"]["without teacher"];
+    let gain = line["test_accuracy"].as_f64().unwrap() - base["test_accuracy"].as_f64().unwrap();
+    assert!((line["accuracy_gain"].as_f64().unwrap() - gain).abs() < 1e-12);
+}
+
+#[test]
+fn an_unknown_fashion_teacher_is_a_config_error_naming_the_key() {
+    let sb = Sandbox::new();
+    let err = sb.fails(&[
+        "run",
+        "prob-distill-fashion",
+        "--quick",
+        "--set",
+        "teacher_model=resnet",
+    ]);
+    assert!(
+        err.contains("teacher_model") && err.contains("\"cnn\""),
+        "{err}"
+    );
 }
 
 #[test]

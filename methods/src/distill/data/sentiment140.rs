@@ -6,6 +6,9 @@
 //! the published files every field is double-quoted; a quoted field may contain commas, and a
 //! quote inside a quoted field is written twice (`""`), as in RFC 4180.
 //!
+//! The fields are split by the `csv` crate (RFC 4180); the line is then checked to be in
+//! RFC 4180 form, which the `csv` crate does not require.
+//!
 //! Choices, where the format is silent:
 //! * one record per line: a quote left open at the end of a line is an error (the published
 //!   files have no line breaks inside fields);
@@ -208,64 +211,72 @@ fn decode(bytes: &[u8]) -> String {
     }
 }
 
-/// Splits one CSV record into fields (RFC 4180 quoting, `""` for a quote inside quotes).
+/// Splits one line, a whole record, into fields: the `csv` crate parses it (RFC 4180: fields
+/// separated by commas, a quoted field may hold commas and `""` for a quote), then the line is
+/// checked to be the record's own RFC 4180 form. The check gives back what the `csv` crate
+/// forgives: it joins a quote left open with the next lines, keeps text after a closing quote,
+/// and takes a quote inside an unquoted field literally; here each is an error naming the field.
 fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    let mut column = 1;
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    None => {
-                        return Err(format!(
-                            "field {column}: the quote opened here is never closed (one record \
-                             per line is expected)"
-                        ))
-                    }
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
-                }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    if !reader
+        .read_record(&mut record)
+        .map_err(|e| format!("unreadable CSV: {e}"))?
+    {
+        return Ok(Vec::new());
+    }
+    check_rfc4180(line, &record)?;
+    Ok(record.iter().map(str::to_owned).collect())
+}
+
+/// Checks that `line` is exactly `record` written in RFC 4180 form, each field quoted or not as
+/// in the line: a quoted field is `"` + the field with every quote doubled + `"`, an unquoted
+/// one is the field itself and holds no quote; fields are separated by single commas.
+fn check_rfc4180(line: &str, record: &csv::StringRecord) -> std::result::Result<(), String> {
+    let mut at = 0;
+    for (i, field) in record.iter().enumerate() {
+        let column = i + 1;
+        if i > 0 {
+            // the csv crate ended the previous field at a comma (or at a line break: below)
+            if !line[at..].starts_with(',') {
+                break;
             }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Ok(fields);
-                }
-                Some(',') => fields.push(field),
-                Some(c) => {
-                    return Err(format!(
-                        "field {column}: unexpected {c:?} after the closing quote (expected a \
-                         comma or the end of the line)"
-                    ))
-                }
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => break,
-                    Some('"') => {
-                        return Err(format!(
-                            "field {column}: a quote inside an unquoted field (quote the whole \
-                             field and double the inner quote)"
-                        ))
-                    }
-                    Some(c) => field.push(c),
-                }
-            }
-            fields.push(field);
+            at += 1;
         }
-        column += 1;
+        let rest = &line[at..];
+        if rest.starts_with('"') {
+            let quoted = format!("\"{}\"", field.replace('"', "\"\""));
+            if rest.starts_with(&quoted) {
+                at += quoted.len();
+            } else if rest == &quoted[..quoted.len() - 1] {
+                return Err(format!(
+                    "field {column}: the quote opened here is never closed (one record per \
+                     line is expected)"
+                ));
+            } else {
+                return Err(format!(
+                    "field {column}: unexpected text after the closing quote (expected a comma \
+                     or the end of the line)"
+                ));
+            }
+        } else if field.contains('"') {
+            return Err(format!(
+                "field {column}: a quote inside an unquoted field (quote the whole field and \
+                 double the inner quote)"
+            ));
+        } else {
+            at += field.len();
+        }
+    }
+    match line[at..].chars().next() {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "unexpected {c:?} after field {} (one record per line is expected)",
+            record.len()
+        )),
     }
 }
 
@@ -282,6 +293,20 @@ mod tests {
         assert_eq!(f[5], "plain text");
         assert_eq!(split_fields(r#"a,"",b"#).unwrap(), vec!["a", "", "b"]);
         assert_eq!(split_fields("a,,").unwrap(), vec!["a", "", ""]);
+    }
+
+    #[test]
+    fn what_the_csv_crate_forgives_is_an_error_naming_the_field() {
+        // the csv crate reads `"a"x` as `ax`, `b"c` as `b"c`, and ends a record at a bare CR
+        let err = |line: &str| split_fields(line).unwrap_err();
+        assert!(err(r#"1,"a"x,2"#).starts_with("field 2: unexpected text after the closing"));
+        assert!(err(r#"1,2,b"c"#).starts_with("field 3: a quote inside an unquoted field"));
+        assert!(err(r#"1,"open"#).starts_with("field 2: the quote opened here is never closed"));
+        assert!(
+            err("a,b\rc").contains("'\\r' after field 2"),
+            "{}",
+            err("a,b\rc")
+        );
     }
 
     #[test]
