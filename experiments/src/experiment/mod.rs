@@ -28,7 +28,7 @@ pub use config::{ConfigError, Documented};
 pub use context::{RunContext, RunState};
 pub use data::{missing_data, DataNeed, Missing};
 pub use erased::{resolve, DynExperiment, Resolved};
-pub use progress::{Progress, ProgressMode};
+pub use progress::{EpochProgress, Progress, ProgressMode};
 pub use record::{Protocol, RunFile, RunRecord, RUN_FORMAT};
 pub use sections::{StudentConfig, TeacherConfig};
 

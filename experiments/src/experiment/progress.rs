@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nn::train::{EpochReport, Observer};
 
 /// Seconds between two plain progress lines: often enough to show life in a log, rarely enough
 /// not to flood it (our choice).
@@ -107,5 +108,28 @@ impl Drop for Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// A training [`Observer`] that advances a run's progress by one step per epoch of a model's
+/// training (a teacher, a source model, a VAE), with the epoch's test accuracy, or its
+/// training loss when the training has no test set.
+pub struct EpochProgress<'a> {
+    /// What is trained: the start of each message.
+    pub what: &'a str,
+    /// The run's progress.
+    pub progress: &'a mut Progress,
+}
+
+impl Observer for EpochProgress<'_> {
+    fn epoch(&mut self, r: &EpochReport) {
+        let message = match r.eval {
+            Some(e) => format!(
+                "{}: epoch {}, test accuracy {:.3}",
+                self.what, r.epoch, e.accuracy
+            ),
+            None => format!("{}: epoch {}, loss {:.3}", self.what, r.epoch, r.train_loss),
+        };
+        self.progress.advance(&message);
     }
 }

@@ -13,7 +13,7 @@ use nn::layers::{mlp, Activation};
 use nn::metrics::mean_cross_entropy;
 use nn::optim::{Adam, AdamConfig};
 use nn::store::{ModelIdentity, TrainingRecord};
-use nn::train::{fit, predict, CrossEntropy, EpochReport, Observer, TrainConfig};
+use nn::train::{fit, predict, CrossEntropy, TrainConfig};
 use rand::Rng;
 
 use super::bayes_distill::core::{OwnedTargets, Problem, Split};
@@ -26,6 +26,7 @@ use super::bayes_distill::sections::{BayesStudentConfig, HintonSection, Posterio
 use crate::config;
 use crate::experiment::config::ge;
 use crate::experiment::{
+    EpochProgress,
     seed_stream, Compare, ConfigError, DataNeed, Experiment, Info, PlotSpec, Progress,
     RunContext, RunRecord, TeacherConfig,
 };
@@ -103,17 +104,6 @@ impl BayesFashionConfig {
 
 /// `bayes-distill-fashion` (registered in `super`).
 pub struct BayesDistillFashion;
-
-/// Advances the progress by one step per teacher epoch.
-struct TeacherEpochs<'a>(&'a mut Progress);
-
-impl Observer for TeacherEpochs<'_> {
-    fn epoch(&mut self, r: &EpochReport) {
-        let acc = r.eval.map_or(f64::NAN, |e| e.accuracy);
-        self.0
-            .advance(&format!("teacher: epoch {}, test accuracy {acc:.3}", r.epoch));
-    }
-}
 
 fn subset(data: Dataset<f32>, n: usize, seed: u64, purpose: &str) -> Result<Dataset<f32>> {
     if n >= data.len() {
@@ -260,7 +250,7 @@ impl Experiment for BayesDistillFashion {
                 &train,
                 Some(&test),
                 &config,
-                &mut TeacherEpochs(progress),
+                &mut EpochProgress { what: "teacher", progress },
             )?;
             let test = curve.last().and_then(|r| r.eval);
             Ok(TrainingRecord { curve, test })

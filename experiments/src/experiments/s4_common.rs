@@ -20,7 +20,7 @@ use nn::{Ctx, Module};
 use rand::Rng;
 
 use crate::experiment::{
-    seed_stream, Compare, Progress, Published, RunContext, RunRecord, TeacherConfig,
+    seed_stream, Compare, EpochProgress, Progress, Published, RunContext, RunRecord, TeacherConfig,
 };
 
 /// Where the published figures of the S4 experiments are printed.
@@ -247,19 +247,6 @@ pub struct Teacher {
     pub stem: String,
 }
 
-/// Advances the run's progress by one step per teacher epoch.
-struct TeacherEpochs<'a>(&'a mut Progress);
-
-impl Observer for TeacherEpochs<'_> {
-    fn epoch(&mut self, r: &EpochReport) {
-        let acc = r.eval.map_or(f64::NAN, |e| e.accuracy);
-        self.0.advance(&format!(
-            "teacher: epoch {}, test accuracy {acc:.3}",
-            r.epoch
-        ));
-    }
-}
-
 /// What identifies a teacher in the store besides its training table: its name, its
 /// architecture in words, and the data it is trained on.
 pub struct TeacherSpec<'a> {
@@ -373,7 +360,10 @@ fn teacher_answering<M: Module<f32>>(
                     train,
                     Some(test),
                     &train_config,
-                    &mut TeacherEpochs(progress),
+                    &mut EpochProgress {
+                        what: "teacher",
+                        progress,
+                    },
                 )?;
                 let test = curve.last().and_then(|r| r.eval);
                 Ok(TrainingRecord { curve, test })

@@ -10,33 +10,17 @@ use nn::init::Init;
 use nn::layers::Activation;
 use nn::optim::{Clipped, GradClip, Optimizer, Sgd, SgdConfig};
 use nn::store::{ModelIdentity, TrainingRecord};
-use nn::train::{evaluate, fit, EpochReport, Observer, Silent, TrainConfig};
+use nn::train::{evaluate, fit, Silent, TrainConfig};
 use rand::Rng;
 use serde::Serialize;
 
 use super::config::{HypernetConfig, Parsed, Training};
 use super::data::Images;
-use crate::experiment::{seed_stream, Progress, RunContext};
+use crate::experiment::{seed_stream, EpochProgress, Progress, RunContext};
 
 /// The revision of the training procedures below (SGD with momentum from the seed streams
 /// named here): bump it when a change alters the weights an unchanged config trains to.
 pub const REVISION: u32 = 1;
-
-/// Advances the run's progress by one step per epoch of a stored model's training.
-struct Epochs<'a> {
-    what: &'a str,
-    progress: &'a mut Progress,
-}
-
-impl Observer for Epochs<'_> {
-    fn epoch(&mut self, r: &EpochReport) {
-        let message = match r.eval {
-            Some(e) => format!("{}: epoch {}, test accuracy {:.3}", self.what, r.epoch, e.accuracy),
-            None => format!("{}: epoch {}, loss {:.3}", self.what, r.epoch, r.train_loss),
-        };
-        self.progress.advance(&message);
-    }
-}
 
 /// What a run shares between its models.
 pub struct Models<'a> {
@@ -146,7 +130,7 @@ impl Models<'_> {
             trained = true;
             let mut sgd = self.sgd().map_err(to_nn)?;
             let cfg = self.train_config(&format!("shuffle {name}"), resume);
-            let mut observer = Epochs {
+            let mut observer = EpochProgress {
                 what: &name,
                 progress,
             };
@@ -210,7 +194,7 @@ impl Models<'_> {
             trained = true;
             let mut sgd = self.sgd().map_err(to_nn)?;
             let cfg = self.train_config(&format!("shuffle {name}"), resume);
-            let mut observer = Epochs {
+            let mut observer = EpochProgress {
                 what: &name,
                 progress,
             };

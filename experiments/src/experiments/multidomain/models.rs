@@ -11,12 +11,12 @@ use nn::data::{DataFile, Dataset};
 use nn::layers::{mlp, Activation, Sequential};
 use nn::optim::{Adam, AdamConfig};
 use nn::store::{ModelIdentity, Origin, StoredModel, TrainingRecord};
-use nn::train::{fit, BatchLoss, EpochReport, Evaluation, Observer, TrainConfig};
+use nn::train::{fit, BatchLoss, EpochReport, Evaluation, TrainConfig};
 use nn::Module;
 use rand::Rng;
 
 use super::config::VaeSection;
-use crate::experiment::{seed_stream, Progress, RunContext, TeacherConfig};
+use crate::experiment::{seed_stream, EpochProgress, Progress, RunContext, TeacherConfig};
 
 /// The teachers' hidden layers (the authors' 4-hidden-layer MLP).
 pub const TEACHER_HIDDEN: [usize; 4] = [256, 128, 64, 64];
@@ -39,22 +39,6 @@ pub struct Teacher {
     pub test: Evaluation,
     /// `NAME-HASH` of the stored model.
     pub stem: String,
-}
-
-/// Advances the run's progress by one step per epoch of a stored model's training.
-struct Epochs<'a> {
-    what: &'a str,
-    progress: &'a mut Progress,
-}
-
-impl Observer for Epochs<'_> {
-    fn epoch(&mut self, r: &EpochReport) {
-        let message = match r.eval {
-            Some(e) => format!("{}: epoch {}, test accuracy {:.3}", self.what, r.epoch, e.accuracy),
-            None => format!("{}: epoch {}, loss {:.3}", self.what, r.epoch, r.train_loss),
-        };
-        self.progress.advance(&message);
-    }
 }
 
 /// An anyhow error inside a store's training closure (which returns `nn::Result`).
@@ -97,7 +81,7 @@ fn stored_with_adam<M: Module<f32>>(
             resume: Some(resume),
             ..TrainConfig::default()
         };
-        let mut observer = Epochs {
+        let mut observer = EpochProgress {
             what: name,
             progress: &mut *progress,
         };

@@ -15,13 +15,13 @@ use nn::data::{DataFile, Dataset};
 use nn::loss::{cross_entropy, Reduction};
 use nn::optim::{Adam, AdamConfig};
 use nn::store::{ModelIdentity, TrainingRecord};
-use nn::train::{fit, Batch, BatchLoss, EpochReport, Evaluation, Observer, Silent, TrainConfig};
+use nn::train::{fit, Batch, BatchLoss, Evaluation, Silent, TrainConfig};
 use nn::{Ctx, Module};
 use rand::Rng;
 
 use super::config::TransferConfig;
 use super::net::{ConvNet, Widths, ENCODER_PARAMS, ENCODER_WEIGHTS};
-use crate::experiment::{seed_stream, Progress, RunContext};
+use crate::experiment::{seed_stream, EpochProgress, Progress, RunContext};
 
 /// The revision of [`source_model`]'s training procedure (cross-entropy, Adam, the seed streams
 /// `NAME init` and `NAME shuffle`): bump it when a change alters the weights an unchanged config
@@ -86,20 +86,6 @@ pub struct Source {
     pub stem: String,
 }
 
-/// Advances the run's progress by one step per epoch of a source model's training.
-struct Epochs<'a> {
-    what: &'a str,
-    progress: &'a mut Progress,
-}
-
-impl Observer for Epochs<'_> {
-    fn epoch(&mut self, r: &EpochReport) {
-        let acc = r.eval.map_or(f64::NAN, |e| e.accuracy);
-        self.progress
-            .advance(&format!("{}: epoch {}, test accuracy {acc:.3}", self.what, r.epoch));
-    }
-}
-
 /// The net's widths in the config.
 pub fn widths(c: &TransferConfig) -> Widths {
     Widths {
@@ -143,7 +129,7 @@ pub fn source_model(
             resume: Some(resume),
             ..TrainConfig::default()
         };
-        let mut observer = Epochs {
+        let mut observer = EpochProgress {
             what: name,
             progress,
         };
