@@ -34,7 +34,7 @@
 //! | `G_linear(λ) = λ b2 + b3` | [`HypernetKind::Linear`] (`b2`, `b3` by name) |
 //! | `λ` in `G(λ)` | `t` = [`LambdaEncoding::encode`]`(λ)` |
 //! | `E_{λ ~ U(Λ)}[…] → max_U` | [`HypernetLoss`] with [`LambdaSampler`] |
-//! | `ρ(w_i) ≈ exp(μ_i²/2σ_i²)` | [`removal_scores`] `μ²/σ²`, smallest removed first by [`prune`] |
+//! | `ρ(w_i) ≈ exp(μ_i²/2σ_i²)` | [`removal_scores`] `μ²/σ²`, smallest removed first by [`prune()`] |
 //!
 //! Readings where the seed is silent or ambiguous (each documented at its item): `λ` enters the
 //! hypernetwork through a log-like encoding `t(λ)` with `t(0) = 0` (the authors' code fed it

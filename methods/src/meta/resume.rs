@@ -2,7 +2,7 @@
 //! bit for bit, as a run that was never interrupted — by the mechanism of `nn::train::fit`
 //! ([`nn::train::resume`]: the same files, identity check, save interval and test switch).
 //!
-//! What is saved after iteration `t` ([`save`]), and why that is enough:
+//! What is saved after iteration `t` (`save`), and why that is enough:
 //!
 //! ```text
 //! epoch-{t}.safetensors   the student's parameters, and the inner optimiser's state as an
