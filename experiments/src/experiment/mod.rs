@@ -196,6 +196,20 @@ pub fn seed_stream(seed: u64, purpose: &str) -> StdRng {
     StdRng::seed_from_u64(z ^ (z >> 31))
 }
 
+/// `n` samples of `data` drawn by a permutation from [`seed_stream`]`(seed, purpose)`, kept in
+/// their order in `data` (all of `data` when `n ≥ len`): the subsets every experiment draws
+/// from a data set, so that equal arguments give equal subsets everywhere.
+pub fn subset(
+    data: nn::data::Dataset<f32>,
+    n: usize,
+    seed: u64,
+    purpose: &str,
+) -> anyhow::Result<nn::data::Dataset<f32>> {
+    if n >= data.len() {
+        return Ok(data);
+    }
+    Ok(data.split(n, &mut seed_stream(seed, purpose))?.0)
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,9 +20,9 @@ use rand::Rng;
 
 use super::fashion_teachers::{fashion_teacher, FashionTeacher};
 use super::meta_distill::{DataSet, MetaDistillConfig};
-use super::prob_distill_fashion::subset;
 use super::prob_distill_fashion_sweep::teacher_data;
 use super::s4_common::{record_teacher, stored_teacher_on_rows, Teacher, TeacherSpec};
+use crate::experiment::subset;
 use crate::experiment::{seed_stream, Progress, RunContext, RunRecord};
 
 /// The names of a data set's lines (each prefixed by the data set, so that the report's rows of

@@ -20,7 +20,7 @@
 
 use anyhow::Result;
 use methods::distill::{IndexSet, LogNormalizer, ProbDistillConfig};
-use nn::data::{load_train_test, Dataset, DatasetId};
+use nn::data::{load_train_test, DatasetId};
 use nn::layers::Linear;
 use nn::optim::{Adam, AdamConfig};
 use nn::train::{BatchLoss, CrossEntropy, TrainConfig};
@@ -34,6 +34,7 @@ use super::s4_common::{
 use crate::config;
 use crate::experiment::config::{ge, gt, ConfigError};
 use crate::experiment::{
+    subset,
     seed_stream, Compare, DataNeed, Experiment, Info, PlotSpec, Progress, RunContext, RunRecord,
     StudentConfig, TeacherConfig,
 };
@@ -101,19 +102,6 @@ const WITH: &str = "with teacher";
 const WITH_NO_LOG_C: &str = "with teacher, without log C";
 /// Fashion-MNIST's classes.
 const CLASSES: usize = 10;
-
-/// A subset of `n` samples (all, in order, when `n ≥ len`).
-pub(super) fn subset(
-    data: Dataset<f32>,
-    n: usize,
-    seed: u64,
-    purpose: &str,
-) -> Result<Dataset<f32>> {
-    if n >= data.len() {
-        return Ok(data);
-    }
-    Ok(data.split(n, &mut seed_stream(seed, purpose))?.0)
-}
 
 impl Experiment for ProbDistillFashion {
     type Config = ProbDistillFashionConfig;

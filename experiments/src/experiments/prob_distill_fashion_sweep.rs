@@ -23,7 +23,7 @@ use nn::train::{CrossEntropy, Evaluation, TrainConfig};
 use rand::Rng;
 
 use super::fashion_teachers::{fashion_teacher, FashionTeacher};
-use super::prob_distill_fashion::subset;
+use crate::experiment::subset;
 use super::s4_common::{
     effective_lambda, record_teacher, soft_answers, LineTrainer, ProbDistillBatch,
 };

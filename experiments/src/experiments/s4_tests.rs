@@ -16,10 +16,10 @@ use rand::SeedableRng;
 use super::privileged_synthetic::{
     alone, taught, PrivilegedSynthetic, PrivilegedSyntheticConfig, ROWS,
 };
-use super::prob_distill_fashion::subset;
 use super::prob_distill_synthetic::{ProbDistillSynthetic, ProbDistillSyntheticConfig};
 use super::prob_distill_twitter::sample_tweets;
 use super::s4_common::ProbDistillBatch;
+use crate::experiment::subset;
 use crate::experiment::{Experiment, Progress, RunContext, RunRecord};
 use nn::store::ModelStore;
 

@@ -155,6 +155,15 @@ fn hessian_products(
     Ok(count)
 }
 
+/// `e_0, …, e_{p−1}`, the unit vectors of `R^p`, one at a time.
+fn unit_vectors(p: usize) -> impl Iterator<Item = Vec<f64>> {
+    (0..p).map(move |k| {
+        let mut e = vec![0.0; p];
+        e[k] = 1.0;
+        e
+    })
+}
+
 /// The exact Hessian `∇²_u (−log p(y | X, u))` (`P × P`), column `j` = `H e_j` from one
 /// Hessian-vector product per chunk: `P` products in all. Not symmetrised (the caller
 /// measures and removes the rounding asymmetry).
@@ -167,11 +176,7 @@ pub fn hessian_full(
     let p = teacher.num_weights();
     let mut h = Mat::<f64>::zeros(p, p);
     let mut j = 0;
-    let mut basis = (0..p).map(|k| {
-        let mut e = vec![0.0; p];
-        e[k] = 1.0;
-        e
-    });
+    let mut basis = unit_vectors(p);
     hessian_products(teacher, data, lik, batch, &mut basis, &mut |_, hv| {
         h.col_as_slice_mut(j).copy_from_slice(hv);
         j += 1;
@@ -190,11 +195,7 @@ pub fn hessian_diagonal(
     let p = teacher.num_weights();
     let mut d = Array1::zeros(p);
     let mut j = 0;
-    let mut basis = (0..p).map(|k| {
-        let mut e = vec![0.0; p];
-        e[k] = 1.0;
-        e
-    });
+    let mut basis = unit_vectors(p);
     hessian_products(teacher, data, lik, batch, &mut basis, &mut |_, hv| {
         d[j] = hv[j];
         j += 1;

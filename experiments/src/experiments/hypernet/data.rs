@@ -5,7 +5,7 @@ use anyhow::Result;
 use nn::data::{data_identity, load, load_train_test, DataFile, Dataset, DatasetId, Part};
 
 use super::config::HypernetConfig;
-use crate::experiment::{seed_stream, RunContext};
+use crate::experiment::{seed_stream, subset, RunContext};
 
 /// The images of a run.
 pub struct Images {
@@ -17,15 +17,6 @@ pub struct Images {
     pub identity: Vec<DataFile>,
     /// For the run's record: which set, how many images.
     pub description: String,
-}
-
-/// The first `n` samples of a permutation drawn from `seed` for `purpose` (all, in order, when
-/// `n ≥ len`).
-fn subset(data: Dataset<f32>, n: usize, seed: u64, purpose: &str) -> Result<Dataset<f32>> {
-    if n >= data.len() {
-        return Ok(data);
-    }
-    Ok(data.split(n, &mut seed_stream(seed, purpose))?.0)
 }
 
 /// Loads the configured data set and draws the subsets from `split_seed`.

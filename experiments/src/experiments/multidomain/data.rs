@@ -6,7 +6,7 @@ use anyhow::Result;
 use nn::data::{data_identity, load, load_train_test, DataFile, Dataset, DatasetId, Part};
 
 use super::config::MultidomainConfig;
-use crate::experiment::{seed_stream, RunContext};
+use crate::experiment::{seed_stream, subset, RunContext};
 
 /// The clothes.
 pub struct Fashion {
@@ -120,11 +120,3 @@ pub fn digits(ctx: &RunContext<'_>, c: &MultidomainConfig) -> Result<Digits> {
     })
 }
 
-/// The first `n` samples of a permutation drawn from `seed` for `purpose` (all, in order, when
-/// `n ≥ len`).
-pub fn subset(data: Dataset<f32>, n: usize, seed: u64, purpose: &str) -> Result<Dataset<f32>> {
-    if n >= data.len() {
-        return Ok(data);
-    }
-    Ok(data.split(n, &mut seed_stream(seed, purpose))?.0)
-}
