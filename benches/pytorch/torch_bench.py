@@ -258,6 +258,255 @@ def laplace_ggn_full_6050():
     return step, rate(1)
 
 
+# ------------------------------------------------------------------------ the methods' steps
+
+def mean_field(sizes, init_mean, log_var, biases):
+    """Mean-field Gaussian layers: per layer the weight's (mu, rho = ln sigma^2), and the bias's."""
+    tensors = []
+    for a, b in zip(sizes, sizes[1:]):
+        w = torch.empty(b, a)
+        init_mean(w)
+        tensors.append(w)
+        if biases:
+            tensors.append(torch.empty(b).uniform_(-1 / math.sqrt(a), 1 / math.sqrt(a)))
+    return [(m, torch.full_like(m, log_var)) for m in tensors]
+
+
+def draw_forward(x, tensors, biases, activation=F.relu):
+    """The network at one reparameterised draw w = mu + exp(rho / 2) eps of every tensor."""
+    drawn = [mu + torch.exp(0.5 * rho) * torch.randn_like(mu) for mu, rho in tensors]
+    per_layer = 2 if biases else 1
+    layers = [drawn[i:i + per_layer] for i in range(0, len(drawn), per_layer)]
+    for i, layer in enumerate(layers):
+        x = F.linear(x, *layer)
+        if i + 1 < len(layers):
+            x = activation(x)
+    return x
+
+
+def bayes_variational_step():
+    """S4's Bayesian student: bias-free [10, 10, 10, 1] ReLU, q = N(mu, diag(e^rho)) (rho = -9),
+    one draw per step, Gaussian likelihood s^2 = 0.1, a full 210 x 210 prior N(m, Lambda^-1),
+    Adam 1e-3 on (KL(q || p) + (N/B) (-log p(y_B | X_B, w))) / N, N = 900, B = 64."""
+    sizes, batch, n, s2 = [10, 10, 10, 1], 64, 900, 0.1
+    gain = math.sqrt(2.0)
+    tensors = mean_field(sizes, lambda w: nn.init.normal_(w, 0.0, gain / math.sqrt(w.shape[1])), -9.0, False)
+    params = [t.requires_grad_() for pair in tensors for t in pair]
+    d = sum(mu.numel() for mu, _ in tensors)
+    a = torch.randn(d, d, dtype=torch.float64)
+    precision = a @ a.T / d + torch.eye(d, dtype=torch.float64)
+    log_det = torch.logdet(precision).item()
+    precision, diag = precision.float(), torch.diagonal(precision).float()
+    mean = math.sqrt(0.1) * torch.randn(d)
+    x, y = torch.randn(batch, 10), torch.randn(batch, 1)
+    optimizer = adam(params)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        mu = torch.cat([m.reshape(-1) for m, _ in tensors])
+        rho = torch.cat([r.reshape(-1) for _, r in tensors])
+        delta = mu - mean
+        kl = 0.5 * ((diag * rho.exp()).sum() + delta @ precision @ delta - d - log_det - rho.sum())
+        out = draw_forward(x, tensors, biases=False)
+        nll = ((y - out) ** 2).sum() / (2 * s2) + 0.5 * batch * math.log(2 * math.pi * s2)
+        (kl / n + nll / batch).backward()
+        optimizer.step()
+    return step, rate(batch)
+
+
+def bjorck(w, iterations=15):
+    """Bjorck orthonormalisation after pre-scaling by ||(W W^T)^2||_F^(1/4), as nn's bjorck."""
+    wide = w.shape[0] <= w.shape[1]
+    gram = w @ w.T if wide else w.T @ w
+    a = w / (gram @ gram).square().sum() ** 0.125
+    for _ in range(iterations):
+        a = 1.5 * a - 0.5 * ((a @ a.T) @ a if wide else a @ (a.T @ a))
+    return a
+
+
+def max_min(x):
+    """MaxMin on consecutive pairs of the last axis."""
+    pairs = x.unflatten(-1, (-1, 2))
+    return torch.stack((pairs.max(-1).values, pairs.min(-1).values), -1).flatten(-2)
+
+
+class Critic(nn.Module):
+    """Orthonormal layers (Bjorck on the tape) d -> 16 -> 16 -> 1 with MaxMin between."""
+
+    def __init__(self, d, hidden=16):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip([d, hidden, hidden], [hidden, hidden, 1]))
+
+    def forward(self, x, frozen=False):
+        for i, layer in enumerate(self.layers):
+            w, b = (layer.weight.detach(), layer.bias.detach()) if frozen else (layer.weight, layer.bias)
+            x = F.linear(x, bjorck(w), b)
+            if i + 1 < len(self.layers):
+                x = max_min(x)
+        return x
+
+    def mean_gap(self, q, p, frozen=False):
+        f = self.forward(torch.cat((q, p)), frozen)
+        return f[:len(q)].mean() - f[len(q):].mean()
+
+
+def transfer_net():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def wasserstein_transfer_step():
+    """S0: one Adam ascent step (1e-3, betas (0.5, 0.9)) of each encoder layer's critic on the
+    whole clouds and its dual estimate, then one Adam step (1e-3) of the model on the
+    cross-entropy of 32 images + sum_j 0.1 (E_q f_j - E_p f_j) through the frozen critics."""
+    source, model = transfer_net(), transfer_net()
+    encoder = [0, 3, 7]  # conv1, conv2, fc1
+    clouds = [source[i].weight.detach().flatten(1) for i in encoder]
+    critics = [Critic(c.shape[1]) for c in clouds]
+    critic_optimizers = [torch.optim.Adam(c.parameters(), lr=1e-3, betas=(0.5, 0.9)) for c in critics]
+    optimizer = adam(model.parameters())
+    x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
+
+    def step():
+        for i, critic, opt, p in zip(encoder, critics, critic_optimizers, clouds):
+            q = model[i].weight.detach().flatten(1)
+            opt.zero_grad(set_to_none=True)
+            (-critic.mean_gap(q, p)).backward()
+            opt.step()
+            with torch.no_grad():
+                critic.mean_gap(q, p)
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        for i, critic, p in zip(encoder, critics, clouds):
+            loss = loss + 0.1 * critic.mean_gap(model[i].weight.flatten(1), p, frozen=True)
+        loss.backward()
+        optimizer.step()
+    return step, rate(32)
+
+
+def hypernet_step(kind):
+    """S2: the mean-field 784-100-10 ReLU network with biases (rho = -6), a batch of 64, SGD 0.05
+    with momentum 0.9 and gradients clipped to [-1, 1], prior N(0, 0.1 I), N = 60,000. kind None:
+    one model at lambda = 1; "linear" or "low_rank": a hypernetwork generating every mean and
+    log-variance from t(lambda), 5 lambdas per batch (log-uniform on [0.01, 100], 0 w.p. 1/6)."""
+    import random
+    prior_var, n, batch = 0.1, 60_000, 64
+    tensors = [pair for pair in mean_field([784, 100, 10], nn.init.xavier_uniform_, -6.0, True)]
+    targets = [t for pair in tensors for t in pair]
+
+    def generator(start):
+        if kind == "linear":
+            return {"slope": torch.zeros_like(start), "intercept": start.clone()}
+        g = {"f_weight": torch.empty(50).uniform_(-1, 1), "f_bias": torch.empty(50).uniform_(-1, 1),
+             "u1": 0.02 * torch.randn(50, start.shape[0]), "b1": start.clone()}
+        if start.dim() == 2:
+            g["u2"] = 0.02 * torch.randn(50, start.shape[1])
+        return g
+
+    def generate(g, t):
+        if kind == "linear":
+            return t * g["slope"] + g["intercept"]
+        h = F.relu(t * g["f_weight"] + g["f_bias"]).unsqueeze(0)
+        if "u2" in g:
+            return (h @ g["u1"]).reshape(-1, 1) @ (h @ g["u2"]).reshape(-1, 1).T + g["b1"]
+        return (h @ g["u1"]).reshape(-1) + g["b1"]
+
+    def objective(pairs, lam):
+        logits = draw_forward(x, pairs, biases=True)
+        kl = sum((0.5 * (math.log(prior_var) - rho + (rho.exp() + mu**2) / prior_var - 1)).sum()
+                 for mu, rho in pairs)
+        return F.cross_entropy(logits, y, reduction="sum") / batch + lam / n * kl
+
+    if kind is None:
+        params = [t.requires_grad_() for t in targets]
+        loss = lambda: objective(tensors, 1.0)  # noqa: E731
+    else:
+        generators = [generator(t) for t in targets]
+        params = [p.requires_grad_() for g in generators for p in g.values()]
+        scale = math.log1p(100 / 0.01)
+
+        def loss():
+            total = 0.0
+            for _ in range(5):
+                lam = 0.0 if random.random() < 1 / 6 else 10 ** random.uniform(-2, 2)
+                t = math.log1p(lam / 0.01) / scale
+                made = [generate(g, t) for g in generators]
+                total = total + objective(list(zip(made[0::2], made[1::2])), lam) / 5
+            return total
+    x, y = torch.rand(batch, 784), torch.randint(0, 10, (batch,))
+    optimizer = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss().backward()
+        torch.nn.utils.clip_grad_value_(params, 1.0)
+        optimizer.step()
+    return step, rate(batch)
+
+
+def hypergradient_workload(optimiser, k):
+    """S3: the exact hypergradient of the validation cross-entropy in a = (a1, a2, a3)
+    (beta = sigmoid(a), T = 0.1 + 9.9 sigmoid(a3)) through k unrolled steps of the student
+    784-128-10 ReLU (batches of 128, teacher logits given), by create_graph; k None: one plain
+    student step. SGD at 0.1, or Adam (1e-3) with its moments warmed by two real steps."""
+    from torch.func import functional_call
+    model, batch = mlp([784, 128, 10]), 128
+
+    def random_batch():
+        return (torch.empty(batch, 784).uniform_(-1, 1), torch.randint(0, 10, (batch,)),
+                torch.empty(batch, 10).uniform_(-3, 3))
+    batches = [random_batch() for _ in range(max(k or 1, 2))]
+    val_x, val_y, _ = random_batch()
+    a = torch.tensor([0.3, -0.5, 0.2], requires_grad=True)
+    names = [name for name, _ in model.named_parameters()]
+    w = [p.detach().clone() for p in model.parameters()]
+    state = {"m": [torch.zeros_like(p) for p in w], "v": [torch.zeros_like(p) for p in w], "t": 0}
+    b1, b2, eps, lr = 0.9, 0.999, 1e-8, (0.1 if optimiser == "sgd" else 1e-3)
+
+    def train_loss(ws, xb, yb, teacher, meta):
+        beta1, beta2, temp = torch.sigmoid(meta[0]), torch.sigmoid(meta[1]), 0.1 + 9.9 * torch.sigmoid(meta[2])
+        z = functional_call(model, dict(zip(names, ws)), (xb,))
+        soft = -(F.softmax(teacher / temp, 1) * F.log_softmax(z / temp, 1)).sum(1).mean()
+        return beta1 * F.cross_entropy(z, yb) + beta2 * soft
+
+    def root(x):
+        mask = (x > 0).to(x.dtype)
+        return (x + (1 - mask)).sqrt() * mask
+
+    def update(ws, grads, m, v, t):
+        if optimiser == "sgd":
+            return [wi - lr * g for wi, g in zip(ws, grads)], m, v
+        m = [b1 * mi + (1 - b1) * g for mi, g in zip(m, grads)]
+        v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(v, grads)]
+        c1, c2 = 1 / (1 - b1**t), 1 / (1 - b2**t)
+        return [wi - lr * c1 * mi / (root(c2 * vi) + eps) for wi, mi, vi in zip(ws, m, v)], m, v
+
+    def real_step(b):
+        ws = [wi.requires_grad_() for wi in w]
+        grads = torch.autograd.grad(train_loss(ws, *b, a.detach()), ws)
+        state["t"] += 1
+        with torch.no_grad():
+            new, state["m"], state["v"] = update([wi.detach() for wi in ws], grads, state["m"], state["v"], state["t"])
+        w[:] = new
+    for b in batches[:2]:
+        real_step(b)
+    if k is None:
+        return (lambda: real_step(batches[0])), lambda seconds: seconds * 1e6
+
+    def step():
+        ws = [wi.detach().requires_grad_() for wi in w]
+        m, v, t = state["m"], state["v"], state["t"]
+        for b in batches[:k]:
+            grads = torch.autograd.grad(train_loss(ws, *b, a), ws, create_graph=True)
+            t += 1
+            ws, m, v = update(ws, grads, m, v, t)
+        val = F.cross_entropy(functional_call(model, dict(zip(names, ws)), (val_x,)), val_y)
+        torch.autograd.grad(val, a)
+    return step, lambda seconds: seconds * 1e6
+
+
 def peak_rss_child():
     """In a fresh interpreter: RSS_STEPS teacher training steps, then the peak RSS in MiB."""
     torch.manual_seed(SEED)
@@ -299,6 +548,21 @@ WORKLOADS = {
     "exact_w1_100": ("solves/s", True, lambda: exact_w1(100)),
     "exact_w1_500": ("solves/s", True, lambda: exact_w1(500)),
     "exact_w1_1000": ("solves/s", True, lambda: exact_w1(1000)),
+    "bayes_variational_step": ("samples/s", True, bayes_variational_step),
+    "wasserstein_transfer_step": ("samples/s", True, wasserstein_transfer_step),
+    "hypernet_per_lambda_step": ("samples/s", True, lambda: hypernet_step(None)),
+    "hypernet_linear_step_5": ("samples/s", True, lambda: hypernet_step("linear")),
+    "hypernet_low_rank_step_5": ("samples/s", True, lambda: hypernet_step("low_rank")),
+    "hypergrad_sgd_step": ("us/op", False, lambda: hypergradient_workload("sgd", None)),
+    "hypergrad_sgd_k1": ("us/op", False, lambda: hypergradient_workload("sgd", 1)),
+    "hypergrad_sgd_k2": ("us/op", False, lambda: hypergradient_workload("sgd", 2)),
+    "hypergrad_sgd_k5": ("us/op", False, lambda: hypergradient_workload("sgd", 5)),
+    "hypergrad_sgd_k10": ("us/op", False, lambda: hypergradient_workload("sgd", 10)),
+    "hypergrad_adam_step": ("us/op", False, lambda: hypergradient_workload("adam", None)),
+    "hypergrad_adam_k1": ("us/op", False, lambda: hypergradient_workload("adam", 1)),
+    "hypergrad_adam_k2": ("us/op", False, lambda: hypergradient_workload("adam", 2)),
+    "hypergrad_adam_k5": ("us/op", False, lambda: hypergradient_workload("adam", 5)),
+    "hypergrad_adam_k10": ("us/op", False, lambda: hypergradient_workload("adam", 10)),
 }
 
 

@@ -4,10 +4,11 @@
 //! computes a few (`peak_rss_hypergrad_…`); `…_step` is one plain student step, the baseline of
 //! both (its peak is the process's resting level with the model and batches loaded).
 //!
-//! Not in the PyTorch reference: `compare.sh` leaves these rows without a counterpart. The
-//! student is Fashion-MNIST-sized, `784 → 128 → 10` ReLU, batches of 128 random inputs (the
-//! cost does not depend on the values), validation batch the same size, Adam's moments warmed
-//! by two real steps.
+//! The times have PyTorch counterparts in `benches/pytorch/torch_bench.py` (the same unrolled
+//! steps by `create_graph`); the peaks are ours only, and `benches/compare.py` leaves them
+//! without a ratio. The student is Fashion-MNIST-sized, `784 → 128 → 10` ReLU, batches of
+//! 128 random inputs (the cost does not depend on the values), validation batch the same size,
+//! Adam's moments warmed by two real steps.
 
 use methods::meta::{
     apply_step, hypergradient, InnerOptimizer, InnerState, LowerLevel, MetaParams,

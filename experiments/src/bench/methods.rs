@@ -7,6 +7,7 @@ use autograd::Tape;
 use methods::bayes::laplace::{laplace, Curvature, LaplaceConfig, Structure};
 use methods::bayes::likelihood::{Likelihood, Targets};
 use methods::bayes::mlp::NoBiasMlp;
+use methods::hypernet::HypernetKind;
 use methods::multidomain::vae::{Vae, VaeConfig};
 use ndarray::Array2;
 use nn::layers::{mlp, Activation};
@@ -17,6 +18,8 @@ use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
 use super::hypergradient::{self, Opt};
+use super::hypernet::{self, Step};
+use super::{variational, wasserstein};
 use super::{Metric, Prepared, Workload};
 
 const SEED: u64 = 0;
@@ -43,8 +46,33 @@ pub const METHOD_WORKLOADS: &[Workload] = &[
         name: "exact_w1_1000",
         prepare: || exact_w1_clouds(1000),
     },
+    Workload {
+        name: "bayes_variational_step",
+        prepare: variational::workload,
+    },
+    Workload {
+        name: "wasserstein_transfer_step",
+        prepare: wasserstein::workload,
+    },
+    Workload {
+        name: "hypernet_per_lambda_step",
+        prepare: || hypernet::workload(Step::PerLambda),
+    },
+    Workload {
+        name: "hypernet_linear_step_5",
+        prepare: || hypernet::workload(Step::Hypernet(HypernetKind::Linear)),
+    },
+    Workload {
+        name: "hypernet_low_rank_step_5",
+        prepare: || {
+            hypernet::workload(Step::Hypernet(HypernetKind::LowRank {
+                rank: 1,
+                hidden: 50,
+            }))
+        },
+    },
     // the cost of one hypergradient of methods::meta against the unrolled steps k, and its
-    // peak memory (no PyTorch counterpart yet)
+    // peak memory (the peaks have no PyTorch counterpart)
     Workload {
         name: "hypergrad_sgd_step",
         prepare: || hypergradient::workload(Opt::Sgd, None),

@@ -5,7 +5,10 @@
 //! block lasts `min_time / BLOCKS`; the figure is the median over [`BLOCKS`] timed blocks.
 
 mod hypergradient;
+mod hypernet;
 mod methods;
+mod variational;
+mod wasserstein;
 mod workloads;
 
 use std::time::Instant;
