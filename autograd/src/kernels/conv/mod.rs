@@ -277,7 +277,7 @@ pub(crate) fn conv2d<F: Float>(
     pool::keep_warm();
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let x = x.as_slice().expect("tape values are contiguous");
-    let kernel = gemm::best_kernel::<F>();
+    let kernel = gemm::best_kernel_for::<F>(o);
     let group = group_size(n, plane);
     // One table per group size (the full groups, and the last one if it is smaller).
     let implicit = c >= IMPLICIT_MIN_CHANNELS && g.stride == [1, 1] && d.wo == d.w;

@@ -134,6 +134,9 @@ pub trait GemmScalar: Copy + Send + Sync + 'static {
     /// The micro-kernel and blocking of an instruction-set path, `None` if this CPU lacks it.
     #[doc(hidden)]
     fn kernel(isa: Isa) -> Option<Kernel<Self>>;
+    /// The path's variant with fewer rows per tile, when it has one (see [`best_kernel_for`]).
+    #[doc(hidden)]
+    fn short_kernel(isa: Isa) -> Option<Kernel<Self>>;
     #[doc(hidden)]
     fn mul(self, other: Self) -> Self;
     #[doc(hidden)]
@@ -301,7 +304,7 @@ impl<T> Step<T> {
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $avx512:path, $avx2:path, $portable:path, $pack_t:path) => {
+    ($t:ty, $avx512:path, $avx512_short:path, $avx2:path, $portable:path, $pack_t:path) => {
         impl GemmScalar for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -315,6 +318,17 @@ macro_rules! impl_scalar {
                     #[cfg(target_arch = "x86_64")]
                     Isa::Avx2Fma => Some($avx2),
                     Isa::Portable => Some($portable),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                }
+            }
+            fn short_kernel(isa: Isa) -> Option<Kernel<Self>> {
+                if !isa.available() {
+                    return None;
+                }
+                match isa {
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx512 => Some($avx512_short),
                     #[allow(unreachable_patterns)]
                     _ => None,
                 }
@@ -353,6 +367,7 @@ macro_rules! impl_scalar {
 impl_scalar!(
     f32,
     avx512::F32,
+    avx512::F32_SHORT,
     avx2::F32,
     portable::F32,
     pack::pack_transposed_f32
@@ -361,6 +376,7 @@ impl_scalar!(
 impl_scalar!(
     f64,
     avx512::F64,
+    avx512::F64_SHORT,
     avx2::F64,
     portable::F64,
     pack::pack_transposed_f64
@@ -371,11 +387,13 @@ impl_scalar!(
     portable::F32,
     portable::F32,
     portable::F32,
+    portable::F32,
     pack::pack_transposed_scalar
 );
 #[cfg(not(target_arch = "x86_64"))]
 impl_scalar!(
     f64,
+    portable::F64,
     portable::F64,
     portable::F64,
     portable::F64,
@@ -419,9 +437,15 @@ pub fn gemm<T: GemmScalar>(
     beta: T,
     c: ArrayViewMut2<T>,
 ) {
-    let kernel = best_kernel::<T>();
     let (m, k) = a.dim();
     let n = b.ncols();
+    // the rows of C as the micro-kernels see them (`gemm_with` swaps a column-major C)
+    let rows = if c.strides()[1] != 1 && c.strides()[0] == 1 {
+        n
+    } else {
+        m
+    };
+    let kernel = best_kernel_for::<T>(rows);
     let threads = threads_for(m, n, k);
     if threads > 1 {
         super::pool::keep_warm();
@@ -516,6 +540,21 @@ pub(crate) fn best_kernel<T: GemmScalar>() -> Kernel<T> {
     T::kernel(Isa::best())
         .or_else(|| T::kernel(Isa::Portable))
         .expect("the portable GEMM path is always available")
+}
+
+/// The best path's kernel for a product whose C has `m` rows: its short variant (fewer rows
+/// per tile) when that computes at least 5 % fewer padded rows, `⌈m/mr⌉·mr`, else the usual one.
+/// A 64-row C takes 72 rows of 12-row tiles but 64 of 8-row ones; 256 rows take 264 or 256,
+/// too close to give up the wider tile's fewer loads per FMA. Each element of C gets the same
+/// sums in the same order from either kernel (the tile shape only groups them), so the choice
+/// changes no bits.
+pub(crate) fn best_kernel_for<T: GemmScalar>(m: usize) -> Kernel<T> {
+    let usual = best_kernel::<T>();
+    let padded = |mr: usize| m.div_ceil(mr) * mr;
+    match T::short_kernel(usual.isa) {
+        Some(short) if padded(short.mr) * 20 <= padded(usual.mr) * 19 => short,
+        _ => usual,
+    }
 }
 
 /// How many threads a product of this size uses: 1 below [`PAR_MIN_MNK`], else the current rayon

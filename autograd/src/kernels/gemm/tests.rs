@@ -231,7 +231,9 @@ fn kernels<T: TestFloat>() -> Vec<Kernel<T>> {
     // Every path under test has its kernel (the portable one always among them, unless
     // DISTILLERY_TEST_ISA names others).
     assert_eq!(ks.len(), isas.len(), "a GEMM path under test has no kernel");
-    ks
+    // and the paths' short variants, which `best_kernel_for` picks for some row counts
+    let short = isas.iter().filter_map(|&isa| T::short_kernel(isa));
+    ks.into_iter().chain(short).collect()
 }
 
 /// Small blocks, so that small products cross every block boundary (several K blocks, several
@@ -792,4 +794,54 @@ fn pack_transposed_matches_scalar_f32() {
 #[test]
 fn pack_transposed_matches_scalar_f64() {
     pack_transposed_matches_scalar::<f64>();
+}
+
+/// A path's short kernel gives the same bits as its usual one (the tile shape only groups the
+/// elements of C; each gets the same k-sum in the same order), so `best_kernel_for` may pick
+/// either by the row count. Shapes with row counts on and off both tile heights, in every
+/// layout of A, several K blocks.
+fn short_kernels_match_bits<T: TestFloat>() {
+    for isa in Isa::under_test() {
+        let (Some(usual), Some(short)) = (T::kernel(isa), T::short_kernel(isa)) else {
+            continue;
+        };
+        for (m, n, k) in [(64, 784, 288), (8, 33, 1100), (13, 5, 7), (97, 130, 515)] {
+            for layout in [Layout::RowMajor, Layout::Transposed] {
+                let mut rng = StdRng::seed_from_u64(12);
+                let a = Stored::<T>::random(m, k, layout, &mut rng);
+                let b = Stored::<T>::random(k, n, Layout::RowMajor, &mut rng);
+                let c0 = Stored::<T>::random(m, n, Layout::RowMajor, &mut rng);
+                let run = |kernel: &Kernel<T>| {
+                    let mut c = c0.backing.clone();
+                    let (alpha, beta) = (T::from_f64(0.7), T::from_f64(-1.3));
+                    let blocking = kernel.blocking;
+                    gemm_with(
+                        kernel,
+                        blocking,
+                        2,
+                        alpha,
+                        a.view(),
+                        b.view(),
+                        beta,
+                        c.view_mut(),
+                    );
+                    c
+                };
+                assert!(
+                    run(&usual) == run(&short),
+                    "{isa:?} {m}×{k}·{k}×{n} ({layout:?} A): the short kernel's bits differ"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn short_kernels_match_bits_f32() {
+    short_kernels_match_bits::<f32>();
+}
+
+#[test]
+fn short_kernels_match_bits_f64() {
+    short_kernels_match_bits::<f64>();
 }
