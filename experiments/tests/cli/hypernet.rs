@@ -23,6 +23,7 @@ fn hypernet_bad_keys_are_named_with_their_range() {
         ("low_rank=0", "low_rank"),
         ("lambdas=[-1.0]", "every λ must be a finite number ≥ 0"),
         ("lambda_scale=\"cubic\"", "lambda_scale"),
+        ("optimizer=\"rmsprop\"", "optimizer"),
     ] {
         let err = sb.fails(&["run", "hypernet", "--quick", "--out", "res", "--set", set]);
         assert!(err.contains(needle), "{set}: lacks {needle}: {err}");
@@ -93,6 +94,38 @@ fn hypernet_quick_on_the_real_data() {
     sb.ok(&args);
     let again = json(&sb.path("res/hypernet/runs/0.json"));
     assert_eq!(run["finals"], again["finals"]);
+    // the authors' optimiser (Adam at 5e-4) runs, says so in the report, and learns
+    let adam = [
+        "run",
+        "hypernet",
+        "--quick",
+        "--out",
+        "adam",
+        "--data-dir",
+        &root,
+        "--seeds",
+        "1",
+        "--set",
+        "optimizer=\"adam\"",
+        "--set",
+        "learning_rate=5e-4",
+        "--set",
+        "activations=[\"relu\"]",
+    ];
+    sb.ok(&adam);
+    let report = read(&sb.path("adam/hypernet/report.md"));
+    assert!(
+        report.contains("Optimiser: adam at step size 0.0005"),
+        "{report}"
+    );
+    let run = json(&sb.path("adam/hypernet/runs/0.json"));
+    let first = run["curves"]["λ = 1"]["relu_per_lambda_pruned_accuracy"][0]
+        .as_f64()
+        .unwrap();
+    assert!(
+        first > 0.2,
+        "Adam: unpruned accuracy {first} is not above chance"
+    );
 }
 
 #[test]

@@ -56,7 +56,11 @@ config! {
         /// Samples per SGD step (the authors' code: 64).
         #[allowed(ge(1).le(1_000_000))]
         pub batch_size: usize = 64,
-        /// SGD's step size (our choice; the seed says SGD, the authors' code used Adam at 5e-4).
+        /// The optimiser of every training: "sgd" (SGD with momentum: the seed says SGD) or
+        /// "adam" (the authors' code: Adam at 5e-4, i.e. `--set optimizer=adam --set
+        /// learning_rate=5e-4`; PyTorch's defaults otherwise, `momentum` unused).
+        pub optimizer: String = "sgd".to_owned(),
+        /// The optimiser's step size (our choice for SGD: 0.05; the authors' Adam: 5e-4).
         #[allowed(gt(0.0).le(100.0))]
         pub learning_rate: f64 = 0.05,
         /// SGD's momentum (our choice).
@@ -187,6 +191,9 @@ impl HypernetConfig {
                 ))
             }
         };
+        if !matches!(self.optimizer.as_str(), "sgd" | "adam") {
+            return Err(err("optimizer", format!("{:?}: must be \"sgd\" or \"adam\"", self.optimizer)));
+        }
         let scope = match self.prune_scope.as_str() {
             "per-layer" => PruneScope::PerLayer,
             "global" => PruneScope::Global,
@@ -235,6 +242,7 @@ impl HypernetConfig {
     pub fn training(&self, what: &'static str) -> Training {
         Training {
             objective: what,
+            optimizer: self.optimizer.clone(),
             epochs: self.epochs,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
@@ -252,13 +260,17 @@ impl HypernetConfig {
 pub struct Training {
     /// What is minimised.
     pub objective: &'static str,
+    /// "sgd" or "adam" (left out of the identity for SGD, so that models stored before the key
+    /// existed are still found).
+    #[serde(skip_serializing_if = "is_sgd")]
+    pub optimizer: String,
     /// Passes.
     pub epochs: usize,
     /// Samples per step.
     pub batch_size: usize,
-    /// SGD's step size.
+    /// The step size.
     pub learning_rate: f64,
-    /// SGD's momentum.
+    /// SGD's momentum (also recorded for Adam, which does not use it).
     pub momentum: f64,
     /// Clipping by value (0: none).
     pub clip_value: f64,
@@ -268,10 +280,14 @@ pub struct Training {
     pub init_log_var: f64,
 }
 
+fn is_sgd(optimizer: &str) -> bool {
+    optimizer == "sgd"
+}
+
 /// A hypernetwork's training table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HypernetTraining {
-    /// The SGD part.
+    /// The optimiser's part (named `sgd` in stored identities from before the Adam option).
     pub sgd: Training,
     /// λ per batch.
     pub lambdas_per_batch: usize,

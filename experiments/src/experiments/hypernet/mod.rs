@@ -375,9 +375,21 @@ fn notes(c: &HypernetConfig) -> Vec<String> {
             c.lambdas_per_batch
         ),
         "The seed's network writes softmax as the hidden nonlinearity (f = W2ᵀ softmax(W1ᵀx + \
-         b1) + b2): run as written (`softmax_*`) and with ReLU (`relu_*`, the authors' code). \
-         The seed says SGD; the authors' code used Adam (5e-4) with gradient clipping; ours is \
-         SGD with momentum, no clipping."
+         b1) + b2): run as written (`softmax_*`) and with ReLU (`relu_*`, the authors' code)."
             .to_owned(),
+        format!(
+            "Optimiser: {} at step size {}{}, every gradient entry clipped to [−{c}, {c}]{}. The \
+             seed says SGD; the authors' code used Adam (5e-4) with clipping at 1 (`--set \
+             optimizer=adam --set learning_rate=5e-4`).",
+            c.optimizer,
+            c.learning_rate,
+            if c.optimizer == "sgd" {
+                format!(", momentum {}", c.momentum)
+            } else {
+                String::new()
+            },
+            if c.clip_value > 0.0 { "" } else { " (off: clip_value = 0)" },
+            c = c.clip_value,
+        ),
     ]
 }

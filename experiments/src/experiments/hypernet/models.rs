@@ -8,7 +8,7 @@ use methods::hypernet::{
 use nn::data::Dataset;
 use nn::init::Init;
 use nn::layers::Activation;
-use nn::optim::{Clipped, GradClip, Optimizer, Sgd, SgdConfig};
+use nn::optim::{Adam, AdamConfig, Clipped, GradClip, Optimizer, Sgd, SgdConfig};
 use nn::store::{ModelIdentity, TrainingRecord};
 use nn::train::{evaluate, fit, Silent, TrainConfig};
 use rand::Rng;
@@ -77,14 +77,24 @@ impl Models<'_> {
         )?)
     }
 
-    /// SGD with momentum, its gradients clipped by value when `clip_value > 0`.
-    fn sgd(&self) -> Result<Box<dyn Optimizer<f32>>> {
-        let sgd = Sgd::new(SgdConfig::new(self.config.learning_rate).momentum(self.config.momentum))?;
-        Ok(if self.config.clip_value > 0.0 {
-            Box::new(Clipped::new(sgd, GradClip::Value(self.config.clip_value))?)
-        } else {
-            Box::new(sgd)
-        })
+    /// The configured optimiser (SGD with momentum, or Adam), its gradients clipped by value
+    /// when `clip_value > 0`.
+    fn optimizer(&self) -> Result<Box<dyn Optimizer<f32>>> {
+        fn clipped<O: Optimizer<f32> + 'static>(o: O, clip: f64) -> Result<Box<dyn Optimizer<f32>>> {
+            Ok(if clip > 0.0 {
+                Box::new(Clipped::new(o, GradClip::Value(clip))?)
+            } else {
+                Box::new(o)
+            })
+        }
+        let c = self.config;
+        match c.optimizer.as_str() {
+            "adam" => clipped(Adam::new(AdamConfig::adam(c.learning_rate))?, c.clip_value),
+            _ => clipped(
+                Sgd::new(SgdConfig::new(c.learning_rate).momentum(c.momentum))?,
+                c.clip_value,
+            ),
+        }
     }
 
     fn train_config(&self, purpose: &str, resume: nn::train::Resume) -> TrainConfig {
@@ -128,7 +138,7 @@ impl Models<'_> {
         let mut trained = false;
         let stored = self.ctx.models().get_or_train(&id, model, |model, resume| {
             trained = true;
-            let mut sgd = self.sgd().map_err(to_nn)?;
+            let mut sgd = self.optimizer().map_err(to_nn)?;
             let cfg = self.train_config(&format!("shuffle {name}"), resume);
             let mut observer = EpochProgress {
                 what: &name,
@@ -192,7 +202,7 @@ impl Models<'_> {
         let mut trained = false;
         let stored = self.ctx.models().get_or_train(&id, model, |model, resume| {
             trained = true;
-            let mut sgd = self.sgd().map_err(to_nn)?;
+            let mut sgd = self.optimizer().map_err(to_nn)?;
             let cfg = self.train_config(&format!("shuffle {name}"), resume);
             let mut observer = EpochProgress {
                 what: &name,
@@ -257,7 +267,7 @@ impl Models<'_> {
             seed: rng.gen(),
             ..TrainConfig::default()
         };
-        let mut sgd = self.sgd()?;
+        let mut sgd = self.optimizer()?;
         fit(model, sgd.as_mut(), &loss, &data, None, &cfg, &mut Silent)
             .with_context(|| format!("fine-tuning at λ = {lambda}"))?;
         Ok(())
