@@ -1,6 +1,8 @@
 //! AVX-512F micro-kernels: 12 × 32 (f32) and 12 × 16 (f64) tiles, i.e. 12 rows × 2 zmm vectors
 //! = 24 accumulator registers of the 32, plus 2 for the B row and broadcasts of A folded into the
-//! FMAs as memory operands. Per step of k: 2 vector loads, 12 broadcasts, 24 FMAs.
+//! FMAs as memory operands. Per step of k: 2 vector loads, 12 broadcasts, 24 FMAs. Their 8-row
+//! variants (16 accumulators) serve products whose row count 12-row tiles would pad by much
+//! (`best_kernel_for`).
 //!
 //! On Zen 4 a 512-bit FMA is executed as two 256-bit halves, so the FLOP rate per cycle equals
 //! AVX2's; the gain over the AVX2 path comes from the twice larger tile (half the loads per FMA)
@@ -117,79 +119,58 @@ macro_rules! avx512_kernel {
     };
 }
 
-avx512_kernel!(
-    ukr_f32,
-    f32,
-    mr = 12,
-    nv = 2,
-    lanes = 16,
-    __m512,
-    __mmask16,
-    _mm512_setzero_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_set1_ps,
-    _mm512_fmadd_ps,
-    _mm512_mul_ps,
-    _mm512_add_ps,
-    _mm512_maskz_loadu_ps,
-    _mm512_mask_storeu_ps
-);
-avx512_kernel!(
-    ukr_f64,
-    f64,
-    mr = 12,
-    nv = 2,
-    lanes = 8,
-    __m512d,
-    __mmask8,
-    _mm512_setzero_pd,
-    _mm512_loadu_pd,
-    _mm512_storeu_pd,
-    _mm512_set1_pd,
-    _mm512_fmadd_pd,
-    _mm512_mul_pd,
-    _mm512_add_pd,
-    _mm512_maskz_loadu_pd,
-    _mm512_mask_storeu_pd
-);
+/// The f32 kernel of `$mr` rows × 2 vectors of 16 lanes.
+macro_rules! f32_kernel {
+    ($name:ident, $mr:literal) => {
+        avx512_kernel!(
+            $name,
+            f32,
+            mr = $mr,
+            nv = 2,
+            lanes = 16,
+            __m512,
+            __mmask16,
+            _mm512_setzero_ps,
+            _mm512_loadu_ps,
+            _mm512_storeu_ps,
+            _mm512_set1_ps,
+            _mm512_fmadd_ps,
+            _mm512_mul_ps,
+            _mm512_add_ps,
+            _mm512_maskz_loadu_ps,
+            _mm512_mask_storeu_ps
+        );
+    };
+}
 
-avx512_kernel!(
-    ukr_f32_short,
-    f32,
-    mr = 8,
-    nv = 2,
-    lanes = 16,
-    __m512,
-    __mmask16,
-    _mm512_setzero_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_set1_ps,
-    _mm512_fmadd_ps,
-    _mm512_mul_ps,
-    _mm512_add_ps,
-    _mm512_maskz_loadu_ps,
-    _mm512_mask_storeu_ps
-);
-avx512_kernel!(
-    ukr_f64_short,
-    f64,
-    mr = 8,
-    nv = 2,
-    lanes = 8,
-    __m512d,
-    __mmask8,
-    _mm512_setzero_pd,
-    _mm512_loadu_pd,
-    _mm512_storeu_pd,
-    _mm512_set1_pd,
-    _mm512_fmadd_pd,
-    _mm512_mul_pd,
-    _mm512_add_pd,
-    _mm512_maskz_loadu_pd,
-    _mm512_mask_storeu_pd
-);
+/// The f64 kernel of `$mr` rows × 2 vectors of 8 lanes.
+macro_rules! f64_kernel {
+    ($name:ident, $mr:literal) => {
+        avx512_kernel!(
+            $name,
+            f64,
+            mr = $mr,
+            nv = 2,
+            lanes = 8,
+            __m512d,
+            __mmask8,
+            _mm512_setzero_pd,
+            _mm512_loadu_pd,
+            _mm512_storeu_pd,
+            _mm512_set1_pd,
+            _mm512_fmadd_pd,
+            _mm512_mul_pd,
+            _mm512_add_pd,
+            _mm512_maskz_loadu_pd,
+            _mm512_mask_storeu_pd
+        );
+    };
+}
+
+f32_kernel!(ukr_f32, 12);
+f32_kernel!(ukr_f32_short, 8);
+f64_kernel!(ukr_f64, 12);
+f64_kernel!(ukr_f64_short, 8);
 
 pub(super) const F32: Kernel<f32> = Kernel {
     isa: Isa::Avx512,
