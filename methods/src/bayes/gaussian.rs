@@ -82,8 +82,8 @@ impl DenseGaussian {
     }
 }
 
-/// `$\mathcal{N}(m, \operatorname{diag} (1/\lambda))$`: independent coordinates, stored by their
-/// precisions `$\lambda_j > 0$`.
+/// `$\mathcal{N}(m, \operatorname{diag} \frac{1}{\lambda})$`: independent coordinates, stored by
+/// their precisions `$\lambda_j > 0$`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DiagGaussian {
     /// The mean `m` (`[d]`).

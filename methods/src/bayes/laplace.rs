@@ -148,9 +148,9 @@ pub struct Laplace {
 /// * K-FAC: per layer, with the summed factors `$A_l$` (inputs) and `$G_l$` (output roots) of
 ///   [`kfac_factors`] and `N` objects, `$\Lambda_l \approx P_l \otimes Q_l$` with `$P_l =
 ///   G_l/\sqrt{N} + \sqrt{\alpha} I$`, `$Q_l = A_l/\sqrt{N} + \sqrt{\alpha} I$` — the GGN block
-///   `$(1/N) G_l \otimes A_l$` plus `$\alpha I$` approximated by a single Kronecker product (Ritter
-///   et al. 2018; the cross terms `$\sqrt{\alpha/N} (G_l \otimes I + I \otimes A_l)$` are the
-///   approximation's price).
+///   `$\frac{1}{N} G_l \otimes A_l$` plus `$\alpha I$` approximated by a single Kronecker product
+///   (Ritter et al. 2018; the cross terms `$\sqrt{\alpha/N} (G_l \otimes I + I \otimes A_l)$` are
+///   the approximation's price).
 ///
 /// Symbols → arguments: the teacher `f` with weights `u0` = `teacher`, `X` = `x`, `y` =
 /// `targets`, `$\alpha$` = `cfg.prior_precision`.

@@ -210,7 +210,7 @@ pub struct VariationalTerms<'t, F: Float> {
 /// e^{\rho/2} \odot \varepsilon$`:
 ///
 /// ```math
-/// L(\mu, \rho) = (1/N) [ \kappa \cdot \mathrm{KL} (q \| p) - (N/B) \log p(y_B | X_B, w) ],
+/// L(\mu, \rho) = \frac{1}{N} [ \kappa \cdot \mathrm{KL} (q \| p) - (N/B) \log p(y_B | X_B, w) ],
 /// ```
 ///
 /// an unbiased estimate of the negative evidence lower bound per training object (`$\kappa = 1$`:

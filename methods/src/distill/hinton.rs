@@ -130,8 +130,8 @@ impl HintonConfig {
     }
 }
 
-/// Hinton's distillation loss, `$\sum_i \ell_i$` or `$(1/B) \sum_i \ell_i$` by `cfg.reduction`,
-/// with
+/// Hinton's distillation loss, `$\sum_i \ell_i$` or `$\frac{1}{B} \sum_i \ell_i$` by
+/// `cfg.reduction`, with
 ///
 /// ```math
 /// \ell_i = \alpha \cdot(-\log g_{y_i}(x_i)|_{T=1}) + \beta \cdot c(T_{0}) \cdot(-\sum_k

@@ -19,8 +19,8 @@ use super::hinton::HintonConfig;
 use super::index_set::IndexSet;
 use crate::Result;
 
-/// The generalised distillation loss, `$\sum_i \ell_i$` over the batch or `$(1/B) \sum_i \ell_i$`
-/// by `cfg.reduction`, with
+/// The generalised distillation loss, `$\sum_i \ell_i$` over the batch or `$\frac{1}{B} \sum_i
+/// \ell_i$` by `cfg.reduction`, with
 ///
 /// ```math
 /// \ell_i = \alpha(-\log g_{y_i}(x_i)|_{T=1}) + [i \in I] \cdot \beta \cdot c(T_{0})

@@ -30,9 +30,9 @@ use crate::{Error, Result};
 pub enum LogNormalizer {
     /// The objective without `log C` (only the cross-entropy terms).
     Omit,
-    /// The term `$\lambda \sum_{i\in I} \sum_k (\log g_k + \log \max(\log(1/g_k), \delta))$` with
-    /// `$\delta = -\ln(1 - \varepsilon)$`: `$\varepsilon$` is the theorem's margin `$\varepsilon <
-    /// g_k < 1 - \varepsilon$` (see [`log_normalizer_term`]).
+    /// The term `$\lambda \sum_{i\in I} \sum_k (\log g_k + \log \max(\log\frac{1}{g_k}, \delta))$`
+    /// with `$\delta = -\ln(1 - \varepsilon)$`: `$\varepsilon$` is the theorem's margin
+    /// `$\varepsilon < g_k < 1 - \varepsilon$` (see [`log_normalizer_term`]).
     Include {
         /// `$\varepsilon \in(0, 1/2)$`.
         epsilon: f64,
@@ -40,9 +40,9 @@ pub enum LogNormalizer {
 }
 
 /// `$\varepsilon$` of [`LogNormalizer::Include`] by default: our choice. It caps the gradient of
-/// `$\log \log(1/g_k)$` with respect to `$\log g_k$` at `$1/\delta \approx 1/\varepsilon = 1000$`;
-/// it is reached only when the student puts more than `$1 - \varepsilon = 0.999$` on one class at
-/// `$T_{0}$`.
+/// `$\log \log\frac{1}{g_k}$` with respect to `$\log g_k$` at `$1/\delta \approx 1/\varepsilon =
+/// 1000$`; it is reached only when the student puts more than `$1 - \varepsilon = 0.999$` on one
+/// class at `$T_{0}$`.
 pub const DEFAULT_LOG_C_EPSILON: f64 = 1e-3;
 
 /// The metaparameters of probabilistic distillation (classification).
@@ -138,8 +138,9 @@ fn check_epsilon(epsilon: f64) -> Result<()> {
 ///
 /// (divided by `B` for the mean),
 ///
-/// `$R = \sum_{i\in I} \sum_k (\log g_k + \log \log(1/g_k))|_{T=T_{0}}$` if `cfg.log_normalizer`
-/// includes it ([`log_normalizer_term`]), else 0. `$g(x)|_T = \operatorname{softmax} (z(x)/T)$`.
+/// `$R = \sum_{i\in I} \sum_k (\log g_k + \log \log\frac{1}{g_k})|_{T=T_{0}}$` if
+/// `cfg.log_normalizer` includes it ([`log_normalizer_term`]), else 0. `$g(x)|_T =
+/// \operatorname{softmax} (z(x)/T)$`.
 ///
 /// Symbols → arguments: `z` = `student_logits` (`[B, K]`), `y` = `labels`, `s` = `teacher_probs`
 /// (`[|I|, K]`, the teacher answers `$s_i = f(x^{*}_i)$`, one row per element of `I` in the order
@@ -251,23 +252,23 @@ pub fn prob_distill_loss<'t, F: Float>(
 
 /// The `log C` term of the objective (without its constant), summed over the rows:
 ///
-/// `$R = \sum_i \sum_k ( \log g_{ik} + \log \max(\log(1/g_{ik}), \delta) )$`, `$g_i =
+/// `$R = \sum_i \sum_k ( \log g_{ik} + \log \max(\log\frac{1}{g_{ik}}, \delta) )$`, `$g_i =
 /// \operatorname{softmax} (z_i / T)$`, `$\delta = -\ln(1 - \varepsilon)$`.
 ///
 /// Symbols → arguments: `z` = `logits` (`[n, K]`, the student on the objects of `I`),
 /// `T` = `temperature` (the seed's `$T_{0}$`), `$\varepsilon$` = `epsilon`.
 ///
 /// Why the clamp: `log log(1/g)` is undefined at `$g = 1$` and tends to `$-\infty$` (with an
-/// unbounded gradient `$-1/(g \log(1/g))$`) as `$g \to 1$`. The seed's theorem assumes
-/// `$\varepsilon < g_k < 1 - \varepsilon$`, i.e. `$\log(1/g_k) > -\ln(1 - \varepsilon) = \delta$`;
-/// the clamp enforces exactly that bound on `$\log(1/g_k)$`. Inside the theorem's range (`$g_k \le
-/// 1 - \varepsilon$`) the term and its gradient are unchanged; beyond it (`$g_k > 1 -
-/// \varepsilon$`) the term is the constant `$\log \delta$` and contributes **zero gradient** for
-/// that `k` (the `$\log g_k$` part still contributes), so the gradient of `$\log \log(1/g_k)$` with
-/// respect to `$\log g_k$`, `$1/\log g_k$`, never exceeds `$1/\delta < 1/\varepsilon$` in
-/// magnitude. `log(1/g)` is computed as `−log_softmax(z/T)`: finite for finite logits, and exactly
-/// 0 when `g` rounds to 1. No lower clamp is needed: as `$g_k \to 0$`, `$\log(1/g_k)$` grows and
-/// its logarithm stays finite.
+/// unbounded gradient `$-1/(g \log\frac{1}{g})$`) as `$g \to 1$`. The seed's theorem assumes
+/// `$\varepsilon < g_k < 1 - \varepsilon$`, i.e. `$\log\frac{1}{g_k} > -\ln(1 - \varepsilon) =
+/// \delta$`; the clamp enforces exactly that bound on `$\log\frac{1}{g_k}$`. Inside the theorem's
+/// range (`$g_k \le 1 - \varepsilon$`) the term and its gradient are unchanged; beyond it (`$g_k >
+/// 1 - \varepsilon$`) the term is the constant `$\log \delta$` and contributes **zero gradient**
+/// for that `k` (the `$\log g_k$` part still contributes), so the gradient of `$\log
+/// \log\frac{1}{g_k}$` with respect to `$\log g_k$`, `$1/\log g_k$`, never exceeds `$1/\delta <
+/// 1/\varepsilon$` in magnitude. `log(1/g)` is computed as `−log_softmax(z/T)`: finite for finite
+/// logits, and exactly 0 when `g` rounds to 1. No lower clamp is needed: as `$g_k \to 0$`,
+/// `$\log\frac{1}{g_k}$` grows and its logarithm stays finite.
 pub fn log_normalizer_term<'t, F: Float>(
     logits: Var<'t, F>,
     temperature: f64,

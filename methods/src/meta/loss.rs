@@ -10,8 +10,8 @@ use crate::Result;
 
 /// The soft-target term at a temperature that is itself a variable:
 ///
-/// `$S(z, v, T) = -(1/B) \sum_i \sum_k f_{ik} \log \operatorname{softmax} (z_i / T)_k$`, `$f_i =
-/// \operatorname{softmax} (v_i / T)$`
+/// `$S(z, v, T) = -\frac{1}{B} \sum_i \sum_k f_{ik} \log \operatorname{softmax} (z_i / T)_k$`,
+/// `$f_i = \operatorname{softmax} (v_i / T)$`
 ///
 /// — [`nn::loss::soft_target_loss`] (the soft term of [`crate::distill::hinton_loss`]) with `T` on
 /// the tape, so that `$\partial S/\partial T$` reaches the metaparameters through both the
@@ -31,7 +31,7 @@ pub fn soft_term<'t, F: Float>(
 /// The seed's training loss with its metaparameters on the tape, averaged over the batch:
 ///
 /// ```math
-/// L_{\mathrm{train}}(w, \lambda) = \beta_{1} \cdot(-(1/B) \sum_i \log g_{y_i}(x_i,
+/// L_{\mathrm{train}}(w, \lambda) = \beta_{1} \cdot(-\frac{1}{B} \sum_i \log g_{y_i}(x_i,
 ///   w)|_{T=1}) + \beta_{2} \cdot c(T) \cdot S(z, v, T)
 /// ```
 ///
@@ -90,8 +90,8 @@ mod tests {
 
     /// At fixed `$\lambda$`, `L_train` is Hinton's loss with `$\alpha = \beta_{1}$`, `$\beta =
     /// \beta_{2}$`, `$T_{0} = T$`: the same value and the same gradient in the logits, both
-    /// scalings. The two are different compositions of the same f64 ops (`$z\cdot(1/T)$` against
-    /// `z/T`), so they agree to round-off (≤ 1e-14 on values of order 1).
+    /// scalings. The two are different compositions of the same f64 ops (`$z\cdot\frac{1}{T}$`
+    /// against `z/T`), so they agree to round-off (≤ 1e-14 on values of order 1).
     #[test]
     fn at_fixed_metaparameters_it_is_hintons_loss() {
         let z = array![[0.3, -1.2, 2.0], [1.5, 0.1, -0.4]];

@@ -22,8 +22,8 @@ pub struct LinearFit<const N: usize> {
     pub intercept: [f64; N],
     /// `b`, per coordinate.
     pub slope: [f64; N],
-    /// `$\sqrt{(1/m) \sum_s (y_s - c - b s)^{2}}$`, per coordinate: how far from a line the window
-    /// was.
+    /// `$\sqrt{\frac{1}{m} \sum_s (y_s - c - b s)^{2}}$`, per coordinate: how far from a line the
+    /// window was.
     pub residual_rms: [f64; N],
     /// `m`, the number of points fitted.
     pub window: usize,

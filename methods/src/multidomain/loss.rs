@@ -116,8 +116,8 @@ impl MultiDomainConfig {
     }
 }
 
-/// The classification form of the multi-domain loss, `$\sum_i \ell_i$` or `$(1/B) \sum_i \ell_i$`
-/// by `cfg.reduction`, with
+/// The classification form of the multi-domain loss, `$\sum_i \ell_i$` or `$\frac{1}{B} \sum_i
+/// \ell_i$` by `cfg.reduction`, with
 ///
 /// ```math
 /// \ell_i = \lambda \cdot(-\log g_{y_i}(x_i)|_{T=1}) + (1 - \lambda) \cdot c(T_{0})
@@ -139,8 +139,8 @@ pub fn multidomain_loss<'t, F: Float>(
     hinton_loss(student_logits, labels, teacher_logits, &cfg.hinton())
 }
 
-/// The regression form of the multi-domain loss, `$\sum_i \ell_i$` or `$(1/B) \sum_i \ell_i$` by
-/// `reduction`, with
+/// The regression form of the multi-domain loss, `$\sum_i \ell_i$` or `$\frac{1}{B} \sum_i \ell_i$`
+/// by `reduction`, with
 ///
 /// ```math
 /// \ell_i = \lambda \|y_i - g(x_i)\|^{2} + (1 - \lambda) \|g(x_i) - (f\circ

@@ -282,9 +282,9 @@ impl<F: Float> Critic<F> {
         ctx
     }
 
-    /// `$(1/n) \sum_i f(a_i) - (1/m) \sum_j f(b_j)$` on the tape, for `a` (`[n, d]`) and `b` (`[m,
-    /// d]`), with one forward pass over the stacked rows (the orthonormal weights are computed
-    /// once).
+    /// `$\frac{1}{n} \sum_i f(a_i) - \frac{1}{m} \sum_j f(b_j)$` on the tape, for `a` (`[n, d]`)
+    /// and `b` (`[m, d]`), with one forward pass over the stacked rows (the orthonormal weights are
+    /// computed once).
     pub fn mean_gap<'t>(
         &self,
         ctx: &Ctx<'t, F>,
@@ -334,7 +334,7 @@ pub const PENALTY_NORM_OFFSET: f64 = 1e-12;
 
 /// The gradient penalty of Gulrajani et al. (2017):
 ///
-/// `$\mathrm{GP} = \lambda(1/B) \sum_i (\sqrt{\|\nabla_x f(\hat{x}_i)\|^{2} + \delta} - 1)^{2}$`,
+/// `$\mathrm{GP} = \lambda\frac{1}{B} \sum_i (\sqrt{\|\nabla_x f(\hat{x}_i)\|^{2} + \delta} - 1)^{2}$`,
 /// `$\hat{x}_i = \varepsilon_i p_i + (1 - \varepsilon_i) q_i$`,
 ///
 /// `$\delta$` = [`PENALTY_NORM_OFFSET`]. Symbols → arguments: `$p_i, q_i$` = rows of `p`, `q` (`[B,

@@ -10,9 +10,9 @@ use rand::Rng;
 use super::critic::Critic;
 use crate::{Error, Result};
 
-/// `$\mathbb{E}_{\hat{P}} f - \mathbb{E}_{\hat{Q}} f = (1/n) \sum_i f(p_i) - (1/m) \sum_j f(q_j)$`,
-/// the critic's dual value on two clouds (rows of `p` and `q`), computed without recording and
-/// summed in `f64`.
+/// `$\mathbb{E}_{\hat{P}} f - \mathbb{E}_{\hat{Q}} f = \frac{1}{n} \sum_i f(p_i) - \frac{1}{m}
+/// \sum_j f(q_j)$`, the critic's dual value on two clouds (rows of `p` and `q`), computed without
+/// recording and summed in `f64`.
 ///
 /// By Kantorovich–Rubinstein, `$W_{1}(P, Q) = \sup_{\operatorname{Lip} (f) \le 1} \mathbb{E}_P f -
 /// \mathbb{E}_Q f$`: for a 1-Lipschitz critic (the orthonormal one, by construction) this value is
@@ -94,7 +94,7 @@ pub struct DualEstimate {
 /// value on the whole clouds. Maximises
 ///
 /// ```math
-/// J(\varphi) = (1/B) \sum_i f_{\varphi}(p_i) - (1/B) \sum_i f_{\varphi}(q_i) -
+/// J(\varphi) = \frac{1}{B} \sum_i f_{\varphi}(p_i) - \frac{1}{B} \sum_i f_{\varphi}(q_i) -
 ///   \mathrm{GP}(\varphi)
 /// ```
 ///

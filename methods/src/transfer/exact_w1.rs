@@ -8,7 +8,7 @@ use crate::{Error, Result};
 /// An optimal matching of two clouds and its cost.
 #[derive(Clone, Debug, PartialEq)]
 pub struct W1Plan {
-    /// `$W_{1}(\hat{P}, \hat{Q}) = (1/n) \sum_i \|p_i - q_{\sigma(i)}\|_{2}$`.
+    /// `$W_{1}(\hat{P}, \hat{Q}) = \frac{1}{n} \sum_i \|p_i - q_{\sigma(i)}\|_{2}$`.
     pub value: f64,
     /// The optimal permutation `$\sigma$`: point `i` of the first cloud goes to point
     /// `matching[i]` of the second.
@@ -178,7 +178,7 @@ pub fn exact_w1(p: ArrayView2<'_, f64>, q: ArrayView2<'_, f64>) -> Result<W1Plan
 /// goes to point `i` of the target: the same neuron before and after fine-tuning):
 ///
 /// ```math
-/// \tilde{W}_{1}(\hat{P}, \hat{Q}) = (1/n) \sum_i \|p_i - q_i\|_{2} \ge W_{1}(\hat{P},
+/// \tilde{W}_{1}(\hat{P}, \hat{Q}) = \frac{1}{n} \sum_i \|p_i - q_i\|_{2} \ge W_{1}(\hat{P},
 ///   \hat{Q}),
 /// ```
 ///

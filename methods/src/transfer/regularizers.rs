@@ -141,7 +141,7 @@ fn channel_distances<'t, F: Float>(op: &str, t: Var<'t, F>, s: Var<'t, F>) -> Re
 /// DELTA's feature-map term in its plain form (the seed's table):
 ///
 /// ```math
-/// \Omega_{FM} = \beta \sum_j (1/B) \sum_i \|\mathrm{FM}_j^{\mathrm{tgt}}(x_i) -
+/// \Omega_{FM} = \beta \sum_j \frac{1}{B} \sum_i \|\mathrm{FM}_j^{\mathrm{tgt}}(x_i) -
 ///   \mathrm{FM}_j^{\mathrm{src}}(x_i)\|^{2},
 /// ```
 ///
@@ -161,7 +161,7 @@ pub fn feature_map_distance<'t, F: Float>(
 /// DELTA with channel attention (Li et al., 2019, eq. 4):
 ///
 /// ```math
-/// \Omega_{FM} = \beta \sum_j \sum_c w_{jc} (1/B) \sum_i
+/// \Omega_{FM} = \beta \sum_j \sum_c w_{jc} \frac{1}{B} \sum_i
 ///   \|\mathrm{FM}_{jc}^{\mathrm{tgt}}(x_i) - \mathrm{FM}_{jc}^{\mathrm{src}}(x_i)\|^{2},
 /// ```
 ///

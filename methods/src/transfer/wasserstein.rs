@@ -162,7 +162,7 @@ impl<F: Float> WassersteinRegularizer<F> {
     /// The model step's penalty, with the critics fixed:
     ///
     /// ```math
-    /// \Omega = \sum_j \lambda_j [ (1/n_j) \sum_k f_j(q_{jk}) - (1/n_j) \sum_k f_j(p_{jk})
+    /// \Omega = \sum_j \lambda_j [ \frac{1}{n_j} \sum_k f_j(q_{jk}) - \frac{1}{n_j} \sum_k f_j(p_{jk})
     ///   ],
     /// ```
     ///

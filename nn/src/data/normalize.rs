@@ -23,10 +23,10 @@ pub const MIN_STD: f64 = 1e-8;
 
 /// The affine map `$x'_{ij} = (x_{ij} - \mu_j) / \sigma_j$`.
 ///
-/// Per feature: `$\mu_j = (1/n) \sum_i x_{ij}$`, `$\sigma_j = \operatorname{sqrt} ((1/n) \sum_i
-/// (x_{ij} - \mu_j)^{2})$` (the population standard deviation). Global: the same over all `$n\cdot
-/// d$` entries, and every `$\mu_j$`, `$\sigma_j$` equal. `σ_j < MIN_STD` is replaced by 1. Sums are
-/// accumulated in f64 (two passes) whatever `F` is.
+/// Per feature: `$\mu_j = \frac{1}{n} \sum_i x_{ij}$`, `$\sigma_j = \operatorname{sqrt} ((1/n)
+/// \sum_i (x_{ij} - \mu_j)^{2})$` (the population standard deviation). Global: the same over all
+/// `$n\cdot d$` entries, and every `$\mu_j$`, `$\sigma_j$` equal. `σ_j < MIN_STD` is replaced by 1.
+/// Sums are accumulated in f64 (two passes) whatever `F` is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Standardizer<F> {
     scope: Scope,

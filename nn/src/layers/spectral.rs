@@ -124,7 +124,7 @@ mod tests {
     use rand::SeedableRng;
 
     /// Refreshing converges to the largest singular value: for `diag(3, 1, 0.5)` (gap 3:1) the
-    /// error after k refreshes shrinks like `$(1/3)^{2k}$`; 20 refreshes reach round-off.
+    /// error after k refreshes shrinks like `$\frac{1}{3}^{2k}$`; 20 refreshes reach round-off.
     #[test]
     fn refresh_converges_to_the_top_singular_value() {
         let mut rng = StdRng::seed_from_u64(1);

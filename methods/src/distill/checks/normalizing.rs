@@ -3,13 +3,13 @@
 //! **Statement** (Grabovoy 2020, as transcribed): if `$\varepsilon < g_k < 1 - \varepsilon$` for
 //! all `k`, then with `$C = (-1)^K K^{K/2} 2^{-K(K-1)/2} \prod_k g_k \log g_k$`, `$p(s|x,g) = C
 //! \prod_k g_k^{s_k}$` is a density. The domain of `s` is not stated. We integrate over four
-//! candidates, numerically and in closed form. Write `$a_k = \log(1/g_k) > 0$`, so `$\prod_k
+//! candidates, numerically and in closed form. Write `$a_k = \log\frac{1}{g_k} > 0$`, so `$\prod_k
 //! g_k^{s_k} = \exp(-\sum_k a_k s_k)$` and `$C = K^{K/2} 2^{-K(K-1)/2} \prod_k g_k a_k > 0$`:
 //!
 //! * positive orthant `$s \in[0, \infty)^K$`: `$\int \prod g^s \mathrm{ds} = \prod_k 1/a_k$`, so
 //!   `$\int p \mathrm{ds} = K^{K/2} 2^{-K(K-1)/2} \prod_k g_k$` — at most `$K^{-K/2}
 //!   2^{-K(K-1)/2}$` (at `$g_k = 1/K$`), i.e. `$\le 1/4$` for `$K = 2$`, `$\le 0.024$` for `$K =
-//!   3$`; never 1. The orthant density needs `$C = \prod_k \log(1/g_k)$` instead.
+//!   3$`; never 1. The orthant density needs `$C = \prod_k \log\frac{1}{g_k}$` instead.
 //! * probability simplex `$s_k \ge 0, \sum s_k = 1$`, with the `$(K-1)$`-dimensional Lebesgue
 //!   measure of `$(s_1, \dots, s_{K-1})$`: `$\int e^{-a\cdot s} \mathrm{ds} = (-1)^{K-1}
 //!   e^{-t}[a_1, \dots, a_K]$`, the divided difference of `$t \mapsto e^{-t}$` at the `$a_k$`
@@ -123,8 +123,9 @@ pub struct IntegralRow {
 }
 
 /// The seed's constant `$C = (-1)^K K^{K/2} 2^{-K(K-1)/2} \prod_k g_k \log g_k$` for `g` = `g` (`K =
-/// g.len()`); computed as `$K^{K/2} 2^{-K(K-1)/2} \prod_k g_k \log(1/g_k)$`, which is the same
-/// number (`$(-1)^K \prod \log g_k = \prod \log(1/g_k)$`) and positive for `$0 < g_k < 1$`.
+/// g.len()`); computed as `$K^{K/2} 2^{-K(K-1)/2} \prod_k g_k \log\frac{1}{g_k}$`, which is the
+/// same number (`$(-1)^K \prod \log g_k = \prod \log\frac{1}{g_k}$`) and positive for `$0 < g_k <
+/// 1$`.
 pub fn seed_normalizing_constant(g: &[f64]) -> f64 {
     let k = g.len() as f64;
     let factor = k.powf(k / 2.0) * 2f64.powf(-k * (k - 1.0) / 2.0);

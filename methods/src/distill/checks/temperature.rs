@@ -7,7 +7,7 @@
 //!   uniform over the tied classes.)
 //! * `$T \to \infty$`: `$\operatorname{softmax} (z/T) \to(1/K, \dots, 1/K)$`. With `$r = (\max z -
 //!   \min z)/T$`, every `$p_k \in[e^{-r}/K, e^{r}/K]$`, so `$d(T) = \|\operatorname{softmax} (z/T) -
-//!   1/K\|_{1} \le e^r - 1$`; to first order `$T\cdot d(T) \to(1/K) \sum_k |z_k - \bar{z}|$`.
+//!   1/K\|_{1} \le e^r - 1$`; to first order `$T\cdot d(T) \to\frac{1}{K} \sum_k |z_k - \bar{z}|$`.
 //! * Hinton et al. (2015): for the soft-target loss `$-\sum_k p_k \log q_k$`, `$p =
 //!   \operatorname{softmax} (v/T)$`, `$q = \operatorname{softmax} (z/T)$`, the gradient
 //!   `$\partial/\partial z_i = (q_i - p_i)/T$` approaches `$(z_i - v_i)/(K T^{2})$` when `$\sum z =
@@ -131,7 +131,7 @@ pub fn check_low_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutco
 /// `$\operatorname{softmax} (z/T) \to \mathrm{uniform}$` as `$T \to \infty$`: along
 /// `cfg.high_temperatures`, `d(T)` must decrease and stay below `$e^{r} - 1$`, `$r = (\max z - \min
 /// z)/T$`. Measured: `d` at the largest `T`; tolerance: the bound there. The detail also prints
-/// `$T\cdot d(T)$` against its limit `$(1/K) \sum|z_k - \bar{z}|$`.
+/// `$T\cdot d(T)$` against its limit `$\frac{1}{K} \sum|z_k - \bar{z}|$`.
 pub fn check_high_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutcome> {
     let z = &cfg.logits;
     check_logits(z, &cfg.high_temperatures)?;

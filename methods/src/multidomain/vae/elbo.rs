@@ -124,7 +124,7 @@ pub struct Reconstruction<'t, F: Float> {
 ///
 /// `$\mathrm{ELBO} = R_i [\sum_t \log p(x_{t,i} | z_i) - \mathrm{KL} (\mathcal{N}(\mu_i,
 /// \operatorname{diag} \sigma_i^{2}) \| \mathcal{N}(0, \sigma_p^{2} I))]$`, `$R_i$` = `$\sum_i$` or
-/// `$(1/B) \sum_i$`,
+/// `$\frac{1}{B} \sum_i$`,
 ///
 /// with `$z_i$` the sample the decoders were given (from [`reparameterize`]), one
 /// [`Reconstruction`] per decoder `t` (S1: the clothes image and its paired digit, both from the

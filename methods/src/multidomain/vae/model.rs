@@ -197,7 +197,7 @@ impl<F: Float> Vae<F> {
     ///
     /// `$\mathrm{ELBO} = R_i [\log p(c_i | z_i) + \log p(d_i | z_i) - \mathrm{KL} (q(z|c_i) \|
     /// \mathcal{N}(0, \sigma_p^{2} I))]$`, `$z_i = \mu(c_i) + \sigma(c_i) \odot \varepsilon_i$`,
-    /// `$R_i$` = `$\sum_i$` or `$(1/B) \sum_i$`,
+    /// `$R_i$` = `$\sum_i$` or `$\frac{1}{B} \sum_i$`,
     ///
     /// both reconstructions from the same `$z_i$`, Bernoulli likelihoods on the pixel intensities.
     /// `c` = `clothes`, `d` = `digits` (both `[B, input_dim]`), `$\varepsilon$` = `noise` (`[B,
