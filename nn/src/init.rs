@@ -1,6 +1,6 @@
 //! Weight initialisers, all drawing from an explicit seeded RNG.
 //!
-//! For a weight of shape `$[\mathrm{out}, \text{ in }, k\dots]$`: `fan_in = in·Πk`, `fan_out =
+//! For a weight of shape `$[\mathrm{out}, \mathrm{in}, k\dots]$`: `fan_in = in·Πk`, `fan_out =
 //! out·Πk`.
 
 use autograd::{Float, Tensor};
@@ -49,7 +49,7 @@ pub enum Init {
 /// The ReLU gain `$\sqrt{2}$` for Kaiming initialisation.
 pub const RELU_GAIN: f64 = std::f64::consts::SQRT_2;
 
-/// `(fan_in, fan_out)` of a weight shaped `$[\mathrm{out}, \text{ in }, k\dots]$` (a 1-D shape is
+/// `(fan_in, fan_out)` of a weight shaped `$[\mathrm{out}, \mathrm{in}, k\dots]$` (a 1-D shape is
 /// `[out]`: fan 1).
 pub fn fans(shape: &[usize]) -> (usize, usize) {
     let receptive: usize = shape.iter().skip(2).product();

@@ -202,7 +202,7 @@ pub(crate) fn split_coordinates(d: usize, removed: &[usize], values: usize) -> R
 ///
 /// ```math
 /// x' | x'' = a \sim \mathcal{N}( m' - \Lambda'^{-1} \Lambda'_{\prime\prime} (a - m''),
-///   \mathrm{precision} \Lambda' ),
+///   \text{precision } \Lambda' ),
 /// ```
 ///
 /// since block inversion gives `$\Lambda' = (\Sigma' - \Sigma'_{\prime\prime} \Sigma''^{-1}

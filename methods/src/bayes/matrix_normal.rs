@@ -117,11 +117,10 @@ impl MatrixNormal {
     /// V) = (U_{KK} - U_{KR} U_{RR}^{-1} U_{RK}) \otimes V$` by the mixed-product rule, and its
     /// mean shift is `$(U_{KR} U_{RR}^{-1} \otimes I) \operatorname{vec} (A - M_R) =
     /// \operatorname{vec} (U_{KR} U_{RR}^{-1} (A - M_R))$`. In precision form (`$P = U^{-1}$`, `$Q =
-    /// V^{-1}$`) the same is `$\mathrm{MN}(M_K - P_{KK}^{-1} P_{KR} (A - M_R), \mathrm{precision}
-    /// \mathrm{factors} P_{KK}, Q)$`. A neuron removal `$\varphi(t, u)$` conditions one row of
-    /// layer `t` (its incoming weights) and one column of layer `t + 1` (its outgoing weights) on
-    /// zero: under K-FAC the layers are independent, so each is this closed form in its own
-    /// factors.
+    /// V^{-1}$`) the same is `$\mathrm{MN}(M_K - P_{KK}^{-1} P_{KR} (A - M_R), \text{precision }
+    /// \text{factors } P_{KK}, Q)$`. A neuron removal `$\varphi(t, u)$` conditions one row of layer
+    /// `t` (its incoming weights) and one column of layer `t + 1` (its outgoing weights) on zero:
+    /// under K-FAC the layers are independent, so each is this closed form in its own factors.
     ///
     /// [`condition`]: super::gaussian::condition
     ///

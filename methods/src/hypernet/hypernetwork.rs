@@ -332,7 +332,7 @@ impl<F: Float> Module<F> for Hypernet<F> {
 }
 
 /// Trains a hypernetwork with [`nn::train::fit`]: `$\mathbb{E}_{\lambda \sim U(\Lambda)}
-/// [\mathbb{E}_q \log p(D|w) - \lambda \mathrm{KL} (q\|p)] \to \max \mathrm{over} U$`, estimated
+/// [\mathbb{E}_q \log p(D|w) - \lambda \mathrm{KL} (q\|p)] \to \max \text{ over } U$`, estimated
 /// per batch by the mean of [`complexity_loss`] over `per_batch` values of `$\lambda$` drawn from
 /// `sampler` (the seed: 5), each with its own draw of `$w \sim q_{\lambda}$`. The draws of
 /// `$\lambda$` and of the passes' seeds come from the batch's stream, so a run is reproducible.

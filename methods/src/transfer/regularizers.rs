@@ -240,7 +240,7 @@ fn attentive_sum<'t, F: Float>(
 ///
 /// channels whose removal hurts the source model (with a classifier fitted on the target data) most
 /// get the largest weights; the weights are positive and sum to 1. Symbols → arguments:
-/// `$L(\omega^{*})$` = `base_loss`, `$L(\omega^{*} \mathrm{without} c)$` = `losses_without[c]`.
+/// `$L(\omega^{*})$` = `base_loss`, `$L(\omega^{*} \text{ without } c)$` = `losses_without[c]`.
 /// Computed stably (shifted by the maximum). Errors on an empty list or non-finite losses.
 pub fn channel_attention(base_loss: f64, losses_without: &[f64]) -> Result<Array1<f64>> {
     if losses_without.is_empty()

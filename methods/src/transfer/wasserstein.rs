@@ -2,8 +2,8 @@
 //! parameters, estimated by strictly 1-Lipschitz critics, trained adversarially.
 //!
 //! **The reading of "a layer's parameters as a sample"** (the seed leaves it open; see
-//! `docs/methods.md`): layer `j` with weight `$W_j$` of shape `$[\mathrm{out}, \text{ in },
-//! k\dots]$` is the cloud of its `out` rows flattened to `$\mathbb{R}^{\text{ in }\cdot \prod k}$`
+//! `docs/methods.md`): layer `j` with weight `$W_j$` of shape `$[\mathrm{out}, \mathrm{in},
+//! k\dots]$` is the cloud of its `out` rows flattened to `$\mathbb{R}^{\mathrm{in}\cdot \prod k}$`
 //! — one point per output neuron (dense layers) or per conv filter. Biases are not part of the
 //! points. `$p_j$` is the source layer's cloud (fixed), `$q_j$` the target layer's (trained). Both
 //! have `out` points, so the exact `$W_{1}(q_j, p_j)$` is an assignment problem
@@ -29,8 +29,8 @@ use super::dual::dual_value;
 use super::exact_w1::exact_w1;
 use crate::{Error, Result};
 
-/// The cloud of a layer's weight on the tape: `$[\mathrm{out}, \text{ in }, k\dots]$` →
-/// `$[\mathrm{out}, \text{ in }\cdot \prod k]$` (one row per output neuron or filter). A 1-D weight
+/// The cloud of a layer's weight on the tape: `$[\mathrm{out}, \mathrm{in}, k\dots]$` →
+/// `$[\mathrm{out}, \mathrm{in}\cdot \prod k]$` (one row per output neuron or filter). A 1-D weight
 /// is refused (a bias is not a layer's weight).
 pub fn layer_samples<'t, F: Float>(weight: Var<'t, F>) -> Result<Var<'t, F>> {
     if weight.ndim() < 2 {
@@ -45,7 +45,7 @@ pub fn layer_samples<'t, F: Float>(weight: Var<'t, F>) -> Result<Var<'t, F>> {
     Ok(weight.flatten_from(1)?)
 }
 
-/// The cloud of a layer's weight as an `f64` matrix `$[\mathrm{out}, \text{ in }\cdot \prod k]$`
+/// The cloud of a layer's weight as an `f64` matrix `$[\mathrm{out}, \mathrm{in}\cdot \prod k]$`
 /// (for critics and the exact solver).
 pub fn layer_sample_array<F: Float>(weight: &Tensor<F>) -> Result<Array2<f64>> {
     let shape = weight.shape();
@@ -67,9 +67,9 @@ pub fn layer_sample_array<F: Float>(weight: &Tensor<F>) -> Result<Array2<f64>> {
 /// The settings shared by the critics of every layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WassersteinConfig {
-    /// The critic architecture (the input dimension is each layer's `$\text{ in }\cdot \prod k$`).
+    /// The critic architecture (the input dimension is each layer's `$\mathrm{in}\cdot \prod k$`).
     /// Default: orthonormal + MaxMin with hidden widths `[64, 64]` (our choice; for layers with
-    /// `$\text{ in }\cdot \prod k \ge 64$` the widths never grow, so `$\|\nabla f\| = 1$` a.e.
+    /// `$\mathrm{in}\cdot \prod k \ge 64$` the widths never grow, so `$\|\nabla f\| = 1$` a.e.
     /// holds exactly).
     pub critic: CriticConfig,
     /// Critic ascent steps per model step. Default 5 (`n_critic` of Arjovsky et al., 2017).
@@ -95,7 +95,7 @@ pub struct LayerCritic<F: Float> {
     pub name: String,
     /// `$\lambda_j$`.
     pub lambda: f64,
-    /// `$p_j$`: the source layer's cloud, `$[\mathrm{out}, \text{ in }\cdot \prod k]$`.
+    /// `$p_j$`: the source layer's cloud, `$[\mathrm{out}, \mathrm{in}\cdot \prod k]$`.
     pub source: Array2<f64>,
     /// `$f_{j, \varphi_j}$`.
     pub critic: Critic<F>,
@@ -120,7 +120,7 @@ pub struct LayerW1 {
 
 impl<F: Float> WassersteinRegularizer<F> {
     /// One critic per listed layer of `source` (the source model: its parameter values give the
-    /// fixed clouds `$p_j$`): `layers` holds `$(\mathrm{parameter} \mathrm{name}, \lambda_j)$`.
+    /// fixed clouds `$p_j$`): `layers` holds `$(\text{parameter name}, \lambda_j)$`.
     /// Errors if a name is not a parameter of `source`, is not a weight of ≥ 2 axes, or a
     /// `$\lambda_j$` is negative or not finite.
     pub fn new(

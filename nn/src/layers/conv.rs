@@ -35,7 +35,7 @@ pub struct Conv2d<F: Float> {
 }
 
 impl<F: Float> Conv2d<F> {
-    /// A `$k\times k$` convolution `$\text{ in } \to \mathrm{out}$` channels with PyTorch's default
+    /// A `$k\times k$` convolution `$\mathrm{in} \to \mathrm{out}$` channels with PyTorch's default
     /// initialisation.
     pub fn new(
         inputs: usize,

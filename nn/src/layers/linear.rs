@@ -33,13 +33,13 @@ pub struct Linear<F: Float> {
 }
 
 impl<F: Float> Linear<F> {
-    /// A layer `$\text{ in } \to \mathrm{out}$` with PyTorch's default initialisation, with or
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` with PyTorch's default initialisation, with or
     /// without bias.
     pub fn new(inputs: usize, outputs: usize, bias: bool, rng: &mut impl Rng) -> Self {
         Self::with_init(inputs, outputs, bias, Init::TorchDefault, rng)
     }
 
-    /// A layer `$\text{ in } \to \mathrm{out}$` whose weight is drawn from `init` (the bias as
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` whose weight is drawn from `init` (the bias as
     /// PyTorch does).
     pub fn with_init(
         inputs: usize,

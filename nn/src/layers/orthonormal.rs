@@ -106,7 +106,7 @@ pub fn bjorck_residual(sigma0: f64, iterations: usize) -> f64 {
 /// `$y = x \hat{W}^{\top} + b$` with `$\hat{W} = \mathrm{bjorck}(W, \mathrm{iterations})$`
 /// ([`bjorck`]): the trained parameter `W` (`[out, in]`) is unconstrained, the layer uses its
 /// orthonormal polar factor (to the iterations' accuracy). Rows of `$\hat{W}$` are orthonormal if
-/// `$\mathrm{out} \le \text{ in }$` (then `$\|\nabla(u^{\top} f)\| = \|u\|$` for every `u`:
+/// `$\mathrm{out} \le \mathrm{in}$` (then `$\|\nabla(u^{\top} f)\| = \|u\|$` for every `u`:
 /// gradient-norm preserving), columns if `out > in` (1-Lipschitz only; see the module
 /// documentation).
 #[derive(Clone, Debug)]
@@ -120,7 +120,7 @@ pub struct OrthonormalLinear<F: Float> {
 }
 
 impl<F: Float> OrthonormalLinear<F> {
-    /// A layer `$\text{ in } \to \mathrm{out}$` whose `W` is drawn orthogonal
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` whose `W` is drawn orthogonal
     /// ([`Init::Orthogonal`], gain 1), with a zero bias if `bias`, and
     /// [`DEFAULT_BJORCK_ITERATIONS`].
     pub fn new(inputs: usize, outputs: usize, bias: bool, rng: &mut impl Rng) -> Self {
@@ -147,7 +147,7 @@ impl<F: Float> OrthonormalLinear<F> {
         (self.weight.shape()[1], self.weight.shape()[0])
     }
 
-    /// Whether the layer is gradient-norm preserving (`$\mathrm{out} \le \text{ in }$`: orthonormal
+    /// Whether the layer is gradient-norm preserving (`$\mathrm{out} \le \mathrm{in}$`: orthonormal
     /// rows).
     pub fn preserves_gradient_norm(&self) -> bool {
         let (i, o) = self.dims();

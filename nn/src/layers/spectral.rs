@@ -35,7 +35,7 @@ pub struct SpectralNormLinear<F: Float> {
 }
 
 impl<F: Float> SpectralNormLinear<F> {
-    /// A layer `$\text{ in } \to \mathrm{out}$` with PyTorch's default initialisation of `W` and
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` with PyTorch's default initialisation of `W` and
     /// `b`, one power iteration (Miyato et al.'s choice), and `u` drawn uniformly on the unit
     /// sphere.
     pub fn new(inputs: usize, outputs: usize, bias: bool, rng: &mut impl Rng) -> Self {

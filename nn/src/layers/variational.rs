@@ -142,7 +142,7 @@ pub struct VariationalLinear<F: Float> {
 }
 
 impl<F: Float> VariationalLinear<F> {
-    /// A layer `$\text{ in } \to \mathrm{out}$` whose means are drawn from `init` (the bias mean as
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` whose means are drawn from `init` (the bias mean as
     /// PyTorch draws a bias) and whose log-variances all equal `log_var`.
     pub fn new(
         inputs: usize,

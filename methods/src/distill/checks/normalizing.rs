@@ -134,7 +134,7 @@ pub fn seed_normalizing_constant(g: &[f64]) -> f64 {
 
 /// `$(-1)^{K-1} e^{-t}[a_1, \dots, a_K]$` = `$\int_{\mathrm{simplex}} e^{-a\cdot s} \mathrm{ds}$`
 /// (see the module documentation), by the divided-difference table; equal nodes use `$f[a, \dots,
-/// a] (m+1 \mathrm{times}) = f^{(m)}(a)/m!$`.
+/// a] (m+1 \text{ times}) = f^{(m)}(a)/m!$`.
 fn simplex_closed_form(a: &[f64]) -> f64 {
     let mut nodes = a.to_vec();
     nodes.sort_by(f64::total_cmp);
