@@ -111,7 +111,7 @@ pub(crate) const LOSSES: &[Loss] = &[
     loss(
         "complexity",
         "L(q; λ) = −(1/B) Σ_{i∈B} log softmax(f(x_i, w))_{y_i} + (λ/N)·KL(q(w) ‖ N(0, s² I)),  w = μ + e^{ρ/2} ⊙ ε  (S2: E_q log p(D|w) − λ KL(q ‖ p), negated, per object)",
-        "through the reparameterised draw: ∂L/∂μ = ∂NLL/∂w + (λ/N) μ/s², ∂L/∂ρ = ½ e^{ρ/2} ε ⊙ ∂NLL/∂w + (λ/N) ½ (e^ρ/s² − 1); ε is fixed by the pass's seed",
+        "through the reparameterised draw, with NLL the first term: ∂L/∂μ = ∂NLL/∂w + (λ/N) μ/s², ∂L/∂ρ = ½ e^{ρ/2} ε ⊙ ∂NLL/∂w + (λ/N) ½ (e^ρ/s² − 1); ε is fixed by the pass's seed",
         "every mean μ and log-variance ρ of a [3, 4, 2] tanh network with biases (8 tensors); λ = 0.5, s² = 0.1, N = 50, B = 5",
         ("methods/src/hypernet/objective.rs", "pub fn complexity_loss<"),
         bayesian::complexity,
