@@ -44,7 +44,7 @@ pub enum Error {
     /// Bayesian distillation (neuron removal φ, layer removal ψ).
     #[error("architecture alignment {teacher:?} → {student:?}: {reason}")]
     Alignment {
-        /// The teacher's layer sizes `[n_0, …, n_T]`.
+        /// The teacher's layer sizes `$[n_0, \dots, n_T]$`.
         teacher: Vec<usize>,
         /// The requested student's layer sizes.
         student: Vec<usize>,

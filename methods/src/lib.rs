@@ -7,11 +7,12 @@
 //! * [`meta`]: gradient-based optimisation of the distillation metaparameters (seed S3), with
 //!   exact hypergradients through an optimiser step.
 //! * [`transfer`]: adversarial (Wasserstein) transfer with strictly 1-Lipschitz critics, the
-//!   exact `W1` of point clouds, and the L2, L2-SP and DELTA baselines (seed S0).
-//! * [`hypernet`]: variational optimisation with complexity control by a hypernetwork (seed
-//!   S2): the objective `E_q log p(D|w) − λ KL(q‖p)`, hypernetworks over `λ`, pruning.
-//! * [`multidomain`]: distillation across domains of different size (seed S1): the loss with
-//!   its weight `λ` and domain map `φ`, the maps, the two-decoder VAE and its checks.
+//!   exact `$W_{1}$` of point clouds, and the L2, L2-SP and DELTA baselines (seed S0).
+//! * [`hypernet`]: variational optimisation with complexity control by a hypernetwork (seed S2):
+//!   the objective `$\mathbb{E}_q \log p(D|w) - \lambda \mathrm{KL} (q\|p)$`, hypernetworks over
+//!   `$\lambda$`, pruning.
+//! * [`multidomain`]: distillation across domains of different size (seed S1): the loss with its
+//!   weight `$\lambda$` and domain map `$\varphi$`, the maps, the two-decoder VAE and its checks.
 
 pub mod bayes;
 pub mod distill;

@@ -4,7 +4,7 @@
 //! Parameters are bound lazily: the first time a layer asks for one, it is put on the tape (as a
 //! constant if frozen). [`Ctx::grads`] then returns the gradient of every bound, trainable
 //! parameter, keyed by [`ParamId`]. [`Ctx::substitute`] binds a parameter to any variable
-//! instead — to run the model at `w − γ∇L` and differentiate through that step, say.
+//! instead — to run the model at `$w - \gamma \nabla L$` and differentiate through that step, say.
 //!
 //! Train/eval mode is a property of the pass, not of the modules (as in Flax): the same model
 //! can be used for a training step and an evaluation without being mutated in between.
@@ -157,7 +157,7 @@ impl<F: Float> Grads<F> {
         self.map.is_empty()
     }
 
-    /// The global Euclidean norm `‖g‖ = √(Σ_p Σ_j g_pj²)` over all parameters.
+    /// The global Euclidean norm `$\|g\| = \sqrt{\sum_p \sum_j g_{pj}^{2}}$` over all parameters.
     pub fn norm(&self) -> f64 {
         self.map
             .values()

@@ -1,6 +1,7 @@
 //! Weight initialisers, all drawing from an explicit seeded RNG.
 //!
-//! For a weight of shape `[out, in, k…]`: `fan_in = in·Πk`, `fan_out = out·Πk`.
+//! For a weight of shape `$[\mathrm{out}, \mathrm{in}, k\dots]$`: `fan_in = in·Πk`, `fan_out =
+//! out·Πk`.
 
 use autograd::{Float, Tensor};
 use ndarray::{Array2, ArrayD, IxDyn};
@@ -11,9 +12,10 @@ use rand_distr::{Distribution, StandardNormal};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Init {
     /// PyTorch's default for `Linear` and `Conv2d`: `U(−1/√fan_in, 1/√fan_in)` (Kaiming-uniform
-    /// with `a = √5`). Also used for biases, with the weight's `fan_in`.
+    /// with `$a = \sqrt{5}$`). Also used for biases, with the weight's `fan_in`.
     TorchDefault,
-    /// He/Kaiming uniform: `U(−b, b)`, `b = gain·√(3 / fan_in)`; `gain = √2` for ReLU.
+    /// He/Kaiming uniform: `$U(-b, b)$`, `b = gain·√(3 / fan_in)`; `$\mathrm{gain} = \sqrt{2}$` for
+    /// ReLU.
     KaimingUniform {
         /// The nonlinearity's gain.
         gain: f64,
@@ -23,7 +25,7 @@ pub enum Init {
         /// The nonlinearity's gain.
         gain: f64,
     },
-    /// Glorot/Xavier uniform: `U(−b, b)`, `b = gain·√(6 / (fan_in + fan_out))`.
+    /// Glorot/Xavier uniform: `$U(-b, b)$`, `b = gain·√(6 / (fan_in + fan_out))`.
     XavierUniform {
         /// The nonlinearity's gain.
         gain: f64,
@@ -44,10 +46,11 @@ pub enum Init {
     Constant(f64),
 }
 
-/// The ReLU gain `√2` for Kaiming initialisation.
+/// The ReLU gain `$\sqrt{2}$` for Kaiming initialisation.
 pub const RELU_GAIN: f64 = std::f64::consts::SQRT_2;
 
-/// `(fan_in, fan_out)` of a weight shaped `[out, in, k…]` (a 1-D shape is `[out]`: fan 1).
+/// `(fan_in, fan_out)` of a weight shaped `$[\mathrm{out}, \mathrm{in}, k\dots]$` (a 1-D shape is
+/// `[out]`: fan 1).
 pub fn fans(shape: &[usize]) -> (usize, usize) {
     let receptive: usize = shape.iter().skip(2).product();
     let fan_in = shape.get(1).copied().unwrap_or(1) * receptive;

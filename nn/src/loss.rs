@@ -1,5 +1,5 @@
 //! Losses for training: the engine's composites (formulas in `autograd::functional`), plus the
-//! distillation soft-target term with its optional `T²` scaling. Every loss takes a
+//! distillation soft-target term with its optional `$T^{2}$` scaling. Every loss takes a
 //! [`Reduction`] (sum or mean over the rows; `Mean` by default).
 
 use autograd::{Float, Var};
@@ -11,22 +11,22 @@ pub use autograd::functional::{
 
 use crate::Result;
 
-/// Whether the soft-target term is multiplied by `T²`.
+/// Whether the soft-target term is multiplied by `$T^{2}$`.
 ///
-/// Hinton et al. (2015) scale it by `T²` because the gradient of the soft term shrinks like
-/// `1/T²`; without the factor, changing `T` silently reweights the soft term against the hard
+/// Hinton et al. (2015) scale it by `$T^{2}$` because the gradient of the soft term shrinks like
+/// `$1/T^{2}$`; without the factor, changing `T` silently reweights the soft term against the hard
 /// one. The seed works write the loss without it, so `None` reproduces them as written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TemperatureScaling {
     /// The loss as the seed works write it.
     #[default]
     None,
-    /// Multiplied by `T²` (Hinton et al., 2015).
+    /// Multiplied by `$T^{2}$` (Hinton et al., 2015).
     Squared,
 }
 
 impl TemperatureScaling {
-    /// The factor: 1 or `T²`.
+    /// The factor: 1 or `$T^{2}$`.
     pub fn factor(self, temperature: f64) -> f64 {
         match self {
             TemperatureScaling::None => 1.0,
@@ -37,11 +37,12 @@ impl TemperatureScaling {
 
 /// The soft-target term of distillation:
 ///
-/// `ℓ_i = c(T) · (−Σ_k f_ik · log softmax(z_i / T)_k)`, `f_i = softmax(v_i / T)`,
+/// `$\ell_i = c(T) \cdot(-\sum_k f_{ik} \cdot \log \operatorname{softmax} (z_i / T)_k)$`, `$f_i =
+/// \operatorname{softmax} (v_i / T)$`,
 ///
-/// reduced over the rows by `reduction`, with `z` the student's logits (`student_logits`,
-/// `[B, K]`), `v` the teacher's (`teacher_logits`, `[B, K]`, treated as constants: the teacher is
-/// not trained by this loss), `T` the `temperature` and `c(T)` given by `scaling` (1, or `T²`).
+/// reduced over the rows by `reduction`, with `z` the student's logits (`student_logits`, `[B,
+/// K]`), `v` the teacher's (`teacher_logits`, `[B, K]`, treated as constants: the teacher is not
+/// trained by this loss), `T` the `temperature` and `c(T)` given by `scaling` (1, or `$T^{2}$`).
 ///
 /// ```
 /// use autograd::Tape;

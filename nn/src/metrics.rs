@@ -21,8 +21,8 @@ pub fn argmax_rows<F: Float>(scores: ArrayView2<'_, F>) -> Vec<usize> {
         .collect()
 }
 
-/// The fraction of rows whose largest score is at the label: `(1/B) Σ_i [argmax_k s_ik = y_i]`.
-/// Scores may be logits or probabilities. Empty input: 0.
+/// The fraction of rows whose largest score is at the label: `$(1/B) \sum_i [\operatorname{argmax}
+/// _k s_{ik} = y_i]$`. Scores may be logits or probabilities. Empty input: 0.
 pub fn accuracy<F: Float>(scores: ArrayView2<'_, F>, labels: &[usize]) -> f64 {
     let hits = argmax_rows(scores)
         .iter()
@@ -32,8 +32,9 @@ pub fn accuracy<F: Float>(scores: ArrayView2<'_, F>, labels: &[usize]) -> f64 {
     hits as f64 / labels.len().max(1) as f64
 }
 
-/// Mean cross-entropy of logits against labels, `−(1/B) Σ_i log softmax(z_i)_{y_i}`, evaluated
-/// stably in `f64` (`log softmax(z)_y = z_y − m − ln Σ_k e^{z_k − m}`, `m = max_k z_k`).
+/// Mean cross-entropy of logits against labels, `$-(1/B) \sum_i \log \operatorname{softmax}
+/// (z_i)_{y_i}$`, evaluated stably in `f64` (`$\log \operatorname{softmax} (z)_y = z_y - m - \ln
+/// \sum_k e^{z_k - m}$`, `m = max_k z_k`).
 pub fn mean_cross_entropy<F: Float>(logits: ArrayView2<'_, F>, labels: &[usize]) -> f64 {
     let total: f64 = logits
         .rows()

@@ -56,7 +56,7 @@ impl Default for TrainConfig {
 /// One mini-batch: the inputs, labels, and the positions of its samples in the training set
 /// (to look up per-sample targets such as a teacher's outputs).
 pub struct Batch<'a, F: Float> {
-    /// Inputs, `b × d`.
+    /// Inputs, `$b \times d$`.
     pub x: Array2<F>,
     /// Labels.
     pub labels: Vec<usize>,

@@ -3,13 +3,16 @@
 //! property tests and `distillery verify`'s op checks): the formula, where the forward and the
 //! VJP live (file:line), the VJP in words, and a live gradient check at orders 1 and 2 on the
 //! instance `distillery verify --only op/NAME` checks, with its worst element. The layers of
-//! `distillery verify`'s layer table likewise, as `layer/NAME`. Without a name, the list of names.
+//! `distillery verify`'s layer table likewise, as `layer/NAME`, and the methods' losses and
+//! objectives of its loss table as `loss/NAME` (where the function is, its formula with the
+//! paper's symbols, the gradient in words, the live checks). Without a name, the list of names.
 
 use anyhow::{bail, Result};
 use autograd::op_table::{find, Backward, Entry, TABLE};
 use autograd::{gradcheck, gradgradcheck, GradCheckReport, Tolerance};
 
 use crate::verify::layers::{layer_checks, Layer, LAYERS};
+use crate::verify::losses::{self, Loss, LOSSES};
 use crate::verify::values::rng_for;
 
 /// Runs the command: the list without a name, else the explanation (an error when a check fails
@@ -29,6 +32,17 @@ pub fn explain_command(name: Option<&str>) -> Result<()> {
                 print!("{text}");
                 if !passed {
                     bail!("the gradient check of layer/{layer_name} failed");
+                }
+                return Ok(());
+            }
+            if let Some(loss_name) = name.strip_prefix("loss/") {
+                let Some(l) = LOSSES.iter().find(|l| l.name == loss_name) else {
+                    bail!("no loss named {loss_name:?} in the loss table; `distillery explain` lists them");
+                };
+                let (text, passed) = explain_loss(l)?;
+                print!("{text}");
+                if !passed {
+                    bail!("the gradient check of loss/{loss_name} failed");
                 }
                 return Ok(());
             }
@@ -81,6 +95,14 @@ pub fn list() -> String {
     for l in LAYERS {
         out.push_str(&format!("  layer/{:<width$}  {}\n", l.name, l.formula));
     }
+    let width = LOSSES.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    out.push_str(&format!(
+        "\n{} losses and objectives of the methods (`distillery explain loss/NAME`):\n",
+        LOSSES.len()
+    ));
+    for l in LOSSES {
+        out.push_str(&format!("  loss/{:<width$}  {}\n", l.name, l.formula));
+    }
     out
 }
 
@@ -122,6 +144,31 @@ fn explain_layer(l: &Layer) -> Result<(String, bool)> {
     ));
     let mut passed = true;
     for (order, outcome) in layer_checks(l)? {
+        passed &= outcome.passed;
+        out.push_str(&format!("  order {order}   {}\n", outcome.detail));
+    }
+    Ok((out, passed))
+}
+
+/// The explanation of one loss of the methods and whether both of its checks passed.
+fn explain_loss(l: &Loss) -> Result<(String, bool)> {
+    let mut out = format!("loss/{} — a loss of the methods\n\n", l.name);
+    out.push_str(&format!("  formula   {}\n", l.formula));
+    out.push_str(&format!(
+        "  function  {}\n",
+        workspace_site(l.site.0, l.site.1)
+    ));
+    out.push_str(&format!("  gradient  {}\n", l.gradient));
+    out.push_str(
+        "            (none of its own: a composite of autograd ops, the tape applies their VJPs)\n\n",
+    );
+    out.push_str(&format!(
+        "  live check (the one `distillery verify --only loss/{}` runs), in {}:\n",
+        l.name, l.checked
+    ));
+    let mut passed = true;
+    for order in [1, 2] {
+        let outcome = losses::run(l, order)?;
         passed &= outcome.passed;
         out.push_str(&format!("  order {order}   {}\n", outcome.detail));
     }
@@ -204,6 +251,24 @@ mod tests {
         }
     }
 
+    /// Every loss explains with its function's line (a text that is no longer in the file, or
+    /// is there twice, fails here) and passes both checks.
+    #[test]
+    fn every_loss_explains_with_its_line_and_passes() {
+        for l in LOSSES {
+            let (text, passed) = explain_loss(l).unwrap();
+            assert!(passed, "{text}");
+            assert!(
+                !text.contains("(at "),
+                "the anchor was not found once: {text}"
+            );
+            assert!(
+                text.contains(l.formula) && text.contains(l.gradient),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn the_list_names_every_entry() {
         let l = list();
@@ -211,6 +276,12 @@ mod tests {
             assert!(l
                 .lines()
                 .any(|line| line.split_whitespace().next() == Some(e.name)));
+        }
+        for loss in LOSSES {
+            let name = format!("loss/{}", loss.name);
+            assert!(l
+                .lines()
+                .any(|line| line.split_whitespace().next() == Some(name.as_str())));
         }
     }
 }

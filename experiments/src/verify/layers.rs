@@ -4,7 +4,7 @@
 //! differences. A check also fails when an input or parameter does not reach the output (its
 //! zero gradients would otherwise pass vacuously).
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use autograd::gradcheck::check_fn;
 use autograd::{gradcheck, gradgradcheck, Conv2dGeometry, Tape, Tolerance};
 use ndarray::{ArrayD, IxDyn};
@@ -185,6 +185,31 @@ fn params_of(m: &dyn Module<f64>) -> Vec<Param<f64>> {
     out
 }
 
+/// An error unless every input of `f` reaches its output at `inputs` (a non-zero gradient):
+/// the outputs are weighted distinctly (a plain sum of a softmax would be constant). An input
+/// that does not reach the output would pass a gradient check vacuously, zero against zero.
+pub(crate) fn check_reaches<Fun>(f: &Fun, inputs: &[ArrayD<f64>]) -> Result<()>
+where
+    Fun: for<'t> Fn(
+            &'t Tape<f64>,
+            &[autograd::Var<'t, f64>],
+        ) -> autograd::Result<autograd::Var<'t, f64>>
+        + ?Sized,
+{
+    let tape = Tape::new();
+    let xs: Vec<_> = inputs.iter().map(|x| tape.param(x.view())).collect();
+    let out = f(&tape, &xs)?;
+    let n = out.numel();
+    let weights = ArrayD::from_shape_vec(IxDyn(&out.shape()), (1..=n).map(|k| k as f64).collect())?;
+    let weighted = out.try_mul(tape.constant(weights))?.sum();
+    for (i, g) in tape.grad(weighted, &xs)?.iter().enumerate() {
+        if g.iter().all(|&v| v == 0.0) {
+            bail!("input {i} does not reach the output");
+        }
+    }
+    Ok(())
+}
+
 fn run_case(name: &str, case: Case, order: u32) -> Result<Outcome> {
     let params = params_of(case.model.as_ref());
     let mut inputs = vec![distinct(
@@ -211,19 +236,7 @@ fn run_case(name: &str, case: Case, order: u32) -> Result<Outcome> {
             },
         })
     });
-    // Each input must reach the output: weight the outputs distinctly (a plain sum of a
-    // softmax would be constant) and look for a non-zero gradient.
-    let tape = Tape::new();
-    let xs: Vec<_> = inputs.iter().map(|x| tape.param(x.view())).collect();
-    let out = f(&tape, &xs)?;
-    let n = out.numel();
-    let weights = ArrayD::from_shape_vec(IxDyn(&out.shape()), (1..=n).map(|k| k as f64).collect())?;
-    let weighted = out.try_mul(tape.constant(weights))?.sum();
-    for (i, g) in tape.grad(weighted, &xs)?.iter().enumerate() {
-        if g.iter().all(|&v| v == 0.0) {
-            bail!("input {i} (0: the data, then the parameters) does not reach the output");
-        }
-    }
+    check_reaches(&f, &inputs).map_err(|e| anyhow!("{e} (0: the data, then the parameters)"))?;
     let report = match order {
         1 => gradcheck(f, &inputs, Tolerance::default())?,
         _ => gradgradcheck(f, &inputs, Tolerance::default())?,

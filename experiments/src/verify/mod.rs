@@ -1,6 +1,7 @@
-//! `distillery verify`: the registry of numerical checks — gradient checks of every op and
-//! layer, known answers of the engine, and (added by the method issues) theorem checks — each
-//! with what it states, the measured error or value, the tolerance and pass/fail.
+//! `distillery verify`: the registry of numerical checks — gradient checks of every op, layer
+//! and loss of the methods, known answers of the engine, and (added by the method issues)
+//! theorem checks — each with what it states, the measured error or value, the tolerance and
+//! pass/fail.
 //!
 //! Adding checks: write a function returning `Vec<Box<dyn Check>>` (usually built with
 //! [`check`]) in a file of this folder, and add it to [`PROVIDERS`].
@@ -8,6 +9,7 @@
 mod bayes;
 mod known;
 pub(crate) mod layers;
+pub(crate) mod losses;
 mod ops;
 mod output;
 mod s0;
@@ -190,6 +192,7 @@ pub const PROVIDERS: &[Provider] = &[
     known::checks,
     ops::checks,
     layers::checks,
+    losses::checks,
     s0::checks,
     s1::checks,
     s2::checks,

@@ -1,12 +1,13 @@
-//! Architecture alignment: neuron removal `φ(t, u)` and layer removal `ψ(t)` on a no-bias
-//! MLP's weight vector, their composition, and the plan that reaches a student's shape.
+//! Architecture alignment: neuron removal `$\varphi(t, u)$` and layer removal `$\psi(t)$` on a
+//! no-bias MLP's weight vector, their composition, and the plan that reaches a student's shape.
 //!
-//! Layout. A no-bias MLP `[n_0, …, n_T]` has weight matrices `U_1, …, U_T`, `U_t` of shape
-//! `n_t × n_{t−1}` (`[out, in]`). Its weight vector `u` is the concatenation of the
-//! row-major `U_1, …, U_T` (the order of `nn`'s parameters). The seed writes `u = vec(U_T, …,
-//! U_1)`: a permutation of ours, and Gaussian conditioning commutes with permutations. In code
-//! layers are 0-based: layer `l` is the seed's `U_{l+1}`; hidden layer `h` (`0 ≤ h < T − 1`)
-//! is the output of layer `h` and the input of layer `h + 1`.
+//! Layout. A no-bias MLP `$[n_0, \dots, n_T]$` has weight matrices `$U_1, \dots, U_T$`, `$U_t$` of
+//! shape `$n_t \times n_{t-1}$` (`[out, in]`). Its weight vector `u` is the concatenation of the
+//! row-major `$U_1, \dots, U_T$` (the order of `nn`'s parameters). The seed writes `$u =
+//! \operatorname{vec} (U_T, \dots, U_1)$`: a permutation of ours, and Gaussian conditioning
+//! commutes with permutations. In code layers are 0-based: layer `l` is the seed's `$U_{l+1}$`;
+//! hidden layer `h` (`$0 \le h < T - 1$`) is the output of layer `h` and the input of layer `h +
+//! 1`.
 
 use std::collections::BTreeMap;
 
@@ -26,21 +27,22 @@ pub fn layer_offsets(sizes: &[usize]) -> (Vec<usize>, usize) {
 /// One removal, in the coordinates of the current (partly aligned) network.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Removal {
-    /// `φ`: the neurons `neurons` of the output of layer `layer` (0-based) are removed — rows
-    /// `neurons` of `U_layer` and columns `neurons` of `U_{layer+1}` are conditioned on 0. The
-    /// seed's `φ(t, u)` removes one neuron; a set is that removal repeated (conditioning
+    /// `$\varphi$`: the neurons `neurons` of the output of layer `layer` (0-based) are removed —
+    /// rows `neurons` of `U_layer` and columns `neurons` of `U_{layer+1}` are conditioned on 0. The
+    /// seed's `$\varphi(t, u)$` removes one neuron; a set is that removal repeated (conditioning
     /// composes).
     Neurons {
-        /// The layer whose outputs lose neurons (`0 ≤ layer < T − 1`: not the output layer).
+        /// The layer whose outputs lose neurons (`$0 \le \mathrm{layer} < T - 1$`: not the output
+        /// layer).
         layer: usize,
         /// The neurons, indices into the current outputs of `layer`, distinct.
         neurons: Vec<usize>,
     },
-    /// `ψ`: layer `layer` (0-based), square in its current shape, is conditioned on the
+    /// `$\psi$`: layer `layer` (0-based), square in its current shape, is conditioned on the
     /// identity and disappears; the layers before and after it become adjacent.
     Layer {
-        /// `1 ≤ layer ≤ T − 2`: not the first (its input has no `σ` in front, so `σ(x) ≠ x`)
-        /// and not the last (its output has no `σ` after it).
+        /// `$1 \le \mathrm{layer} \le T - 2$`: not the first (its input has no `$\sigma$` in front,
+        /// so `$\sigma(x) \ne x$`) and not the last (its output has no `$\sigma$` after it).
         layer: usize,
     },
 }
@@ -63,8 +65,9 @@ pub struct Alignment {
 }
 
 impl Alignment {
-    /// The teacher `[n_0, …, n_T]` before any removal. `idempotent_activation` says whether
-    /// the activation satisfies `σ ∘ σ = σ` (ReLU does): layer removal needs it.
+    /// The teacher `$[n_0, \dots, n_T]$` before any removal. `idempotent_activation` says whether
+    /// the activation satisfies `$\sigma \circ \sigma = \sigma$` (ReLU does): layer removal needs
+    /// it.
     pub fn new(teacher: &[usize], idempotent_activation: bool) -> Result<Self> {
         if teacher.len() < 2 || teacher.contains(&0) {
             return Err(Error::config(
@@ -89,7 +92,7 @@ impl Alignment {
         &self.teacher
     }
 
-    /// The current sizes `[n_0, …]`.
+    /// The current sizes `$[n_0, \dots]$`.
     pub fn sizes(&self) -> Vec<usize> {
         let mut s = vec![self.cols[0].len()];
         s.extend(self.rows.iter().map(Vec::len));
@@ -105,7 +108,7 @@ impl Alignment {
             .map(|((&l, r), c)| (l, r.as_slice(), c.as_slice()))
     }
 
-    /// The teacher layers removed by `ψ` so far, ascending.
+    /// The teacher layers removed by `$\psi$` so far, ascending.
     pub fn removed_layers(&self) -> Vec<usize> {
         let t = self.teacher.len() - 1;
         (0..t).filter(|l| !self.layers.contains(l)).collect()
@@ -243,14 +246,14 @@ impl Alignment {
 /// a higher score is removed first (see `super::orders`).
 pub type NeuronScores = Vec<Vec<f64>>;
 
-/// The removals that turn the teacher `[n_0, …, n_T]` into the student `[m_0, …, m_L]`.
+/// The removals that turn the teacher `$[n_0, \dots, n_T]$` into the student `$[m_0, \dots, m_L]$`.
 ///
-/// Which sequences exist: removals never add layers or neurons, `n_0 = m_0` and `n_T = m_L`.
+/// Which sequences exist: removals never add layers or neurons, `$n_0 = m_0$` and `$n_T = m_L$`.
 /// Each student hidden layer stands for a run of consecutive teacher hidden layers: the first
-/// of the run is kept, the others disappear by layer removal `ψ` (which merges a hidden layer
+/// of the run is kept, the others disappear by layer removal `$\psi$` (which merges a hidden layer
 /// into the one before it, so the runs cover all teacher hidden layers in order, the first
 /// run starting at hidden layer 0). A run reaches the student's width `g` when every member
-/// has at least `g` neurons: each is shrunk to `g` by neuron removal `φ`, then the square
+/// has at least `g` neurons: each is shrunk to `g` by neuron removal `$\varphi$`, then the square
 /// layers between members are removed. Among the feasible partitions into runs the first in
 /// lexicographic order of the run lengths is taken (runs as short as possible from the
 /// input side; the seed's examples have exactly one).
@@ -353,7 +356,7 @@ pub fn plan(
 }
 
 /// The first (lexicographic in run lengths) split of `hidden_t` into `hidden_s.len()`
-/// consecutive runs with `min(run) ≥ hidden_s[k]`, as run lengths.
+/// consecutive runs with `$\min(\mathrm{run}) \ge \mathrm{hidden}_s[k]$`, as run lengths.
 fn first_partition(hidden_t: &[usize], hidden_s: &[usize]) -> Option<Vec<usize>> {
     fn go(t: &[usize], s: &[usize], acc: &mut Vec<usize>) -> bool {
         if s.is_empty() {
@@ -374,7 +377,7 @@ fn first_partition(hidden_t: &[usize], hidden_s: &[usize]) -> Option<Vec<usize>>
     go(hidden_t, hidden_s, &mut acc).then_some(acc)
 }
 
-/// Applies `removals` to the teacher `[n_0, …, n_T]` in order: the alignment whose
+/// Applies `removals` to the teacher `$[n_0, \dots, n_T]$` in order: the alignment whose
 /// [`Alignment::kept`] and [`Alignment::removed`] define the conditioning.
 pub fn align(
     teacher: &[usize],

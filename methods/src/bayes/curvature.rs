@@ -5,7 +5,7 @@
 //!
 //! Every function sums over the data, processed in chunks of `batch` objects (the curvature of
 //! a sum is the sum of the chunks' curvatures), and returns the curvature of
-//! `−log p(y | X, u)` only: the prior's `αI` is added by the caller.
+//! `$-\log p(y | X, u)$` only: the prior's `$\alpha I$` is added by the caller.
 
 use std::ops::Range;
 
@@ -19,7 +19,7 @@ use super::likelihood::{Likelihood, Targets};
 use super::mlp::{forward, NoBiasMlp};
 use crate::{Error, Result};
 
-/// The data of the likelihood: inputs `X` (`[N, n_0]`) and targets.
+/// The data of the likelihood: inputs `X` (`$[N, n_0]$`) and targets.
 #[derive(Clone, Copy, Debug)]
 pub struct Data<'a> {
     /// `X`.
@@ -83,7 +83,7 @@ fn matrix(t: Tensor<f64>) -> Array2<f64> {
         .to_owned()
 }
 
-/// `∇_u (−log p(y | X, u))` as a flat vector (for the stationarity report).
+/// `$\nabla_u (-\log p(y | X, u))$` as a flat vector (for the stationarity report).
 pub fn gradient(
     teacher: &NoBiasMlp,
     data: &Data<'_>,
@@ -120,7 +120,7 @@ fn split(teacher: &NoBiasMlp, v: &[f64]) -> Vec<Tensor<f64>> {
 }
 
 /// Calls `visit(v, H v)` for each direction in `directions`, where `H` is the exact Hessian of
-/// `−log p(y | X, u)` at the teacher's weights, summed over the chunks: `Tape::hvp`
+/// `$-\log p(y | X, u)$` at the teacher's weights, summed over the chunks: `Tape::hvp`
 /// differentiates the recorded gradient once more (exact, no finite differences).
 fn hessian_products(
     teacher: &NoBiasMlp,
@@ -155,7 +155,7 @@ fn hessian_products(
     Ok(count)
 }
 
-/// `e_0, …, e_{p−1}`, the unit vectors of `R^p`, one at a time.
+/// `$e_0, \dots, e_{p-1}$`, the unit vectors of `$\mathbb{R}^p$`, one at a time.
 fn unit_vectors(p: usize) -> impl Iterator<Item = Vec<f64>> {
     (0..p).map(move |k| {
         let mut e = vec![0.0; p];
@@ -164,8 +164,8 @@ fn unit_vectors(p: usize) -> impl Iterator<Item = Vec<f64>> {
     })
 }
 
-/// The exact Hessian `∇²_u (−log p(y | X, u))` (`P × P`), column `j` = `H e_j` from one
-/// Hessian-vector product per chunk: `P` products in all. Not symmetrised (the caller
+/// The exact Hessian `$\nabla^{2}_u (-\log p(y | X, u))$` (`$P \times P$`), column `j` = `$H e_j$`
+/// from one Hessian-vector product per chunk: `P` products in all. Not symmetrised (the caller
 /// measures and removes the rounding asymmetry).
 pub fn hessian_full(
     teacher: &NoBiasMlp,
@@ -184,7 +184,7 @@ pub fn hessian_full(
     Ok(h)
 }
 
-/// The exact diagonal `h_jj = (H e_j)_j` of the Hessian: `P` Hessian-vector products per chunk
+/// The exact diagonal `$h_{jj} = (H e_j)_j$` of the Hessian: `P` Hessian-vector products per chunk
 /// (the cost of the full Hessian without its memory).
 pub fn hessian_diagonal(
     teacher: &NoBiasMlp,
@@ -203,10 +203,11 @@ pub fn hessian_diagonal(
     Ok(d)
 }
 
-/// Hutchinson's estimate of the Hessian diagonal: `diag H = E[v ⊙ H v]` for Rademacher `v`
-/// (independent `±1` entries: `E[v_i v_j] = δ_ij`), averaged over `samples` draws. Returns the
-/// estimate and its standard error per entry (sample standard deviation / `√samples`; the
-/// estimator's variance is `Σ_{k≠j} H_jk²` per draw).
+/// Hutchinson's estimate of the Hessian diagonal: `$\operatorname{diag} H = \mathbb{E}[v \odot H
+/// v]$` for Rademacher `v` (independent `$\pm 1$` entries: `$\mathbb{E}[v_i v_j] = \delta_{ij}$`),
+/// averaged over `samples` draws. Returns the estimate and its standard error per entry (sample
+/// standard deviation / `$\sqrt{\mathrm{samples}}$`; the estimator's variance is `$\sum_{k\ne j}
+/// H_{jk}^{2}$` per draw).
 pub fn hessian_diagonal_hutchinson(
     teacher: &NoBiasMlp,
     data: &Data<'_>,
@@ -250,16 +251,16 @@ pub fn hessian_diagonal_hutchinson(
     Ok((mean, var.mapv(|v| (v / s).sqrt())))
 }
 
-/// One chunk of per-sample quantities of the GGN: the inputs `a_l` of every layer (`[B,
-/// n_l]`) and, for every output-Hessian root `S_k`, the back-propagated `B_kl = S_k J_{z_l}`
-/// at every layer's pre-activation (`[B, n_{l+1}]`): row `i` is `∂(S_k[i] · f(x_i)) / ∂z_l[i]`
-/// — a vector-Jacobian product of the batch is per sample because `f(x_i)` depends on row `i`
-/// of `z_l` only. The per-sample Jacobian of `S_k[i] · f(x_i)` in `U_{l+1}` is the outer
-/// product `B_kl[i]ᵀ a_l[i]`.
+/// One chunk of per-sample quantities of the GGN: the inputs `$a_l$` of every layer (`$[B, n_l]$`)
+/// and, for every output-Hessian root `$S_k$`, the back-propagated `$B_{kl} = S_k J_{z_l}$` at
+/// every layer's pre-activation (`$[B, n_{l+1}]$`): row `i` is `$\partial(S_k[i] \cdot f(x_i)) /
+/// \partial z_l[i]$` — a vector-Jacobian product of the batch is per sample because `$f(x_i)$`
+/// depends on row `i` of `$z_l$` only. The per-sample Jacobian of `$S_k[i] \cdot f(x_i)$` in
+/// `$U_{l+1}$` is the outer product `$B_{kl}[i]^{\top} a_l[i]$`.
 pub struct GgnChunk {
-    /// `a_l`, per layer.
+    /// `$a_l$`, per layer.
     pub inputs: Vec<Array2<f64>>,
-    /// `B_kl`, per root `k`, per layer `l`.
+    /// `$B_{kl}$`, per root `k`, per layer `l`.
     pub backprops: Vec<Vec<Array2<f64>>>,
 }
 
@@ -288,10 +289,10 @@ pub fn for_each_ggn_chunk(
     Ok(())
 }
 
-/// The generalised Gauss–Newton matrix `G = Σ_i J_iᵀ Λ_i J_i = Jᵀ J` (`P × P`), `J` the
-/// stacked rows `S_k[i] J_i` (one per object and output root: `N K × P`, built from
-/// [`GgnChunk`] as `J[(i,k), (l, r, c)] = B_kl[i, r] a_l[i, c]`), `Λ_i` the output Hessian of
-/// the negative log-likelihood. Positive semi-definite by construction.
+/// The generalised Gauss–Newton matrix `$G = \sum_i J_i^{\top} \Lambda_i J_i = J^{\top} J$` (`$P
+/// \times P$`), `J` the stacked rows `$S_k[i] J_i$` (one per object and output root: `$N K \times
+/// P$`, built from [`GgnChunk`] as `$J[(i,k), (l, r, c)] = B_{kl}[i, r] a_l[i, c]$`), `$\Lambda_i$`
+/// the output Hessian of the negative log-likelihood. Positive semi-definite by construction.
 pub fn ggn_full(
     teacher: &NoBiasMlp,
     data: &Data<'_>,
@@ -332,9 +333,9 @@ pub fn ggn_full(
     Ok(g)
 }
 
-/// The exact diagonal of the GGN without forming `J`: for layer `l`,
-/// `diag G_l[r, c] = Σ_i Σ_k B_kl[i, r]² a_l[i, c]²` (the squared entries of the per-sample
-/// outer products), i.e. `Σ_k (B_kl ⊙ B_kl)ᵀ (a_l ⊙ a_l)`.
+/// The exact diagonal of the GGN without forming `J`: for layer `l`, `$\operatorname{diag} G_l[r,
+/// c] = \sum_i \sum_k B_{kl}[i, r]^{2} a_l[i, c]^{2}$` (the squared entries of the per-sample outer
+/// products), i.e. `$\sum_k (B_{kl} \odot B_{kl})^{\top} (a_l \odot a_l)$`.
 pub fn ggn_diagonal(
     teacher: &NoBiasMlp,
     data: &Data<'_>,
@@ -357,12 +358,12 @@ pub fn ggn_diagonal(
     Ok(layers.iter().flat_map(|m| m.iter().copied()).collect())
 }
 
-/// The K-FAC factors of the GGN, summed over the data: per layer `(A_l, G_l)` with
-/// `A_l = Σ_i a_l[i] a_l[i]ᵀ` (`n_l × n_l`, inputs) and `G_l = Σ_i Σ_k B_kl[i] B_kl[i]ᵀ`
-/// (`n_{l+1} × n_{l+1}`, back-propagated output roots). The layer's GGN block
-/// `Σ_i (b_i b_iᵀ) ⊗ (a_i a_iᵀ)` is approximated by `(1/N) G_l ⊗ A_l` (the expectation of a
-/// Kronecker product replaced by the product of expectations: Martens & Grosse 2015; with the
-/// exact output Hessian, Botev et al. 2017's KFLR).
+/// The K-FAC factors of the GGN, summed over the data: per layer `$(A_l, G_l)$` with `$A_l = \sum_i
+/// a_l[i] a_l[i]^{\top}$` (`$n_l \times n_l$`, inputs) and `$G_l = \sum_i \sum_k B_{kl}[i]
+/// B_{kl}[i]^{\top}$` (`$n_{l+1} \times n_{l+1}$`, back-propagated output roots). The layer's GGN
+/// block `$\sum_i (b_i b_i^{\top}) \otimes(a_i a_i^{\top})$` is approximated by `$(1/N) G_l \otimes
+/// A_l$` (the expectation of a Kronecker product replaced by the product of expectations: Martens &
+/// Grosse 2015; with the exact output Hessian, Botev et al. 2017's KFLR).
 pub fn kfac_factors(
     teacher: &NoBiasMlp,
     data: &Data<'_>,

@@ -7,26 +7,27 @@ use ndarray::{Array1, ArrayView1};
 use super::linalg::{cholesky, column, first_column, spd_inverse, submatrix, Jitter};
 use crate::{Error, Result};
 
-/// Which matrix parametrises a Gaussian: its covariance `Σ` or its precision `Λ = Σ⁻¹`.
+/// Which matrix parametrises a Gaussian: its covariance `$\Sigma$` or its precision `$\Lambda =
+/// \Sigma^{-1}$`.
 ///
 /// A Laplace approximation produces a precision (the curvature of the negative log
 /// posterior); the seed states its theorems with covariances. Conditioning works in either
 /// form without converting ([`condition`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Form {
-    /// The matrix is the covariance `Σ`.
+    /// The matrix is the covariance `$\Sigma$`.
     Covariance,
-    /// The matrix is the precision `Λ = Σ⁻¹`.
+    /// The matrix is the precision `$\Lambda = \Sigma^{-1}$`.
     Precision,
 }
 
-/// `N(m, Σ)` over `ℝ^d` with a dense symmetric positive-definite matrix, stored as `Σ` or as
-/// `Λ = Σ⁻¹` (see [`Form`]).
+/// `$\mathcal{N}(m, \Sigma)$` over `$\mathbb{R}^d$` with a dense symmetric positive-definite
+/// matrix, stored as `$\Sigma$` or as `$\Lambda = \Sigma^{-1}$` (see [`Form`]).
 #[derive(Clone, Debug)]
 pub struct DenseGaussian {
     /// The mean `m` (`[d]`).
     pub mean: Array1<f64>,
-    /// `Σ` or `Λ` (`d × d`), as `form` says.
+    /// `$\Sigma$` or `$\Lambda$` (`$d \times d$`), as `form` says.
     pub matrix: Mat<f64>,
     /// Which of the two `matrix` is.
     pub form: Form,
@@ -64,7 +65,7 @@ impl DenseGaussian {
     }
 
     /// The same Gaussian with its matrix in `form` (a Cholesky inverse when the form changes:
-    /// relative error `O(κ ε)`).
+    /// relative error `$O(\kappa \varepsilon)$`).
     pub fn to_form(&self, form: Form) -> Result<DenseGaussian> {
         if form == self.form {
             return Ok(self.clone());
@@ -81,12 +82,13 @@ impl DenseGaussian {
     }
 }
 
-/// `N(m, diag(1/λ))`: independent coordinates, stored by their precisions `λ_j > 0`.
+/// `$\mathcal{N}(m, \operatorname{diag} \frac{1}{\lambda})$`: independent coordinates, stored by
+/// their precisions `$\lambda_j > 0$`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DiagGaussian {
     /// The mean `m` (`[d]`).
     pub mean: Array1<f64>,
-    /// The precisions `λ_j = 1/σ_j²` (`[d]`).
+    /// The precisions `$\lambda_j = 1/\sigma_j^{2}$` (`[d]`).
     pub precision: Array1<f64>,
 }
 
@@ -137,14 +139,14 @@ impl DiagGaussian {
 /// jitter its factorisation needed.
 #[derive(Clone, Debug)]
 pub struct Conditioned {
-    /// `N(m'_c, Σ'_c)` over the kept coordinates, in ascending order of their index, in the
-    /// form of the input.
+    /// `$\mathcal{N}(m'_c, \Sigma'_c)$` over the kept coordinates, in ascending order of their
+    /// index, in the form of the input.
     pub gaussian: DenseGaussian,
     /// The kept coordinates (ascending): the complement of the removed ones.
     pub kept: Vec<usize>,
-    /// The jitter `τ` added to the diagonal of the factored block (`Σ''` in covariance form,
-    /// `Λ'` in precision form); 0 when it factored as given. The result is then the exact
-    /// conditional of the Gaussian with that block replaced by block `+ τI`.
+    /// The jitter `$\tau$` added to the diagonal of the factored block (`$\Sigma''$` in covariance
+    /// form, `$\Lambda'$` in precision form); 0 when it factored as given. The result is then the
+    /// exact conditional of the Gaussian with that block replaced by block `$+ \tau I$`.
     pub jitter: f64,
 }
 
@@ -183,42 +185,53 @@ pub(crate) fn split_coordinates(d: usize, removed: &[usize], values: usize) -> R
     Ok(kept)
 }
 
-/// Gaussian conditioning: the distribution of the kept coordinates `x'` of `x ~ N(m, Σ)`
-/// given that the removed coordinates `x''` take the values `a`.
+/// Gaussian conditioning: the distribution of the kept coordinates `x'` of `$x \sim \mathcal{N}(m,
+/// \Sigma)$` given that the removed coordinates `x''` take the values `a`.
 ///
-/// **Theorem.** Partition `x = (x', x'')`, `m = (m', m'')`, `Σ = [[Σ', Σ'_''], [Σ''_', Σ'']]`
-/// with `Σ''` positive definite. Then
+/// **Theorem.** Partition `$x = (x', x'')$`, `$m = (m', m'')$`, `$\Sigma = [[\Sigma',
+/// \Sigma'_{\prime\prime}], [\Sigma''_{\prime}, \Sigma'']]$` with `$\Sigma''$` positive definite.
+/// Then
 ///
-/// `x' | x'' = a  ~  N( m' + Σ'_'' Σ''⁻¹ (a − m''),  Σ' − Σ'_'' Σ''⁻¹ Σ''_' )`.
+/// ```math
+/// x' | x'' = a \sim \mathcal{N}( m' + \Sigma'_{\prime\prime} \Sigma''^{-1} (a - m''),
+///   \Sigma' - \Sigma'_{\prime\prime} \Sigma''^{-1} \Sigma''_{\prime} ).
+/// ```
 ///
-/// In precision form, with `Λ = Σ⁻¹` partitioned the same way, the same distribution is
+/// In precision form, with `$\Lambda = \Sigma^{-1}$` partitioned the same way, the same
+/// distribution is
 ///
-/// `x' | x'' = a  ~  N( m' − Λ'⁻¹ Λ'_'' (a − m''),  precision Λ' )`,
+/// ```math
+/// x' | x'' = a \sim \mathcal{N}( m' - \Lambda'^{-1} \Lambda'_{\prime\prime} (a - m''),
+///   \text{precision } \Lambda' ),
+/// ```
 ///
-/// since block inversion gives `Λ' = (Σ' − Σ'_'' Σ''⁻¹ Σ''_')⁻¹` (the Schur complement) and
-/// `Λ'⁻¹ Λ'_'' = −Σ'_'' Σ''⁻¹`. Proof of the first form: `z = x' − Σ'_''Σ''⁻¹x''` is
-/// uncorrelated with, hence (jointly Gaussian) independent of, `x''`; so `x' = z +
-/// Σ'_''Σ''⁻¹x''` given `x'' = a` has the mean `E z + Σ'_''Σ''⁻¹ a` and the covariance
-/// `Cov z = Σ' − Σ'_''Σ''⁻¹Σ''_'`.
+/// since block inversion gives `$\Lambda' = (\Sigma' - \Sigma'_{\prime\prime} \Sigma''^{-1}
+/// \Sigma''_{\prime})^{-1}$` (the Schur complement) and `$\Lambda'^{-1} \Lambda'_{\prime\prime} = -\Sigma'_{\prime\prime}
+/// \Sigma''^{-1}$`. Proof of the first form: `$z = x' - \Sigma'_{\prime\prime}\Sigma''^{-1}x''$` is
+/// uncorrelated with, hence (jointly Gaussian) independent of, `x''`; so `$x' = z +
+/// \Sigma'_{\prime\prime}\Sigma''^{-1}x''$` given `$x'' = a$` has the mean `$E z +
+/// \Sigma'_{\prime\prime}\Sigma''^{-1} a$` and the covariance `$\operatorname{Cov} z = \Sigma' -
+/// \Sigma'_{\prime\prime}\Sigma''^{-1}\Sigma''_{\prime}$`.
 ///
-/// In Bayesian distillation `x` is the teacher's weight vector `u ~ N(u0, Σ0)`, the removed
-/// coordinates `u''` are the weights a removal deletes and `a` is `0` (neuron removal
-/// `φ(t, u)`: its incoming row and outgoing column) or `vec(I)` (layer removal `ψ(t)`); the
-/// conditional is the prior `p(u' | X, y)` of the student. Conditioning on `A` and then on
-/// `B` equals conditioning on `A ∪ B` at once (the theorem applied twice), so a sequence of
-/// removals is one call.
+/// In Bayesian distillation `x` is the teacher's weight vector `$u \sim \mathcal{N}(u_{0},
+/// \Sigma_{0})$`, the removed coordinates `u''` are the weights a removal deletes and `a` is `0`
+/// (neuron removal `$\varphi(t, u)$`: its incoming row and outgoing column) or `vec(I)` (layer
+/// removal `$\psi(t)$`); the conditional is the prior `p(u' | X, y)` of the student. Conditioning
+/// on `A` and then on `B` equals conditioning on `$A \cup B$` at once (the theorem applied twice),
+/// so a sequence of removals is one call.
 ///
-/// Numerics: no inverse is formed. Covariance form: `Σ'' = L Lᵀ`, `W = L⁻¹ Σ''_'`, mean
-/// `m' + Wᵀ L⁻¹ (a − m'')`, covariance `Σ' − Wᵀ W` (symmetric by construction). Precision
-/// form: `Λ' = L Lᵀ`, mean `m' − L⁻ᵀ L⁻¹ Λ'_'' (a − m'')`, precision `Λ'` itself — the
-/// cheap form when few coordinates are kept (a 6,050-weight teacher conditioned down to a
-/// 210-weight student factors a 210 × 210 block). If the factored block is numerically
-/// singular, `jitter` ([`Jitter`]) decides whether to add `τ I`; the `τ` used is returned in
+/// Numerics: no inverse is formed. Covariance form: `$\Sigma'' = L L^{\top}$`, `$W = L^{-1}
+/// \Sigma''_{\prime}$`, mean `$m' + W^{\top} L^{-1} (a - m'')$`, covariance `$\Sigma' - W^{\top}
+/// W$` (symmetric by construction). Precision form: `$\Lambda' = L L^{\top}$`, mean `$m' -
+/// L^{-\top} L^{-1} \Lambda'_{\prime\prime} (a - m'')$`, precision `$\Lambda'$` itself — the cheap
+/// form when few coordinates are kept (a 6,050-weight teacher conditioned down to a 210-weight
+/// student factors a 210 × 210 block). If the factored block is numerically singular, `jitter`
+/// ([`Jitter`]) decides whether to add `$\tau I$`; the `$\tau$` used is returned in
 /// [`Conditioned::jitter`].
 ///
-/// Symbols → arguments: `N(m, Σ)` = `gaussian` (either form), the removed coordinates `x''`
-/// = `removed` (indices into `0..d`, distinct, any order), `a` = `values` (`values[k]` for
-/// `removed[k]`).
+/// Symbols → arguments: `$\mathcal{N}(m, \Sigma)$` = `gaussian` (either form), the removed
+/// coordinates `x''` = `removed` (indices into `0..d`, distinct, any order), `a` = `values`
+/// (`values[k]` for `removed[k]`).
 ///
 /// Errors: mismatched lengths, an index out of range or repeated, every coordinate removed,
 /// a non-finite value, or a block that does not factor ([`Error::NotPositiveDefinite`]).
@@ -291,13 +304,14 @@ mod tests {
         Mat::from_fn(3, 3, |i, j| rows[i][j])
     }
 
-    /// `x ~ N((1, 2, 3), Σ)`, `Σ = [[4, 2, 1], [2, 3, 1], [1, 1, 2]]`, condition on `x₃ = 5`.
-    /// By hand: `Σ'_'' = (1, 1)ᵀ`, `Σ'' = 2`, so the mean is `(1, 2) + (1, 1)·(5 − 3)/2 =
-    /// (2, 3)` and the covariance `[[4, 2], [2, 3]] − (1, 1)ᵀ(1, 1)/2 = [[3.5, 1.5], [1.5,
-    /// 2.5]]`. Then on `x₁ = 0` as well (removing two coordinates, listed out of order):
-    /// `Σ'' = [[4, 1], [1, 2]]` (det 7, inverse `[[2, −1], [−1, 4]]/7`), `Σ'_'' = (2, 1)`:
-    /// mean `2 + (2, 1)·[[2, −1], [−1, 4]]/7·(−1, 2) = 2 + (3, 2)·(−1, 2)/7 = 2 + 1/7 =
-    /// 15/7`, variance `3 − (3, 2)·(2, 1)/7 = 3 − 8/7 = 13/7`.
+    /// `$x \sim \mathcal{N}((1, 2, 3), \Sigma)$`, `$\Sigma = [[4, 2, 1], [2, 3, 1], [1, 1, 2]]$`,
+    /// condition on `$x_{3} = 5$`. By hand: `$\Sigma'_{\prime\prime} = (1, 1)^{\top}$`, `$\Sigma'' =
+    /// 2$`, so the mean is `$(1, 2) + (1, 1)\cdot(5 - 3)/2 = (2, 3)$` and the covariance `$[[4, 2],
+    /// [2, 3]] - (1, 1)^{\top}(1, 1)/2 = [[3.5, 1.5], [1.5, 2.5]]$`. Then on `$x_{1} = 0$` as well
+    /// (removing two coordinates, listed out of order): `$\Sigma'' = [[4, 1], [1, 2]]$` (det 7,
+    /// inverse `$[[2, -1], [-1, 4]]/7$`), `$\Sigma'_{\prime\prime} = (2, 1)$`: mean `$2 + (2, 1)\cdot[[2, -1],
+    /// [-1, 4]]/7\cdot(-1, 2) = 2 + (3, 2)\cdot(-1, 2)/7 = 2 + 1/7 = 15/7$`, variance `$3 - (3, 2)\cdot(2, 1)/7 =
+    /// 3 - 8/7 = 13/7$`.
     #[test]
     fn three_dimensional_gaussian_by_hand() {
         let sigma = mat3([[4.0, 2.0, 1.0], [2.0, 3.0, 1.0], [1.0, 1.0, 2.0]]);

@@ -1,9 +1,9 @@
-//! `KL(q ‖ p)` between the student's mean-field Gaussian `q(w)` and a structured Gaussian prior
-//! `p(w | A)` (full, diagonal or K-FAC), exactly, as a composite of tape ops.
+//! `$\mathrm{KL} (q \| p)$` between the student's mean-field Gaussian `q(w)` and a structured
+//! Gaussian prior `p(w | A)` (full, diagonal or K-FAC), exactly, as a composite of tape ops.
 //!
-//! Direction convention: the first argument is `q`, the second `p` — `KL(q ‖ p) = E_q[ln q −
-//! ln p]` — as the Gaussian value type planned for `autograd::functional` (`kl(&q, &p)`), so
-//! the two can be unified.
+//! Direction convention: the first argument is `q`, the second `p` — `$\mathrm{KL} (q \| p) =
+//! \mathbb{E}_q[\ln q - \ln p]$` — as the Gaussian value type planned for `autograd::functional`
+//! (`kl(&q, &p)`), so the two can be unified.
 
 use autograd::{Float, Var};
 use faer::Mat;
@@ -14,13 +14,14 @@ use super::linalg::{cholesky, to_ndarray, Jitter};
 use super::posterior::{kfac_precision, Structured, WeightGaussian};
 use crate::{Error, Result};
 
-/// A mean-field Gaussian `q(w) = N(μ, diag(e^ρ))` over a network's weights, per layer: the
-/// means `μ_l` and log-variances `ρ_l` (`[out, in]` each) as variables of one tape.
+/// A mean-field Gaussian `$q(w) = \mathcal{N}(\mu, \operatorname{diag} (e^{\rho}))$` over a
+/// network's weights, per layer: the means `$\mu_l$` and log-variances `$\rho_l$` (`[out, in]`
+/// each) as variables of one tape.
 #[derive(Clone, Debug)]
 pub struct MeanField<'t, F: Float> {
-    /// `μ_l`.
+    /// `$\mu_l$`.
     pub means: Vec<Var<'t, F>>,
-    /// `ρ_l = ln σ_l²`.
+    /// `$\rho_l = \ln \sigma_l^{2}$`.
     pub log_vars: Vec<Var<'t, F>>,
 }
 
@@ -51,7 +52,8 @@ struct KfacLayer {
     mean: Array2<f64>,
     row: Array2<f64>,
     col: Array2<f64>,
-    /// `diag(P) diag(Q)ᵀ`: the diagonal of `P ⊗ Q` as an `[r, c]` matrix.
+    /// `$\operatorname{diag} (P) \operatorname{diag} (Q)^{\top}$`: the diagonal of `$P \otimes Q$`
+    /// as an `[r, c]` matrix.
     diag: Array2<f64>,
     /// `c ln|P| + r ln|Q|`.
     log_det: f64,
@@ -115,23 +117,31 @@ fn constant<'t, F: Float, D: ndarray::Dimension>(
     like.tape().constant(a.mapv(F::from_f64))
 }
 
-/// `KL(q ‖ p)` for a mean-field `q = N(μ, diag(s))`, `s = e^ρ`, and a Gaussian prior
-/// `p = N(m, Λ⁻¹)` over `d` weights:
+/// `$\mathrm{KL} (q \| p)$` for a mean-field `$q = \mathcal{N}(\mu, \operatorname{diag} (s))$`, `$s =
+/// e^{\rho}$`, and a Gaussian prior `$p = \mathcal{N}(m, \Lambda^{-1})$` over `d` weights:
 ///
-/// `KL(q ‖ p) = ½ [ tr(Λ diag(s)) + (μ − m)ᵀ Λ (μ − m) − d − ln|Λ| − Σ_j ρ_j ]`
+/// ```math
+/// \mathrm{KL} (q \| p) = \tfrac{1}{2} [ \operatorname{tr} (\Lambda \operatorname{diag}
+///   (s)) + (\mu - m)^{\top} \Lambda(\mu - m) - d - \ln|\Lambda| - \sum_j \rho_j ]
+/// ```
 ///
-/// (`E_q[ln q] = −½ Σ_j (ln 2π + ρ_j + 1)`, `E_q[ln p] = ½ ln|Λ| − (d/2) ln 2π − ½ E_q[(w −
-/// m)ᵀΛ(w − m)]`, and `E_q[(w − m)ᵀΛ(w − m)] = tr(Λ diag(s)) + (μ − m)ᵀΛ(μ − m)`). By
-/// structure of `Λ`:
+/// (`$\mathbb{E}_q[\ln q] = -\tfrac{1}{2} \sum_j (\ln 2\pi + \rho_j + 1)$`, `$\mathbb{E}_q[\ln p] =
+/// \tfrac{1}{2} \ln|\Lambda| - (d/2) \ln 2\pi - \tfrac{1}{2} \mathbb{E}_q[(w - m)^{\top}\Lambda(w -
+/// m)]$`, and `$\mathbb{E}_q[(w - m)^{\top}\Lambda(w - m)] = \operatorname{tr} (\Lambda
+/// \operatorname{diag} (s)) + (\mu - m)^{\top}\Lambda(\mu - m)$`). By structure of `$\Lambda$`:
 ///
-/// * full: `tr(Λ diag(s)) = Σ_j Λ_jj s_j`; the quadratic form with `Λ` as a constant matrix;
-/// * diagonal `Λ = diag(λ)`: `½ Σ_j [λ_j s_j + λ_j (μ_j − m_j)² − 1 − ln λ_j − ρ_j]`;
-/// * K-FAC, per layer `Λ_l = P ⊗ Q` (row-major `vec`), `D = μ_l − M_l` (`r × c`):
-///   `tr(Λ_l diag(s_l)) = Σ_ij P_ii Q_jj s_ij`, `vec(D)ᵀ (P ⊗ Q) vec(D) = Σ (P D) ⊙ (D Q)`
-///   (two products of the factors with `D`, never `P ⊗ Q`), `ln|Λ_l| = c ln|P| + r ln|Q|`.
+/// * full: `$\operatorname{tr} (\Lambda \operatorname{diag} (s)) = \sum_j \Lambda_{jj} s_j$`; the
+///   quadratic form with `$\Lambda$` as a constant matrix;
+/// * diagonal `$\Lambda = \operatorname{diag} (\lambda)$`: `$\tfrac{1}{2} \sum_j [\lambda_j s_j +
+///   \lambda_j (\mu_j - m_j)^{2} - 1 - \ln \lambda_j - \rho_j]$`;
+/// * K-FAC, per layer `$\Lambda_l = P \otimes Q$` (row-major `vec`), `$D = \mu_l - M_l$` (`$r
+///   \times c$`): `$\operatorname{tr} (\Lambda_l \operatorname{diag} (s_l)) = \sum_{ij} P_{ii}
+///   Q_{jj} s_{ij}$`, `$\operatorname{vec} (D)^{\top} (P \otimes Q) \operatorname{vec} (D) = \sum(P
+///   D) \odot(D Q)$` (two products of the factors with `D`, never `$P \otimes Q$`),
+///   `$\ln|\Lambda_l| = c \ln|P| + r \ln|Q|$`.
 ///
-/// Symbols → arguments: `q` = `q` (per-layer `μ_l`, `ρ_l`, shapes `[n_{l+1}, n_l]`), `p` =
-/// `prior`. Every term is a composite of tape ops (twice differentiable in `μ` and `ρ`).
+/// Symbols → arguments: `q` = `q` (per-layer `$\mu_l$`, `$\rho_l$`, shapes `$[n_{l+1}, n_l]$`), `p` =
+/// `prior`. Every term is a composite of tape ops (twice differentiable in `$\mu$` and `$\rho$`).
 pub fn kl_divergence<'t, F: Float>(
     q: &MeanField<'t, F>,
     prior: &PreparedPrior,

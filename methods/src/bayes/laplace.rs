@@ -22,10 +22,10 @@ use crate::{Error, Result};
 /// Which curvature of the negative log-likelihood the precision is built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Curvature {
-    /// The generalised Gauss–Newton matrix `Σ_i J_iᵀ Λ_i J_i` (the default): positive
-    /// semi-definite by construction, so with `α > 0` the precision always exists, also at a
-    /// teacher that is not exactly at a minimum; it equals the Hessian for a linear model with a
-    /// Gaussian likelihood, and is the only curvature K-FAC approximates.
+    /// The generalised Gauss–Newton matrix `$\sum_i J_i^{\top} \Lambda_i J_i$` (the default):
+    /// positive semi-definite by construction, so with `$\alpha > 0$` the precision always exists,
+    /// also at a teacher that is not exactly at a minimum; it equals the Hessian for a linear model
+    /// with a Gaussian likelihood, and is the only curvature K-FAC approximates.
     #[default]
     Ggn,
     /// The exact Hessian, from Hessian-vector products on the tape: faithful to the Laplace
@@ -36,7 +36,7 @@ pub enum Curvature {
 /// How the precision is structured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Structure {
-    /// Dense `P × P` (feasible for the 6,050-weight synthetic teacher: 293 MB).
+    /// Dense `$P \times P$` (feasible for the 6,050-weight synthetic teacher: 293 MB).
     Full,
     /// The diagonal only.
     Diagonal,
@@ -50,10 +50,11 @@ pub enum Structure {
 pub enum DiagonalEstimator {
     /// `P` Hessian-vector products (exact; the cost of the full Hessian).
     Exact,
-    /// Hutchinson's `E[v ⊙ Hv]` over `samples` Rademacher vectors drawn from `seed`. The
-    /// estimate's variance per entry is `Σ_{k≠j} H_jk² / samples`: where the off-diagonal mass
-    /// dominates, entries come out negative and the diagonal precision is rejected ([`Error::NotPositiveDefinite`]);
-    /// for optimal brain damage's `h_jj` use `curvature::hessian_diagonal_hutchinson` directly.
+    /// Hutchinson's `$\mathbb{E}[v \odot \mathrm{Hv}]$` over `samples` Rademacher vectors drawn
+    /// from `seed`. The estimate's variance per entry is `$\sum_{k\ne j} H_{jk}^{2} /
+    /// \mathrm{samples}$`: where the off-diagonal mass dominates, entries come out negative and the
+    /// diagonal precision is rejected ([`Error::NotPositiveDefinite`]); for optimal brain damage's
+    /// `$h_{jj}$` use `curvature::hessian_diagonal_hutchinson` directly.
     Hutchinson {
         /// Number of Hessian-vector products (≥ 2).
         samples: usize,
@@ -69,11 +70,11 @@ pub struct LaplaceConfig {
     pub curvature: Curvature,
     /// The structure. Default [`Structure::Full`].
     pub structure: Structure,
-    /// The prior precision `α ≥ 0` of `p(u) = N(0, α⁻¹ I)` (`α = 0`: a flat prior, and the
-    /// precision may be singular). Default 1 (our choice: the seed does not state the
-    /// teacher's prior; `α = 1` is a unit Gaussian on each weight).
+    /// The prior precision `$\alpha \ge 0$` of `$p(u) = \mathcal{N}(0, \alpha^{-1} I)$` (`$\alpha =
+    /// 0$`: a flat prior, and the precision may be singular). Default 1 (our choice: the seed does
+    /// not state the teacher's prior; `$\alpha = 1$` is a unit Gaussian on each weight).
     pub prior_precision: f64,
-    /// The likelihood. Default Gaussian with `s² = 0.1` (the seed's `β = 0.1` read as a
+    /// The likelihood. Default Gaussian with `$s^{2} = 0.1$` (the seed's `$\beta = 0.1$` read as a
     /// variance).
     pub likelihood: Likelihood,
     /// The Hessian diagonal's estimator. Default exact.
@@ -107,12 +108,13 @@ pub struct LaplaceReport {
     /// Seconds to factor the precision (Cholesky of the full matrix or of the K-FAC factors;
     /// 0 for the diagonal).
     pub factor_seconds: f64,
-    /// `ln |Λ|` of the posterior precision (K-FAC: `Σ_l n_in ln|P_l| + n_out ln|Q_l|`).
+    /// `$\ln|\Lambda|$` of the posterior precision (K-FAC: `$\sum_l n_{in} \ln|P_l| +
+    /// n_{\mathrm{out}} \ln|Q_l|$`).
     pub log_det_precision: f64,
-    /// `‖∇_u(−log p(y|X,u) − log p(u))‖₂` at the teacher: how far the teacher is from the
-    /// mode the Laplace approximation assumes (0 at an exact MAP).
+    /// `$\|\nabla_u(-\log p(y|X,u) - \log p(u))\|_{2}$` at the teacher: how far the teacher is from
+    /// the mode the Laplace approximation assumes (0 at an exact MAP).
     pub grad_norm: f64,
-    /// The exact Hessian's largest `|H_ij − H_ji|` relative to `max |H_ij|` before it was
+    /// The exact Hessian's largest `$|H_{ij} - H_{ji}|$` relative to `max |H_ij|` before it was
     /// symmetrised (rounding of the Hessian-vector products; 0 when not applicable).
     pub asymmetry: f64,
     /// Hessian-vector products used.
@@ -122,38 +124,41 @@ pub struct LaplaceReport {
 /// The Laplace posterior and its report.
 #[derive(Clone, Debug)]
 pub struct Laplace {
-    /// `N(u0, Λ⁻¹)` in precision form, `u0` the teacher's weights.
+    /// `$\mathcal{N}(u_{0}, \Lambda^{-1})$` in precision form, `u0` the teacher's weights.
     pub posterior: WeightGaussian,
     /// Timings and diagnostics.
     pub report: LaplaceReport,
 }
 
-/// The Laplace approximation `p(u | X, y) ≈ N(u0, Λ⁻¹)` at the teacher's weights `u0`:
+/// The Laplace approximation `$p(u | X, y) \approx \mathcal{N}(u_{0}, \Lambda^{-1})$` at the
+/// teacher's weights `u0`:
 ///
-/// `Λ = ∇²_u E(u0) + α I`,  `E(u) = −log p(y | X, u) = −Σ_i log p(y_i | f(x_i; u))`,
+/// `$\Lambda = \nabla^{2}_u E(u_{0}) + \alpha I$`, `E(u) = −log p(y | X, u) = −Σ_i log p(y_i |
+/// f(x_i; u))`,
 ///
-/// the curvature of the negative log posterior `E(u) + (α/2)‖u‖²` under the prior
-/// `p(u) = N(0, α⁻¹ I)`, with `∇²E` the exact Hessian or the GGN ([`Curvature`]) in the
-/// structure `cfg.structure`:
+/// the curvature of the negative log posterior `$E(u) + (\alpha/2)\|u\|^{2}$` under the prior
+/// `$p(u) = \mathcal{N}(0, \alpha^{-1} I)$`, with `$\nabla^{2}E$` the exact Hessian or the GGN
+/// ([`Curvature`]) in the structure `cfg.structure`:
 ///
-/// * full: `Λ = C + αI`, `C` from `P` Hessian-vector products (`Tape::hvp`, one per basis
-///   vector; symmetrised, the asymmetry reported) or from per-sample Jacobians (`JᵀJ`);
-///   factored by Cholesky to check positive definiteness and get `ln|Λ|`;
-/// * diagonal: `λ_j = C_jj + α`, with the GGN diagonal exact from per-sample quantities and
-///   the Hessian diagonal exact (`P` products) or by Hutchinson's estimator;
-/// * K-FAC: per layer, with the summed factors `A_l` (inputs) and `G_l` (output roots) of
-///   [`kfac_factors`] and `N` objects, `Λ_l ≈ P_l ⊗ Q_l` with `P_l = G_l/√N + √α I`,
-///   `Q_l = A_l/√N + √α I` — the GGN block `(1/N) G_l ⊗ A_l` plus `αI` approximated by a
-///   single Kronecker product (Ritter et al. 2018; the cross terms `√(α/N) (G_l ⊗ I + I ⊗
-///   A_l)` are the approximation's price).
+/// * full: `$\Lambda = C + \alpha I$`, `C` from `P` Hessian-vector products (`Tape::hvp`, one per
+///   basis vector; symmetrised, the asymmetry reported) or from per-sample Jacobians
+///   (`$J^{\top}J$`); factored by Cholesky to check positive definiteness and get `$\ln|\Lambda|$`;
+/// * diagonal: `$\lambda_j = C_{jj} + \alpha$`, with the GGN diagonal exact from per-sample
+///   quantities and the Hessian diagonal exact (`P` products) or by Hutchinson's estimator;
+/// * K-FAC: per layer, with the summed factors `$A_l$` (inputs) and `$G_l$` (output roots) of
+///   [`kfac_factors`] and `N` objects, `$\Lambda_l \approx P_l \otimes Q_l$` with `$P_l =
+///   G_l/\sqrt{N} + \sqrt{\alpha} I$`, `$Q_l = A_l/\sqrt{N} + \sqrt{\alpha} I$` — the GGN block
+///   `$\frac{1}{N} G_l \otimes A_l$` plus `$\alpha I$` approximated by a single Kronecker product
+///   (Ritter et al. 2018; the cross terms `$\sqrt{\alpha/N} (G_l \otimes I + I \otimes A_l)$` are
+///   the approximation's price).
 ///
 /// Symbols → arguments: the teacher `f` with weights `u0` = `teacher`, `X` = `x`, `y` =
-/// `targets`, `α` = `cfg.prior_precision`.
+/// `targets`, `$\alpha$` = `cfg.prior_precision`.
 ///
 /// Errors: bad data or settings; `P > cfg.max_full_weights` for the full structure; K-FAC with
 /// the exact Hessian; a precision that is not positive definite (the exact Hessian at a
 /// teacher that is not at a minimum: [`Error::NotPositiveDefinite`], with the advice to use
-/// the GGN or a larger `α`).
+/// the GGN or a larger `$\alpha$`).
 pub fn laplace<'a>(
     teacher: &NoBiasMlp,
     x: ArrayView2<'a, f64>,

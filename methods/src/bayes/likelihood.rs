@@ -12,13 +12,14 @@ use crate::{Error, Result};
 /// The observation model.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Likelihood {
-    /// `y ~ N(f(x), s² I)` with `s²` = `noise_var` (the seed's synthetic regression has
-    /// `β = 0.1`; whether `β` is a variance or a deviation is not stated — a config choice).
+    /// `$y \sim \mathcal{N}(f(x), s^{2} I)$` with `$s^{2}$` = `noise_var` (the seed's synthetic
+    /// regression has `$\beta = 0.1$`; whether `$\beta$` is a variance or a deviation is not stated
+    /// — a config choice).
     Gaussian {
-        /// `s² > 0`.
+        /// `$s^{2} > 0$`.
         noise_var: f64,
     },
-    /// `y ~ Cat(softmax(f(x)))`.
+    /// `$y \sim \operatorname{Cat} (\operatorname{softmax} (f(x)))$`.
     Categorical,
 }
 
@@ -101,11 +102,12 @@ impl Likelihood {
         Ok(())
     }
 
-    /// `−log p(y | X, w) = −Σ_i log p(y_i | f(x_i))`, summed over the batch, constants
+    /// `$-\log p(y | X, w) = -\sum_i \log p(y_i | f(x_i))$`, summed over the batch, constants
     /// included:
     ///
-    /// * Gaussian: `Σ_i Σ_k (y_ik − f_k(x_i))² / (2s²) + (N K / 2) ln(2π s²)`;
-    /// * categorical: `−Σ_i log softmax(f(x_i))_{y_i}`.
+    /// * Gaussian: `$\sum_i \sum_k (y_{ik} - f_k(x_i))^{2} / (2s^{2}) + (N K / 2) \ln(2\pi
+    ///   s^{2})$`;
+    /// * categorical: `$-\sum_i \log \operatorname{softmax} (f(x_i))_{y_i}$`.
     ///
     /// `output` is `f(X)` (`[N, K]`); `targets` must fit ([`Likelihood::validate`]).
     pub fn neg_log_likelihood<'t, F: Float>(
@@ -138,17 +140,18 @@ impl Likelihood {
         }
     }
 
-    /// Square roots of the output Hessian: seeds `S_1, …, S_K` (`[N, K]` each) with
-    /// `Σ_k S_k[i]ᵀ S_k[i] = ∇²_f (−log p(y_i | f))` at the outputs `f(x_i)` (row `i` of
-    /// `output`):
+    /// Square roots of the output Hessian: seeds `$S_1, \dots, S_K$` (`[N, K]` each) with `$\sum_k
+    /// S_k[i]^{\top} S_k[i] = \nabla^{2}_f (-\log p(y_i | f))$` at the outputs `$f(x_i)$` (row `i`
+    /// of `output`):
     ///
-    /// * Gaussian: `∇² = I / s²`, `S_k[i] = e_k / s`;
-    /// * categorical: `∇² = diag(p_i) − p_i p_iᵀ` (`p_i = softmax(f(x_i))`), `S_k[i] =
-    ///   √p_ik (e_k − p_i)`: `Σ_k p_ik (e_k − p_i)(e_k − p_i)ᵀ = diag(p_i) − p_i p_iᵀ` since
-    ///   `Σ_k p_ik = 1`.
+    /// * Gaussian: `$\nabla^{2} = I / s^{2}$`, `$S_k[i] = e_k / s$`;
+    /// * categorical: `$\nabla^{2} = \operatorname{diag} (p_i) - p_i p_i^{\top}$` (`$p_i =
+    ///   \operatorname{softmax} (f(x_i))$`), `$S_k[i] = \sqrt{p_{ik}} (e_k - p_i)$`: `$\sum_k
+    ///   p_{ik} (e_k - p_i)(e_k - p_i)^{\top} = \operatorname{diag} (p_i) - p_i p_i^{\top}$` since
+    ///   `$\sum_k p_{ik} = 1$`.
     ///
-    /// The generalised Gauss–Newton matrix is `Σ_i Σ_k J_iᵀ S_k[i]ᵀ S_k[i] J_i`, `J_i` the
-    /// Jacobian of `f(x_i)` in the weights.
+    /// The generalised Gauss–Newton matrix is `$\sum_i \sum_k J_i^{\top} S_k[i]^{\top} S_k[i]
+    /// J_i$`, `$J_i$` the Jacobian of `$f(x_i)$` in the weights.
     pub fn output_hessian_sqrt(&self, output: ArrayView2<'_, f64>) -> Vec<Array2<f64>> {
         let (n, k) = output.dim();
         match self {

@@ -14,40 +14,42 @@ pub enum Jitter {
     /// Fail: the matrix must be positive definite as given (a Laplace precision: a failure
     /// means the teacher is not at a minimum, and a jitter would hide that).
     Never,
-    /// Retry with `τ I` added, `τ = τ₀ · mean(diag A) · 100^k` for `k = 0, 1, 2, 3` (from
-    /// `τ₀` to `10⁶ τ₀` relative to the mean diagonal), and report the `τ` that worked.
-    /// [`DEFAULT_JITTER`] is the default start: an exactly singular block (say a covariance
-    /// whose removed coordinates are linearly dependent) factors at `τ ≈ 1e-12 · mean diag`,
-    /// which moves a conditional mean by `O(τ · ‖A⁻¹‖)` relative.
+    /// Retry with `$\tau I$` added, `$\tau = \tau_{0} \cdot \operatorname{mean}
+    /// (\operatorname{diag} A) \cdot 100^k$` for `$k = 0, 1, 2, 3$` (from `$\tau_{0}$` to `$10^{6}
+    /// \tau_{0}$` relative to the mean diagonal), and report the `$\tau$` that worked.
+    /// [`DEFAULT_JITTER`] is the default start: an exactly singular block (say a covariance whose
+    /// removed coordinates are linearly dependent) factors at `$\tau \approx 1e-12 \cdot
+    /// \operatorname{mean} \operatorname{diag}$`, which moves a conditional mean by `$O(\tau \cdot
+    /// \|A^{-1}\|)$` relative.
     Relative(f64),
 }
 
-/// The default relative jitter start `τ₀ = 1e-12` (about `5000 ε` of f64: the smallest
-/// addition that turns a rounding-level negative pivot positive for matrices of a few thousand
-/// rows).
+/// The default relative jitter start `$\tau_{0} = 1e-12$` (about `$5000 \varepsilon$` of f64: the
+/// smallest addition that turns a rounding-level negative pivot positive for matrices of a few
+/// thousand rows).
 pub const DEFAULT_JITTER: Jitter = Jitter::Relative(1e-12);
 
-/// A Cholesky factorisation `A + τI = L Lᵀ` and the jitter `τ ≥ 0` it needed.
+/// A Cholesky factorisation `$A + \tau I = L L^{\top}$` and the jitter `$\tau \ge 0$` it needed.
 pub struct Cholesky {
     /// The factorisation.
     pub llt: Llt<f64>,
-    /// `τ` (0 when `A` factored as given).
+    /// `$\tau$` (0 when `A` factored as given).
     pub jitter: f64,
 }
 
 impl Cholesky {
-    /// `ln |A + τI| = 2 Σ_i ln L_ii`.
+    /// `$\ln|A + \tau I| = 2 \sum_i \ln L_{ii}$`.
     pub fn log_det(&self) -> f64 {
         let l = self.llt.L();
         (0..l.nrows()).map(|i| 2.0 * l[(i, i)].ln()).sum()
     }
 
-    /// `(A + τI)⁻¹ B` by two triangular solves.
+    /// `$(A + \tau I)^{-1} B$` by two triangular solves.
     pub fn solve(&self, b: &Mat<f64>) -> Mat<f64> {
         self.llt.solve(b)
     }
 
-    /// `L⁻¹ B` (one forward substitution).
+    /// `$L^{-1} B$` (one forward substitution).
     pub fn solve_lower(&self, b: &Mat<f64>) -> Mat<f64> {
         let mut x = b.clone();
         self.llt.L().solve_lower_triangular_in_place(x.as_mut());
@@ -137,7 +139,8 @@ pub fn to_ndarray(a: &Mat<f64>) -> Array2<f64> {
     Array2::from_shape_fn((a.nrows(), a.ncols()), |(i, j)| a[(i, j)])
 }
 
-/// `(A + Aᵀ)/2`, and the largest `|A_ij − A_ji|` relative to `max |A_ij|` (0 for a zero matrix).
+/// `$(A + A^{\top})/2$`, and the largest `$|A_{ij} - A_{ji}|$` relative to `max |A_ij|` (0 for a
+/// zero matrix).
 pub fn symmetrize(a: &mut Mat<f64>) -> f64 {
     let n = a.nrows();
     let (mut worst, mut largest) = (0.0_f64, 0.0_f64);
@@ -158,7 +161,7 @@ pub fn symmetrize(a: &mut Mat<f64>) -> f64 {
     }
 }
 
-/// `vᵀ A v` for a symmetric `A`.
+/// `$v^{\top} A v$` for a symmetric `A`.
 pub fn quadratic_form(a: &Mat<f64>, v: ArrayView1<'_, f64>) -> f64 {
     let n = v.len();
     (0..n)
@@ -166,10 +169,10 @@ pub fn quadratic_form(a: &Mat<f64>, v: ArrayView1<'_, f64>) -> f64 {
         .sum()
 }
 
-/// `A⁻¹` of a symmetric positive-definite `A` by its Cholesky factorisation (two triangular
+/// `$A^{-1}$` of a symmetric positive-definite `A` by its Cholesky factorisation (two triangular
 /// solves against the identity). Used only where a whole inverse is the quantity wanted (a
 /// covariance from a precision in the checks, a prior given in covariance form for the KL):
-/// its relative error is of order `κ(A) · ε`.
+/// its relative error is of order `$\kappa(A) \cdot \varepsilon$`.
 pub fn spd_inverse(a: &Mat<f64>, what: &str) -> Result<Mat<f64>> {
     let chol = cholesky(a, what, Jitter::Never)?;
     let mut inv = chol.solve(&Mat::identity(a.nrows(), a.nrows()));

@@ -8,30 +8,32 @@ use super::gaussian::{split_coordinates, DenseGaussian, Form};
 use super::linalg::{cholesky, submatrix, symmetrize, to_faer, to_ndarray, Jitter};
 use crate::{Error, Result};
 
-/// A matrix-normal distribution of a layer's weight matrix `W` (`r × c`, `[out, in]` as
+/// A matrix-normal distribution of a layer's weight matrix `W` (`$r \times c$`, `[out, in]` as
 /// `nn::layers::Linear` stores it):
 ///
-/// `vec(W) ~ N(vec(M), U ⊗ V)`, i.e. `Cov(W_ij, W_kl) = U_ik V_jl`,
+/// `$\operatorname{vec} (W) \sim \mathcal{N}(\operatorname{vec} (M), U \otimes V)$`, i.e.
+/// `$\operatorname{Cov} (W_{ij}, W_{kl}) = U_{ik} V_{jl}$`,
 ///
-/// with `vec` the row-major vectorisation (index `i·c + j`, the order of the weights in
-/// memory and in the parameter vector `u`), `U` (`r × r`) the covariance among rows and `V`
-/// (`c × c`) among columns. In precision form the factors are `P = U⁻¹`, `Q = V⁻¹` and the
-/// precision of `vec(W)` is `P ⊗ Q`. K-FAC's layer posterior is of this form, with
-/// `P ∝ E[g gᵀ]` (output-gradient second moments) and `Q ∝ E[a aᵀ]` (input second moments).
-/// The pair is defined up to `(sU, V/s)`.
+/// with `vec` the row-major vectorisation (index `$i\cdot c + j$`, the order of the weights in
+/// memory and in the parameter vector `u`), `U` (`$r \times r$`) the covariance among rows and `V`
+/// (`$c \times c$`) among columns. In precision form the factors are `$P = U^{-1}$`, `$Q = V^{-1}$`
+/// and the precision of `vec(W)` is `$P \otimes Q$`. K-FAC's layer posterior is of this form, with
+/// `$P \propto \mathbb{E}[g g^{\top}]$` (output-gradient second moments) and `$Q \propto
+/// \mathbb{E}[a a^{\top}]$` (input second moments). The pair is defined up to `(sU, V/s)`.
 #[derive(Clone, Debug)]
 pub struct MatrixNormal {
-    /// The mean `M` (`r × c`).
+    /// The mean `M` (`$r \times c$`).
     pub mean: Array2<f64>,
-    /// The row factor: `U` (covariance form) or `P = U⁻¹` (precision form), `r × r`.
+    /// The row factor: `U` (covariance form) or `$P = U^{-1}$` (precision form), `$r \times r$`.
     pub row: Mat<f64>,
-    /// The column factor: `V` or `Q = V⁻¹`, `c × c`.
+    /// The column factor: `V` or `$Q = V^{-1}$`, `$c \times c$`.
     pub col: Mat<f64>,
     /// Whether the factors are covariances or precisions.
     pub form: Form,
 }
 
-/// `A ⊗ B`: entry `(i·p + k, j·q + l)` is `A_ij B_kl` (`B` is `p × q`).
+/// `$A \otimes B$`: entry `$(i\cdot p + k, j\cdot q + l)$` is `$A_{ij} B_{kl}$` (`B` is `$p \times
+/// q$`).
 pub fn kron(a: &Mat<f64>, b: &Mat<f64>) -> Mat<f64> {
     let (p, q) = (b.nrows(), b.ncols());
     Mat::from_fn(a.nrows() * p, a.ncols() * q, |r, s| {
@@ -78,7 +80,7 @@ impl MatrixNormal {
         self.mean.dim()
     }
 
-    /// The distribution of `Wᵀ`: mean `Mᵀ`, factors swapped.
+    /// The distribution of `$W^{\top}$`: mean `$M^{\top}$`, factors swapped.
     pub fn transposed(&self) -> MatrixNormal {
         MatrixNormal {
             mean: self.mean.t().to_owned(),
@@ -88,8 +90,8 @@ impl MatrixNormal {
         }
     }
 
-    /// The same distribution as a dense Gaussian over `vec(W)` (row-major): matrix `U ⊗ V` or
-    /// `P ⊗ Q`. For checks on small layers (`(rc)²` entries).
+    /// The same distribution as a dense Gaussian over `vec(W)` (row-major): matrix `$U \otimes V$`
+    /// or `$P \otimes Q$`. For checks on small layers (`$(\mathrm{rc})^{2}$` entries).
     pub fn to_dense(&self) -> DenseGaussian {
         DenseGaussian {
             mean: self.mean.iter().copied().collect(),
@@ -98,29 +100,33 @@ impl MatrixNormal {
         }
     }
 
-    /// Conditions the rows `rows` of `W` on the values `values` (`|R| × c`, row `k` for
+    /// Conditions the rows `rows` of `W` on the values `values` (`$|R| \times c$`, row `k` for
     /// `rows[k]`), in closed form in the factors.
     ///
-    /// **Theorem.** If `vec(W) ~ N(vec(M), U ⊗ V)` (row-major `vec`) and the rows are split
-    /// into kept `K` and removed `R`, then
+    /// **Theorem.** If `$\operatorname{vec} (W) \sim \mathcal{N}(\operatorname{vec} (M), U \otimes
+    /// V)$` (row-major `vec`) and the rows are split into kept `K` and removed `R`, then
     ///
-    /// `W_K | W_R = A  ~  MN( M_K + U_KR U_RR⁻¹ (A − M_R),  U_KK − U_KR U_RR⁻¹ U_RK,  V )`:
+    /// ```math
+    /// W_K | W_R = A \sim \mathrm{MN}( M_K + U_{KR} U_{RR}^{-1} (A - M_R), U_{KK} - U_{KR}
+    ///   U_{RR}^{-1} U_{RK}, V ):
+    /// ```
     ///
     /// the column factor is unchanged and the row factor is the Schur complement. Proof: the
-    /// cross-covariance of `vec(W_K)` and `vec(W_R)` is `U_KR ⊗ V`, so [`condition`]'s
-    /// covariance is `U_KK ⊗ V − (U_KR ⊗ V)(U_RR ⊗ V)⁻¹(U_RK ⊗ V) = (U_KK − U_KR U_RR⁻¹
-    /// U_RK) ⊗ V` by the mixed-product rule, and its mean shift is `(U_KR U_RR⁻¹ ⊗ I)
-    /// vec(A − M_R) = vec(U_KR U_RR⁻¹ (A − M_R))`. In precision form (`P = U⁻¹`, `Q = V⁻¹`)
-    /// the same is `MN(M_K − P_KK⁻¹ P_KR (A − M_R), precision factors P_KK, Q)`. A neuron
-    /// removal `φ(t, u)` conditions one row of layer `t` (its incoming weights) and one
-    /// column of layer `t + 1` (its outgoing weights) on zero: under K-FAC the layers are
-    /// independent, so each is this closed form in its own factors.
+    /// cross-covariance of `vec(W_K)` and `vec(W_R)` is `$U_{KR} \otimes V$`, so [`condition`]'s
+    /// covariance is `$U_{KK} \otimes V - (U_{KR} \otimes V)(U_{RR} \otimes V)^{-1}(U_{RK} \otimes
+    /// V) = (U_{KK} - U_{KR} U_{RR}^{-1} U_{RK}) \otimes V$` by the mixed-product rule, and its
+    /// mean shift is `$(U_{KR} U_{RR}^{-1} \otimes I) \operatorname{vec} (A - M_R) =
+    /// \operatorname{vec} (U_{KR} U_{RR}^{-1} (A - M_R))$`. In precision form (`$P = U^{-1}$`, `$Q =
+    /// V^{-1}$`) the same is `$\mathrm{MN}(M_K - P_{KK}^{-1} P_{KR} (A - M_R), \text{precision }
+    /// \text{factors } P_{KK}, Q)$`. A neuron removal `$\varphi(t, u)$` conditions one row of layer
+    /// `t` (its incoming weights) and one column of layer `t + 1` (its outgoing weights) on zero:
+    /// under K-FAC the layers are independent, so each is this closed form in its own factors.
     ///
     /// [`condition`]: super::gaussian::condition
     ///
-    /// Numerics as in [`condition`]: a Cholesky factorisation of `U_RR` (covariance form) or
-    /// `P_KK` (precision form), with the jitter policy `jitter`; returns the conditional and
-    /// the jitter `τ` used (0 if none).
+    /// Numerics as in [`condition`]: a Cholesky factorisation of `$U_{RR}$` (covariance form) or
+    /// `$P_{KK}$` (precision form), with the jitter policy `jitter`; returns the conditional and
+    /// the jitter `$\tau$` used (0 if none).
     pub fn condition_rows(
         &self,
         rows: &[usize],
@@ -182,10 +188,10 @@ impl MatrixNormal {
         Ok((out, tau))
     }
 
-    /// Conditions the columns `cols` of `W` on `values` (`r × |C|`, column `k` for
-    /// `cols[k]`): [`MatrixNormal::condition_rows`] on `Wᵀ`, whose row factor is `V`. The
-    /// result: `W_{:,K} | W_{:,C} = B ~ MN(M_{:,K} + (B − M_{:,C}) V_CC⁻¹ V_CK, U, V_KK −
-    /// V_KC V_CC⁻¹ V_CK)`.
+    /// Conditions the columns `cols` of `W` on `values` (`$r \times|C|$`, column `k` for
+    /// `cols[k]`): [`MatrixNormal::condition_rows`] on `$W^{\top}$`, whose row factor is `V`. The
+    /// result: `$W_{:,K} | W_{:,C} = B \sim \mathrm{MN}(M_{:,K} + (B - M_{:,C}) V_{CC}^{-1} V_{CK},
+    /// U, V_{KK} - V_{KC} V_{CC}^{-1} V_{CK})$`.
     pub fn condition_cols(
         &self,
         cols: &[usize],
@@ -213,7 +219,8 @@ mod tests {
         a
     }
 
-    /// Row and column conditioning in factors = the dense theorem on `U ⊗ V`, in both forms.
+    /// Row and column conditioning in factors = the dense theorem on `$U \otimes V$`, in both
+    /// forms.
     #[test]
     fn factors_match_the_dense_formula() {
         let mean = Array2::from_shape_fn((4, 3), |(i, j)| (i as f64) - 0.5 * j as f64);

@@ -1,5 +1,6 @@
-//! The no-bias MLP of Bayesian distillation, `f = U_T ∘ σ ∘ … ∘ σ ∘ U_1` (no activation
-//! after the last layer: it outputs a regression value or logits), as plain f64 weights.
+//! The no-bias MLP of Bayesian distillation, `$f = U_T \circ \sigma \circ \dots \circ \sigma \circ
+//! U_1$` (no activation after the last layer: it outputs a regression value or logits), as plain
+//! f64 weights.
 
 use autograd::{Float, Var};
 use ndarray::{Array1, Array2};
@@ -9,27 +10,29 @@ use nn::Module;
 use super::alignment::layer_offsets;
 use crate::{Error, Result};
 
-/// The weights `U_1, …, U_T` (`U_t` is `[n_t, n_{t−1}]`) and the activation `σ`.
+/// The weights `$U_1, \dots, U_T$` (`$U_t$` is `$[n_t, n_{t-1}]$`) and the activation `$\sigma$`.
 #[derive(Clone, Debug)]
 pub struct NoBiasMlp {
-    /// `U_1, …, U_T`, each `[out, in]`.
+    /// `$U_1, \dots, U_T$`, each `[out, in]`.
     pub weights: Vec<Array2<f64>>,
-    /// `σ`, applied after every layer but the last.
+    /// `$\sigma$`, applied after every layer but the last.
     pub activation: Activation,
 }
 
-/// One forward pass on a tape: the output and, per layer `l`, its input `a_l` (`[B, n_l]`,
-/// `a_0 = x`) and pre-activation `z_l = a_l U_{l+1}ᵀ` (`[B, n_{l+1}]`); the output is `z_{T−1}`.
+/// One forward pass on a tape: the output and, per layer `l`, its input `$a_l$` (`$[B, n_l]$`,
+/// `$a_0 = x$`) and pre-activation `$z_l = a_l U_{l+1}^{\top}$` (`$[B, n_{l+1}]$`); the output is
+/// `$z_{T-1}$`.
 pub struct Pass<'t, F: Float> {
-    /// `f(x)` (`[B, n_T]`).
+    /// `f(x)` (`$[B, n_T]$`).
     pub output: Var<'t, F>,
-    /// `a_l`, the input of each layer.
+    /// `$a_l$`, the input of each layer.
     pub inputs: Vec<Var<'t, F>>,
-    /// `z_l`, the pre-activation of each layer.
+    /// `$z_l$`, the pre-activation of each layer.
     pub preacts: Vec<Var<'t, F>>,
 }
 
-/// Whether `σ ∘ σ = σ`: ReLU, the identity, and the sorting activations (MaxMin, GroupSort).
+/// Whether `$\sigma \circ \sigma = \sigma$`: ReLU, the identity, and the sorting activations
+/// (MaxMin, GroupSort).
 pub fn is_idempotent(activation: Activation) -> bool {
     matches!(
         activation,
@@ -37,8 +40,8 @@ pub fn is_idempotent(activation: Activation) -> bool {
     )
 }
 
-/// The forward pass `a_0 = x`, `z_l = a_l W_lᵀ`, `a_{l+1} = σ(z_l)`, output `z_{T−1}`, for
-/// weights given as variables (`[out, in]` each).
+/// The forward pass `$a_0 = x$`, `$z_l = a_l W_l^{\top}$`, `$a_{l+1} = \sigma(z_l)$`, output
+/// `$z_{T-1}$`, for weights given as variables (`[out, in]` each).
 pub fn forward<'t, F: Float>(
     weights: &[Var<'t, F>],
     x: Var<'t, F>,
@@ -66,8 +69,8 @@ pub fn forward<'t, F: Float>(
 }
 
 impl NoBiasMlp {
-    /// An MLP from its weights; errors unless consecutive shapes chain (`U_{t+1}` has as many
-    /// columns as `U_t` rows) and every weight is finite.
+    /// An MLP from its weights; errors unless consecutive shapes chain (`$U_{t+1}$` has as many
+    /// columns as `$U_t$` rows) and every weight is finite.
     pub fn new(weights: Vec<Array2<f64>>, activation: Activation) -> Result<Self> {
         if weights.is_empty() {
             return Err(Error::config("no-bias MLP", "it needs at least one layer"));
@@ -122,7 +125,7 @@ impl NoBiasMlp {
         Self::new(weights, activation)
     }
 
-    /// The sizes `[n_0, …, n_T]`.
+    /// The sizes `$[n_0, \dots, n_T]$`.
     pub fn sizes(&self) -> Vec<usize> {
         let mut s = vec![self.weights[0].ncols()];
         s.extend(self.weights.iter().map(|w| w.nrows()));
@@ -162,7 +165,7 @@ impl NoBiasMlp {
         Self::new(weights, activation)
     }
 
-    /// Whether `σ ∘ σ = σ` (layer removal needs it).
+    /// Whether `$\sigma \circ \sigma = \sigma$` (layer removal needs it).
     pub fn idempotent_activation(&self) -> bool {
         is_idempotent(self.activation)
     }

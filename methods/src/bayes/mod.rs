@@ -1,7 +1,8 @@
-//! Bayesian distillation (seed S4, Grabovoy 2021, second half): the teacher's posterior
-//! `p(u | X, y) = N(u0, Σ0)` (a Laplace approximation at the trained teacher), aligned to the
-//! student's architecture by Gaussian conditioning, becomes the student's prior `p(w | A)`; the
-//! student is trained by `min_q KL(q(w) ‖ p(w | A)) − E_q log p(y | X, w)`.
+//! Bayesian distillation (seed S4, Grabovoy 2021, second half): the teacher's posterior `$p(u | X,
+//! y) = \mathcal{N}(u_{0}, \Sigma_{0})$` (a Laplace approximation at the trained teacher), aligned
+//! to the student's architecture by Gaussian conditioning, becomes the student's prior `p(w | A)`;
+//! the student is trained by `$\min_q \mathrm{KL} (q(w) \| p(w | A)) - \mathbb{E}_q \log p(y | X,
+//! w)$`.
 //!
 //! ```text
 //! gaussian        DenseGaussian (covariance or precision form), DiagGaussian, condition: the
@@ -28,21 +29,21 @@
 //!
 //! | seed | code |
 //! |---|---|
-//! | teacher `f = σ ∘ U_T ∘ … ∘ σ ∘ U_1` (no biases) | [`mlp::NoBiasMlp`]; layer `l` (0-based) is `U_{l+1}`; no `σ` after the last layer (it outputs the regression value or the logits) |
-//! | `u = vec(U_T, …, U_1)` | [`mlp::NoBiasMlp::flat`]: row-major `U_1, …, U_T` (a permutation of the seed's; conditioning commutes with it) |
-//! | `p(u | X, y) = N(u0, Σ0)` | [`posterior::WeightGaussian`] from [`laplace::laplace`], precision form `Λ = Σ0⁻¹` |
-//! | `φ(t, u)`, `ψ(t)` | [`alignment::Removal::Neurons`] (hidden layer `t − 1`), [`alignment::Removal::Layer`] (layer `t − 1`) |
+//! | teacher `$f = \sigma \circ U_T \circ \dots \circ \sigma \circ U_1$` (no biases) | [`mlp::NoBiasMlp`]; layer `l` (0-based) is `$U_{l+1}$`; no `$\sigma$` after the last layer (it outputs the regression value or the logits) |
+//! | `$u = \operatorname{vec} (U_T, \dots, U_1)$` | [`mlp::NoBiasMlp::flat`]: row-major `$U_1, \dots, U_T$` (a permutation of the seed's; conditioning commutes with it) |
+//! | `$p(u \vert X, y) = \mathcal{N}(u_{0}, \Sigma_{0})$` | [`posterior::WeightGaussian`] from [`laplace::laplace`], precision form `$\Lambda = \Sigma_{0}^{-1}$` |
+//! | `$\varphi(t, u)$`, `$\psi(t)$` | [`alignment::Removal::Neurons`] (hidden layer `$t - 1$`), [`alignment::Removal::Layer`] (layer `$t - 1$`) |
 //! | `u'`, `u''`, `0` / `vec(I)` | [`alignment::Alignment::kept`], [`alignment::Alignment::removed`] (indices and values) |
 //! | `p(u' | X, y)` (the theorem) | [`gaussian::condition`]; K-FAC: [`matrix_normal::MatrixNormal::condition_rows`] |
 //! | `p(w | A)` | [`posterior::Aligned::prior`] |
-//! | `h_jj`, `p(0|X,y)/p(u_j|X,y)`, `λ_max/λ_j` | [`orders::RemovalOrder`] |
-//! | `q(w)`, `KL(q(w) ‖ p(w | A)) − log p(y | X, w)` | [`variational::VariationalMlp`], [`variational::variational_objective`] |
+//! | `$h_{jj}$`, `$p(0\vert X,y)/p(u_j\vert X,y)$`, `$\lambda_{\max}/\lambda_j$` | [`orders::RemovalOrder`] |
+//! | `q(w)`, `$\mathrm{KL} (q(w) \Vert p(w \vert A)) - \log p(y \vert X, w)$` | [`variational::VariationalMlp`], [`variational::variational_objective`] |
 //!
 //! Readings where the seed is silent (each documented at its item): the teacher's prior
-//! `N(0, α⁻¹ I)` with `α = 1` by default; the GGN as the default curvature; the removal orders
-//! lifted from single weights to a neuron's set of weights and computed once at the teacher;
-//! layer removal only for layers between two activations; the `N/B`-scaled one-sample ELBO
-//! per training object as the minibatch objective.
+//! `$\mathcal{N}(0, \alpha^{-1} I)$` with `$\alpha = 1$` by default; the GGN as the default
+//! curvature; the removal orders lifted from single weights to a neuron's set of weights and
+//! computed once at the teacher; layer removal only for layers between two activations; the
+//! `N/B`-scaled one-sample ELBO per training object as the minibatch objective.
 
 pub mod alignment;
 pub mod checks;

@@ -26,24 +26,27 @@ pub enum RemovalOrder {
         /// The seed of the scores.
         seed: u64,
     },
-    /// Optimal brain damage (LeCun et al. 1990): the seed's `ξ = argmin_j h_jj u_j²/2`, a
-    /// weight's saliency under a diagonal quadratic model of the loss; a neuron's saliency is
-    /// the sum over its weights (the diagonal model's cost of zeroing all of them). Score
-    /// `−Σ_{j∈S} h_jj u_j²/2`: the least salient neuron goes first.
+    /// Optimal brain damage (LeCun et al. 1990): the seed's `$\xi = \operatorname{argmin} _j h_{jj}
+    /// u_j^{2}/2$`, a weight's saliency under a diagonal quadratic model of the loss; a neuron's
+    /// saliency is the sum over its weights (the diagonal model's cost of zeroing all of them).
+    /// Score `$-\sum_{j\in S} h_{jj} u_j^{2}/2$`: the least salient neuron goes first.
     OptimalBrainDamage,
-    /// Posterior density ratio: the seed's `ξ = argmax_j p(0 | X, y) / p(u_j | X, y)`, the
-    /// marginal posterior density at zero against that at the mode. For a set `S` the joint
-    /// marginal `N(u0_S, Σ_SS)` gives `ln [p(0)/p(u0_S)] = −½ u0_Sᵀ Σ_SS⁻¹ u0_S`: the score
-    /// (the neuron whose weights are most plausibly zero goes first).
+    /// Posterior density ratio: the seed's `$\xi = \operatorname{argmax} _j p(0 | X, y) / p(u_j |
+    /// X, y)$`, the marginal posterior density at zero against that at the mode. For a set `S` the
+    /// joint marginal `$\mathcal{N}(u0_S, \Sigma_{SS})$` gives `$\ln[p(0)/p(u0_S)] = -\tfrac{1}{2}
+    /// u0_S^{\top} \Sigma_{SS}^{-1} u0_S$`: the score (the neuron whose weights are most plausibly
+    /// zero goes first).
     DensityRatio,
-    /// Belsley's collinearity diagnostic on the posterior covariance (the seed: `ξ = argmax_j
-    /// λ_max / λ_j`, `λ` the singular values of the covariance). Reading: with `Σ = V
-    /// diag(λ) Vᵀ`, each direction `k` has the condition index `η_k = λ_max / λ_k`, and weight
-    /// `j` is tied to the direction that dominates Belsley's variance-decomposition
-    /// proportions `π_jk ∝ v_jk² / λ_k²` (`Σ` in the role of Belsley's design matrix): its
-    /// score is `η_{k(j)}`, `k(j) = argmax_k π_jk`. A large index marks a weight caught in a
-    /// near-deterministic relation with others (`Var(vᵀu) = λ_k` tiny), whose removal the
-    /// conditioning compensates through the others. A neuron scores the largest of its weights.
+    /// Belsley's collinearity diagnostic on the posterior covariance (the seed: `$\xi =
+    /// \operatorname{argmax} _j \lambda_{\max} / \lambda_j$`, `$\lambda$` the singular values of
+    /// the covariance). Reading: with `$\sum = V \operatorname{diag} (\lambda) V^{\top}$`, each
+    /// direction `k` has the condition index `$\eta_k = \lambda_{\max} / \lambda_k$`, and weight
+    /// `j` is tied to the direction that dominates Belsley's variance-decomposition proportions
+    /// `$\pi_{jk} \propto v_{jk}^{2} / \lambda_k^{2}$` (`$\Sigma$` in the role of Belsley's design
+    /// matrix): its score is `$\eta_{k(j)}$`, `$k(j) = \operatorname{argmax} _k \pi_{jk}$`. A large
+    /// index marks a weight caught in a near-deterministic relation with others
+    /// (`$\operatorname{Var} (v^{\top}u) = \lambda_k$` tiny), whose removal the conditioning
+    /// compensates through the others. A neuron scores the largest of its weights.
     Belsley,
 }
 
@@ -71,11 +74,11 @@ pub fn neuron_weights(sizes: &[usize], h: usize, j: usize) -> Vec<usize> {
 
 /// Scores of every hidden neuron of the teacher under `order`, from its posterior.
 ///
-/// `hessian_diagonal` is OBD's `h_jj` (e.g. the exact Hessian diagonal from Hessian-vector
-/// products, or a Hutchinson estimate); when `None`, OBD uses the posterior precision's
-/// diagonal (the curvature plus `α`). Costs: density ratio with a full precision needs `L⁻¹`
-/// (`P³/3` flops, a second `P × P` matrix); Belsley with a full matrix an eigendecomposition
-/// (`≈ 9P³` flops: minutes for `P = 6050`).
+/// `hessian_diagonal` is OBD's `$h_{jj}$` (e.g. the exact Hessian diagonal from Hessian-vector
+/// products, or a Hutchinson estimate); when `None`, OBD uses the posterior precision's diagonal
+/// (the curvature plus `$\alpha$`). Costs: density ratio with a full precision needs `$L^{-1}$`
+/// (`$P^{3}/3$` flops, a second `$P \times P$` matrix); Belsley with a full matrix an
+/// eigendecomposition (`$\approx 9P^{3}$` flops: minutes for `$P = 6050$`).
 pub fn neuron_scores(
     order: RemovalOrder,
     posterior: &WeightGaussian,
@@ -126,7 +129,8 @@ pub fn neuron_scores(
 
 type PerNeuron<'a> = dyn Fn(&mut dyn FnMut(&[usize]) -> Result<f64>) -> Result<NeuronScores> + 'a;
 
-/// `−½ u0_Sᵀ Σ_SS⁻¹ u0_S` per neuron, `Σ_SS` the marginal covariance of its weights.
+/// `$-\tfrac{1}{2} u0_S^{\top} \Sigma_{SS}^{-1} u0_S$` per neuron, `$\Sigma_{SS}$` the marginal
+/// covariance of its weights.
 fn density_ratio(
     posterior: &WeightGaussian,
     u: &Array1<f64>,
@@ -216,7 +220,7 @@ fn density_ratio(
     }
 }
 
-/// Belsley's per-weight score `η_{k(j)}` (see [`RemovalOrder::Belsley`]).
+/// Belsley's per-weight score `$\eta_{k(j)}$` (see [`RemovalOrder::Belsley`]).
 fn belsley_weights(posterior: &WeightGaussian) -> Result<Array1<f64>> {
     let eigen = |m: &Mat<f64>, what: &str| -> Result<(Vec<f64>, Mat<f64>)> {
         let e = m

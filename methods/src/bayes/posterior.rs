@@ -13,19 +13,20 @@ use crate::{Error, Result};
 /// How the covariance of the weight vector is structured.
 #[derive(Clone, Debug)]
 pub enum Structured {
-    /// A dense `P × P` matrix (the 6,050-weight synthetic teacher: 293 MB in f64).
+    /// A dense `$P \times P$` matrix (the 6,050-weight synthetic teacher: 293 MB in f64).
     Full(DenseGaussian),
     /// Independent weights.
     Diagonal(DiagGaussian),
-    /// Independent layers, each matrix normal (K-FAC): `Σ_l (n_l² + n_{l−1}²)` numbers.
+    /// Independent layers, each matrix normal (K-FAC): `$\sum_l (n_l^{2} + n_{l-1}^{2})$` numbers.
     Kfac(Vec<MatrixNormal>),
 }
 
 /// A Gaussian over the weight vector `u` of a no-bias MLP of sizes `sizes` (layout in
-/// `super::alignment`): the teacher posterior `N(u0, Σ0)`, or the student prior `p(w | A)`.
+/// `super::alignment`): the teacher posterior `$\mathcal{N}(u_{0}, \Sigma_{0})$`, or the student
+/// prior `p(w | A)`.
 #[derive(Clone, Debug)]
 pub struct WeightGaussian {
-    /// `[n_0, …, n_T]`.
+    /// `$[n_0, \dots, n_T]$`.
     pub sizes: Vec<usize>,
     /// The distribution.
     pub dist: Structured,
@@ -36,7 +37,7 @@ pub struct WeightGaussian {
 pub struct Aligned {
     /// `p(w | A)`, over the student's weights (sizes [`Alignment::sizes`]).
     pub prior: WeightGaussian,
-    /// The largest jitter `τ` added to a factored block (0 when none was needed; see
+    /// The largest jitter `$\tau$` added to a factored block (0 when none was needed; see
     /// [`Jitter`]).
     pub jitter: f64,
 }
@@ -106,8 +107,8 @@ impl WeightGaussian {
         .expect("r·c values")
     }
 
-    /// The diagonal of the precision `Λ = Σ⁻¹` (for a dense covariance form, by a Cholesky
-    /// inverse; K-FAC: `diag(P) ⊗ diag(Q)`).
+    /// The diagonal of the precision `$\Lambda = \Sigma^{-1}$` (for a dense covariance form, by a
+    /// Cholesky inverse; K-FAC: `$\operatorname{diag} (P) \otimes \operatorname{diag} (Q)$`).
     pub fn precision_diagonal(&self) -> Result<Array1<f64>> {
         Ok(match &self.dist {
             Structured::Full(g) => {
@@ -134,7 +135,7 @@ impl WeightGaussian {
     ///
     /// Full: one call of [`condition`] on every removed weight at once (values 0 and
     /// `vec(I)`). Diagonal: the kept coordinates (independent coordinates are not moved by
-    /// conditioning others). K-FAC: layers are independent, so a layer removed by `ψ` just
+    /// conditioning others). K-FAC: layers are independent, so a layer removed by `$\psi$` just
     /// disappears, and each kept layer is conditioned on its removed rows and then its
     /// removed columns being 0 ([`MatrixNormal::condition_rows`], `condition_cols`: the
     /// closed form in the factors; the two steps equal the joint conditioning).
@@ -206,7 +207,7 @@ impl WeightGaussian {
     }
 
     /// The same distribution with a dense matrix in `form` (for checks and small students;
-    /// K-FAC layers become diagonal blocks `P ⊗ Q`).
+    /// K-FAC layers become diagonal blocks `$P \otimes Q$`).
     pub fn to_dense(&self, form: Form) -> Result<DenseGaussian> {
         let g = match &self.dist {
             Structured::Full(g) => g.clone(),

@@ -1,5 +1,5 @@
 //! The student of Bayesian distillation: a no-bias MLP with mean-field Gaussian weights,
-//! trained by the variational objective `KL(q(w) ‖ p(w | A)) − log p(y | X, w)`.
+//! trained by the variational objective `$\mathrm{KL} (q(w) \| p(w | A)) - \log p(y | X, w)$`.
 
 use autograd::{Float, Var};
 use ndarray::ArrayD;
@@ -13,12 +13,13 @@ use super::likelihood::{Likelihood, Targets};
 use super::posterior::WeightGaussian;
 use crate::{Error, Result};
 
-/// `g = W_L ∘ σ ∘ … ∘ σ ∘ W_1` with `q(W_l)` mean-field Gaussians and no biases.
+/// `$g = W_L \circ \sigma \circ \dots \circ \sigma \circ W_1$` with `$q(W_l)$` mean-field Gaussians
+/// and no biases.
 #[derive(Clone, Debug)]
 pub struct VariationalMlp<F: Float> {
     /// The layers (`nn::layers::VariationalLinear` without bias).
     pub layers: Vec<VariationalLinear<F>>,
-    /// `σ`.
+    /// `$\sigma$`.
     pub activation: Activation,
 }
 
@@ -34,9 +35,9 @@ impl<F: Float> VariationalMlp<F> {
         Self::build(sizes, activation, init, log_var, false, rng)
     }
 
-    /// The same network with a mean-field Gaussian bias in every layer (`q(b_l)`, its mean
-    /// drawn as PyTorch draws a bias): the seed S2's `f(x, w) = W_2ᵀ σ(W_1ᵀ x + b_1) + b_2`.
-    /// [`variational_objective`] refuses it (its structured prior is over the weights).
+    /// The same network with a mean-field Gaussian bias in every layer (`$q(b_l)$`, its mean drawn
+    /// as PyTorch draws a bias): the seed S2's `$f(x, w) = W_2^{\top} \sigma(W_1^{\top} x + b_1) +
+    /// b_2$`. [`variational_objective`] refuses it (its structured prior is over the weights).
     pub fn with_biases(
         sizes: &[usize],
         activation: Activation,
@@ -90,7 +91,7 @@ impl<F: Float> VariationalMlp<F> {
         Ok(model)
     }
 
-    /// `[n_0, …, n_L]`.
+    /// `$[n_0, \dots, n_L]$`.
     pub fn sizes(&self) -> Vec<usize> {
         let mut s = vec![self.layers[0].dims().0];
         s.extend(self.layers.iter().map(|l| l.dims().1));
@@ -137,8 +138,8 @@ impl<F: Float> VariationalMlp<F> {
         self.layers.iter().any(|l| l.bias.is_some())
     }
 
-    /// `q(w)` as variables of this pass (binding `μ_l`, `ρ_l`; the forward pass uses the same
-    /// bindings).
+    /// `q(w)` as variables of this pass (binding `$\mu_l$`, `$\rho_l$`; the forward pass uses the
+    /// same bindings).
     pub fn mean_field<'t>(&self, ctx: &Ctx<'t, F>) -> MeanField<'t, F> {
         MeanField {
             means: self
@@ -197,25 +198,28 @@ pub struct VariationalConfig {
 pub struct VariationalTerms<'t, F: Float> {
     /// The loss to minimise: `(kl_weight · KL + (N/B) · NLL) / N`.
     pub loss: Var<'t, F>,
-    /// `KL(q ‖ p)`.
+    /// `$\mathrm{KL} (q \| p)$`.
     pub kl: Var<'t, F>,
-    /// `−log p(y_B | X_B, w)` of the batch at the drawn `w`.
+    /// `$-\log p(y_B | X_B, w)$` of the batch at the drawn `w`.
     pub nll: Var<'t, F>,
 }
 
-/// The variational objective of the Bayesian-distilled student (the seed's `ŵ = argmin_{q}
-/// KL(q(w) ‖ p(w | A)) − log p(y | X, w)`), estimated on a batch `(X_B, y_B)` of `B` objects
-/// out of `N` with one reparameterised draw `w = μ + e^{ρ/2} ⊙ ε`:
+/// The variational objective of the Bayesian-distilled student (the seed's `$\hat{w} =
+/// \operatorname{argmin} _{q} \mathrm{KL} (q(w) \| p(w | A)) - \log p(y | X, w)$`), estimated on a
+/// batch `$(X_B, y_B)$` of `B` objects out of `N` with one reparameterised draw `$w = \mu +
+/// e^{\rho/2} \odot \varepsilon$`:
 ///
-/// `L(μ, ρ) = (1/N) [ κ · KL(q ‖ p) − (N/B) log p(y_B | X_B, w) ]`,
+/// ```math
+/// L(\mu, \rho) = \frac{1}{N} [ \kappa \cdot \mathrm{KL} (q \| p) - (N/B) \log p(y_B | X_B, w) ],
+/// ```
 ///
-/// an unbiased estimate of the negative evidence lower bound per training object (`κ = 1`:
+/// an unbiased estimate of the negative evidence lower bound per training object (`$\kappa = 1$`:
 /// the seed's objective). `KL` is exact ([`kl_divergence`]); the draw's noise comes from the
-/// pass's seeded stream, so a fixed seed fixes the objective as a function of `(μ, ρ)` (the
-/// gradient checks rely on that). In an evaluation pass the means are used (`w = μ`).
+/// pass's seeded stream, so a fixed seed fixes the objective as a function of `$(\mu, \rho)$` (the
+/// gradient checks rely on that). In an evaluation pass the means are used (`$w = \mu$`).
 ///
-/// Symbols → arguments: `q` = `student`, `p(w | A)` = `prior`, `X_B` = `x` (`[B, n_0]`),
-/// `y_B` = `targets`, `N`, `κ` and the likelihood from `cfg`.
+/// Symbols → arguments: `q` = `student`, `p(w | A)` = `prior`, `$X_B$` = `x` (`$[B, n_0]$`),
+/// `$y_B$` = `targets`, `N`, `$\kappa$` and the likelihood from `cfg`.
 pub fn variational_objective<'t, F: Float>(
     ctx: &Ctx<'t, F>,
     student: &VariationalMlp<F>,

@@ -1,14 +1,18 @@
-//! Hinton distillation (seed S1, and the `L_st` of seed S4 with `x* = x`).
+//! Hinton distillation (seed S1, and the `$L_{st}$` of seed S4 with `$x^{*} = x$`).
 //!
-//! The seeds write, for a teacher `f = softmax(v/T)` and a student `g = softmax(z/T)`,
+//! The seeds write, for a teacher `$f = \operatorname{softmax} (v/T)$` and a student `$g =
+//! \operatorname{softmax} (z/T)$`,
 //!
-//! `L = − Σ_i Σ_k y_ik log g_k(x_i)|_{T=1} − Σ_i Σ_k f_k(x_i)|_{T=T0} log g_k(x_i)|_{T=T0}`.
+//! ```math
+//! L = - \sum_i \sum_k y_{ik} \log g_k(x_i)|_{T=1} - \sum_i \sum_k f_k(x_i)|_{T=T_{0}} \log
+//!   g_k(x_i)|_{T=T_{0}}.
+//! ```
 //!
-//! We give the two terms weights (`α` hard, `β` soft; the seeds' loss is `α = β = 1`), a
-//! [`Reduction`] (the seeds sum over the objects; a batch mean divides the whole loss by `B` and
-//! changes no minimiser), and Hinton et al.'s `T²` factor on the soft term as an explicit option —
-//! off in the seeds' form, because their formula has none. [`HintonConfig::seeds`] is the
-//! formula exactly as the seeds write it.
+//! We give the two terms weights (`$\alpha$` hard, `$\beta$` soft; the seeds' loss is `$\alpha =
+//! \beta = 1$`), a [`Reduction`] (the seeds sum over the objects; a batch mean divides the whole
+//! loss by `B` and changes no minimiser), and Hinton et al.'s `$T^{2}$` factor on the soft term as
+//! an explicit option — off in the seeds' form, because their formula has none.
+//! [`HintonConfig::seeds`] is the formula exactly as the seeds write it.
 
 use autograd::functional::{cross_entropy, Reduction};
 use autograd::{Float, Var};
@@ -17,30 +21,30 @@ use nn::loss::{soft_target_loss, TemperatureScaling};
 
 use crate::{Error, Result};
 
-/// The weights, the temperature, the `T²` choice and the reduction of a Hinton distillation
+/// The weights, the temperature, the `$T^{2}$` choice and the reduction of a Hinton distillation
 /// loss. There is no `Default`: the seeds give no temperature, so every constructor asks for one
 /// ([`seeds`](HintonConfig::seeds), [`imitation`](HintonConfig::imitation)), and a struct
 /// literal names every field.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HintonConfig {
-    /// `α`, the weight of the hard-label term (cross-entropy at `T = 1`). The seeds: 1.
+    /// `$\alpha$`, the weight of the hard-label term (cross-entropy at `$T = 1$`). The seeds: 1.
     pub hard_weight: f64,
-    /// `β`, the weight of the soft-target term (at `T = T0`). The seeds: 1.
+    /// `$\beta$`, the weight of the soft-target term (at `$T = T_{0}$`). The seeds: 1.
     pub soft_weight: f64,
-    /// `T0`, the temperature of the soft-target term. The seeds give no value (Hinton et al.
+    /// `$T_{0}$`, the temperature of the soft-target term. The seeds give no value (Hinton et al.
     /// report 2–20; a low value keeps the soft term informative for few classes).
     pub temperature: f64,
-    /// Whether the soft term is multiplied by `T0²`. The seeds: not.
+    /// Whether the soft term is multiplied by `$T_{0}^{2}$`. The seeds: not.
     pub scaling: TemperatureScaling,
     /// The sum over the objects (the seeds) or the batch mean.
     pub reduction: Reduction,
 }
 
 impl HintonConfig {
-    /// The seeds' loss as they write it, `L = − Σ_i log g_{y_i}(x_i)|_{T=1} − Σ_i Σ_k
-    /// f_k(x_i)|_{T=T0} log g_k(x_i)|_{T=T0}`: `α = β = 1`, no `T²` factor, summed over the
-    /// objects (`Reduction::Sum`), at the temperature `T0` the caller gives (errors unless
-    /// finite and `> 0`).
+    /// The seeds' loss as they write it, `$L = - \sum_i \log g_{y_i}(x_i)|_{T=1} - \sum_i \sum_k
+    /// f_k(x_i)|_{T=T_{0}} \log g_k(x_i)|_{T=T_{0}}$`: `$\alpha = \beta = 1$`, no `$T^{2}$` factor,
+    /// summed over the objects (`Reduction::Sum`), at the temperature `$T_{0}$` the caller gives
+    /// (errors unless finite and `> 0`).
     ///
     /// ```
     /// use methods::distill::{HintonConfig, Reduction, TemperatureScaling};
@@ -66,9 +70,10 @@ impl HintonConfig {
         Ok(cfg)
     }
 
-    /// Lopez-Paz et al.'s imitation parameter: `α = 1 − λ`, `β = λ` (generalised distillation
-    /// writes the loss as `(1 − λ)·hard + λ·soft`), averaged over the batch
-    /// (`Reduction::Mean`). Errors unless `λ ∈ [0, 1]` and `T0` finite and `> 0`.
+    /// Lopez-Paz et al.'s imitation parameter: `$\alpha = 1 - \lambda$`, `$\beta = \lambda$`
+    /// (generalised distillation writes the loss as `$(1 - \lambda)\cdot \mathrm{hard} + \lambda
+    /// \cdot \mathrm{soft}$`), averaged over the batch (`Reduction::Mean`). Errors unless `$\lambda
+    /// \in[0, 1]$` and `$T_{0}$` finite and `> 0`.
     ///
     /// ```
     /// use methods::distill::{HintonConfig, Reduction, TemperatureScaling};
@@ -91,7 +96,7 @@ impl HintonConfig {
         Ok(cfg)
     }
 
-    /// Checks the ranges: weights finite and `≥ 0`, temperature finite and `> 0`.
+    /// Checks the ranges: weights finite and `$\ge 0$`, temperature finite and `> 0`.
     pub fn validate(&self) -> Result<()> {
         for (what, v) in [
             ("Hinton hard weight α", self.hard_weight),
@@ -107,8 +112,9 @@ impl HintonConfig {
         check_temperature("Hinton temperature T0", self.temperature)
     }
 
-    /// A one-line description for run reports, naming the `T²` choice and the reduction, e.g.
-    /// `hinton: 1·CE(T=1) + 1·CE_soft(T0=4), soft term unscaled (as the seeds write it), sum over rows`.
+    /// A one-line description for run reports, naming the `$T^{2}$` choice and the reduction, e.g.
+    /// `hinton: 1·CE(T=1) + 1·CE_soft(T0=4), soft term unscaled (as the seeds write it), sum over
+    /// rows`.
     pub fn describe(&self) -> String {
         let scaling = match self.scaling {
             TemperatureScaling::None => "soft term unscaled (as the seeds write it)".to_string(),
@@ -124,14 +130,19 @@ impl HintonConfig {
     }
 }
 
-/// Hinton's distillation loss, `Σ_i ℓ_i` or `(1/B) Σ_i ℓ_i` by `cfg.reduction`, with
+/// Hinton's distillation loss, `$\sum_i \ell_i$` or `$\frac{1}{B} \sum_i \ell_i$` by
+/// `cfg.reduction`, with
 ///
-/// `ℓ_i = α · (−log g_{y_i}(x_i)|_{T=1}) + β · c(T0) · (−Σ_k f_ik log g_k(x_i)|_{T=T0})`
+/// ```math
+/// \ell_i = \alpha \cdot(-\log g_{y_i}(x_i)|_{T=1}) + \beta \cdot c(T_{0}) \cdot(-\sum_k
+///   f_{ik} \log g_k(x_i)|_{T=T_{0}})
+/// ```
 ///
-/// and `g(x_i)|_T = softmax(z_i / T)`, `f_i = softmax(v_i / T0)`, `c(T0) = 1` or `T0²`
-/// ([`HintonConfig::scaling`]). Symbols → arguments: `z` = `student_logits` (`[B, K]`),
-/// `y` = `labels` (class indices), `v` = `teacher_logits` (`[B, K]`, treated as constants),
-/// `α, β, T0` = `cfg.hard_weight, cfg.soft_weight, cfg.temperature`.
+/// and `$g(x_i)|_T = \operatorname{softmax} (z_i / T)$`, `$f_i = \operatorname{softmax} (v_i /
+/// T_{0})$`, `$c(T_{0}) = 1$` or `$T_{0}^{2}$` ([`HintonConfig::scaling`]). Symbols → arguments:
+/// `z` = `student_logits` (`[B, K]`), `y` = `labels` (class indices), `v` = `teacher_logits` (`[B,
+/// K]`, treated as constants), `$\alpha, \beta, T_{0}$` = `cfg.hard_weight, cfg.soft_weight,
+/// cfg.temperature`.
 ///
 /// The soft term is [`nn::loss::soft_target_loss`]; this function only weights and adds.
 ///
@@ -170,9 +181,9 @@ pub fn hinton_loss<'t, F: Float>(
         .try_add(soft.mul_scalar(cfg.soft_weight))?)
 }
 
-/// The teacher's answers as probabilities, `s_i = softmax(v_i / T)` row-wise, computed stably
-/// in `f64` (shift by the row maximum). `teacher_logits` is `v` (`[n, K]`), `temperature` is
-/// `T`. This is the `s_i = f(x*_i)` that the probabilistic objective takes.
+/// The teacher's answers as probabilities, `$s_i = \operatorname{softmax} (v_i / T)$` row-wise,
+/// computed stably in `f64` (shift by the row maximum). `teacher_logits` is `v` (`[n, K]`),
+/// `temperature` is `T`. This is the `$s_i = f(x^{*}_i)$` that the probabilistic objective takes.
 pub fn soft_targets(teacher_logits: ArrayView2<'_, f64>, temperature: f64) -> Result<Array2<f64>> {
     check_temperature("soft-target temperature T", temperature)?;
     let mut s = teacher_logits.mapv(|v| v / temperature);

@@ -1,18 +1,18 @@
-//! The index set `I`: the objects whose teacher answer `s_i = f(x*_i)` is known.
+//! The index set `I`: the objects whose teacher answer `$s_i = f(x^{*}_i)$` is known.
 //!
 //! In seed S4 (and in Vapnik's privileged-information setting) the privileged features `x*_i`,
-//! hence the teacher's answers, exist only for `i ∈ I ⊆ {0, …, n−1}`. Every function that takes
-//! an `IndexSet` beside teacher answers takes them as one row per element of `I`, **in the order
-//! of [`IndexSet::indices`]**, which is the order the set was built in: the order of the list
-//! given to [`IndexSet::from_indices`], ascending for [`IndexSet::from_mask`], [`IndexSet::all`]
-//! and a batch's set from [`IndexSet::restrict`]. So the answers for `I = [7, 2, 5]` are the
-//! answers of objects 7, 2 and 5, in that order: the set remembers the order it was given, and no
-//! function re-sorts it. A number of answers other than `|I|` is an error naming the function
-//! called.
+//! hence the teacher's answers, exist only for `$i \in I \subseteq \{0, \dots, n-1\}$`. Every
+//! function that takes an `IndexSet` beside teacher answers takes them as one row per element of
+//! `I`, **in the order of [`IndexSet::indices`]**, which is the order the set was built in: the
+//! order of the list given to [`IndexSet::from_indices`], ascending for [`IndexSet::from_mask`],
+//! [`IndexSet::all`] and a batch's set from [`IndexSet::restrict`]. So the answers for `$I = [7, 2,
+//! 5]$` are the answers of objects 7, 2 and 5, in that order: the set remembers the order it was
+//! given, and no function re-sorts it. A number of answers other than `|I|` is an error naming the
+//! function called.
 
 use crate::{Error, Result};
 
-/// A subset `I` of `{0, …, n−1}` with an order: the order of its teacher answers.
+/// A subset `I` of `$\{0, \dots, n-1\}$` with an order: the order of its teacher answers.
 ///
 /// Two sets are equal when they list the same objects **in the same order** (the order says
 /// which answer row belongs to which object).
@@ -31,23 +31,23 @@ use crate::{Error, Result};
 pub struct IndexSet {
     mask: Vec<bool>,
     indices: Vec<usize>,
-    /// `position[i]`: where `i` is in `indices`, if `i ∈ I`.
+    /// `position[i]`: where `i` is in `indices`, if `$i \in I$`.
     position: Vec<Option<usize>>,
 }
 
 impl IndexSet {
-    /// `I = {0, …, n−1}` in ascending order: every object has a teacher answer (Hinton's
+    /// `$I = \{0, \dots, n-1\}$` in ascending order: every object has a teacher answer (Hinton's
     /// setting).
     pub fn all(n: usize) -> Self {
         Self::from_mask(vec![true; n])
     }
 
-    /// `I = ∅`: no teacher answers (training without a teacher).
+    /// `$I = \emptyset$`: no teacher answers (training without a teacher).
     pub fn none(n: usize) -> Self {
         Self::from_mask(vec![false; n])
     }
 
-    /// `I` from a mask, in ascending order: `i ∈ I` iff `mask[i]`; `n = mask.len()`.
+    /// `I` from a mask, in ascending order: `$i \in I$` iff `mask[i]`; `n = mask.len()`.
     pub fn from_mask(mask: Vec<bool>) -> Self {
         let indices: Vec<usize> = mask
             .iter()
@@ -58,7 +58,7 @@ impl IndexSet {
     }
 
     /// `I` from a list of distinct indices below `n`, **in the order given**: the teacher
-    /// answers that go with this set follow the same order. Errors on an index `≥ n` or a
+    /// answers that go with this set follow the same order. Errors on an index `$\ge n$` or a
     /// repeated index (a repeat would count an object's teacher answer twice).
     ///
     /// ```
@@ -111,12 +111,12 @@ impl IndexSet {
         self.indices.len()
     }
 
-    /// Whether `I = ∅`.
+    /// Whether `$I = \emptyset$`.
     pub fn is_empty(&self) -> bool {
         self.indices.is_empty()
     }
 
-    /// Whether `i ∈ I` (false for `i ≥ n`).
+    /// Whether `$i \in I$` (false for `$i \ge n$`).
     pub fn contains(&self, i: usize) -> bool {
         self.mask.get(i).copied().unwrap_or(false)
     }
@@ -127,7 +127,7 @@ impl IndexSet {
     }
 
     /// The row of object `i`'s teacher answer (its position in [`indices`](Self::indices)),
-    /// or `None` if `i ∉ I`.
+    /// or `None` if `$i \notin I$`.
     pub fn position(&self, i: usize) -> Option<usize> {
         self.position.get(i).copied().flatten()
     }
@@ -142,11 +142,11 @@ impl IndexSet {
         (0..self.universe()).filter(|&i| !self.mask[i]).collect()
     }
 
-    /// The index set of a mini-batch: `rows` are the batch's objects (indices below `n`, in
-    /// batch order); the result is the set of batch positions `j` with `rows[j] ∈ I`, ascending.
-    /// Also returns, for each such position in that order, the row of `rows[j]`'s answer in the
-    /// full teacher-answer matrix (its [`position`](Self::position) in `I`): select those rows
-    /// and pass them with the batch.
+    /// The index set of a mini-batch: `rows` are the batch's objects (indices below `n`, in batch
+    /// order); the result is the set of batch positions `j` with `$\mathrm{rows}[j] \in I$`,
+    /// ascending. Also returns, for each such position in that order, the row of `rows[j]`'s answer
+    /// in the full teacher-answer matrix (its [`position`](Self::position) in `I`): select those
+    /// rows and pass them with the batch.
     ///
     /// ```
     /// use methods::distill::IndexSet;

@@ -2,10 +2,14 @@
 //! privileged information, as seed S4 writes it.
 //!
 //! The teacher `f` is trained on privileged features `x*`, the student `g` on ordinary features
-//! `x`; the teacher's answers `s_i = f(x*_i) = softmax(v*(x*_i)/T0)` exist only for the objects
-//! of the index set `I` (see [`IndexSet`]), so the soft term runs over `I` only:
+//! `x`; the teacher's answers `$s_i = f(x^{*}_i) = \operatorname{softmax} (v^{*}(x^{*}_i)/T_{0})$`
+//! exist only for the objects of the index set `I` (see [`IndexSet`]), so the soft term runs over
+//! `I` only:
 //!
-//! `L_st(g) = − Σ_i Σ_k y_ik log g_k(x_i)|_{T=1} − Σ_{i∈I} Σ_k f_k(x*_i)|_{T=T0} log g_k(x_i)|_{T=T0}`.
+//! ```math
+//! L_{st}(g) = - \sum_i \sum_k y_{ik} \log g_k(x_i)|_{T=1} - \sum_{i\in I} \sum_k
+//!   f_k(x^{*}_i)|_{T=T_{0}} \log g_k(x_i)|_{T=T_{0}}.
+//! ```
 
 use autograd::functional::{cross_entropy, Reduction};
 use autograd::{Float, Var};
@@ -15,21 +19,25 @@ use super::hinton::HintonConfig;
 use super::index_set::IndexSet;
 use crate::Result;
 
-/// The generalised distillation loss, `Σ_i ℓ_i` over the batch or `(1/B) Σ_i ℓ_i` by
-/// `cfg.reduction`, with
+/// The generalised distillation loss, `$\sum_i \ell_i$` over the batch or `$\frac{1}{B} \sum_i
+/// \ell_i$` by `cfg.reduction`, with
 ///
-/// `ℓ_i = α (−log g_{y_i}(x_i)|_{T=1}) + [i ∈ I] · β · c(T0) · (−Σ_k f_k(x*_i) log g_k(x_i)|_{T=T0})`
+/// ```math
+/// \ell_i = \alpha(-\log g_{y_i}(x_i)|_{T=1}) + [i \in I] \cdot \beta \cdot c(T_{0})
+///   \cdot(-\sum_k f_k(x^{*}_i) \log g_k(x_i)|_{T=T_{0}})
+/// ```
 ///
-/// and `g(x_i)|_T = softmax(z_i / T)`, `f(x*_i) = softmax(v*_i / T0)`, `c(T0) = 1` or `T0²`.
-/// Symbols → arguments: `z` = `student_logits` (`[B, K]`, the student on `x`), `y` = `labels`,
-/// `v*` = `teacher_logits` (`[|I|, K]`: the teacher on `x*_i`, one row per element of `I` in the
-/// order of `index.indices()`; constants), `I` = `index` (a subset of the batch), `α, β, T0, c`
-/// from `cfg`. Errors name `generalized_distillation_loss`.
+/// and `$g(x_i)|_T = \operatorname{softmax} (z_i / T)$`, `$f(x^{*}_i) = \operatorname{softmax}
+/// (v^{*}_i / T_{0})$`, `$c(T_{0}) = 1$` or `$T_{0}^{2}$`. Symbols → arguments: `z` =
+/// `student_logits` (`[B, K]`, the student on `x`), `y` = `labels`, `v*` = `teacher_logits` (`[|I|,
+/// K]`: the teacher on `x*_i`, one row per element of `I` in the order of `index.indices()`;
+/// constants), `I` = `index` (a subset of the batch), `$\alpha, \beta, T_{0}, c$` from `cfg`.
+/// Errors name `generalized_distillation_loss`.
 ///
 /// Normalisation: with `Reduction::Mean` both sums are divided by `B`, not the soft one by
 /// `|I|`, so that each object of `I` carries the same weight whatever the batch's share of `I`,
 /// and so that with `I` = the whole batch the loss equals [`hinton_loss`](super::hinton_loss)
-/// exactly. With `I = ∅` it is `α` times the plain cross-entropy.
+/// exactly. With `$I = \emptyset$` it is `$\alpha$` times the plain cross-entropy.
 ///
 /// ```
 /// use autograd::Tape;

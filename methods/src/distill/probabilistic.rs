@@ -1,18 +1,21 @@
 //! Probabilistic distillation for classification (seed S4, Grabovoy 2021).
 //!
-//! The joint likelihood of true labels and teacher answers,
-//! `p(y, S | X, g, I) = Π_{i∉I} p(y_i|x_i,g) Π_{i∈I} p(y_i, s_i|x_i,g)`, with the weight
-//! `λ ∈ [0, 1]` splitting each `i ∈ I` between its label and its teacher answer, gives the
-//! objective (maximised)
+//! The joint likelihood of true labels and teacher answers, `$p(y, S | X, g, I) = \prod_{i\notin I}
+//! p(y_i|x_i,g) \prod_{i\in I} p(y_i, s_i|x_i,g)$`, with the weight `$\lambda \in[0, 1]$` splitting
+//! each `$i \in I$` between its label and its teacher answer, gives the objective (maximised)
 //!
-//! `Σ_{i∉I} log p(y_i|x_i,g) + (1−λ) Σ_{i∈I} log p(y_i|x_i,g) + λ Σ_{i∈I} log p(s_i|x_i,g)`.
+//! ```math
+//! \sum_{i\notin I} \log p(y_i|x_i,g) + (1-\lambda) \sum_{i\in I} \log p(y_i|x_i,g) +
+//!   \lambda \sum_{i\in I} \log p(s_i|x_i,g).
+//! ```
 //!
-//! For classification `p(y|x,g) = Cat(g(x))` with `g = softmax(z(x)/T)` at `T = 1`, and
-//! `p(s|x,g) = C Π_k g_k(x)^{s_k}` at `T = T0`, so `log p(s|x,g) = log C + Σ_k s_k log g_k`.
-//! The seed's `C = (−1)^K K^{K/2} 2^{−K(K−1)/2} Π_k g_k log g_k` contributes, up to a constant,
-//! `λ Σ_{i∈I} Σ_k (log g_k + log log(1/g_k))` at `T = T0` — the optional "log C" term (see
-//! [`log_normalizer_term`] for its numerical handling, and
-//! [`normalizing`](super::checks::normalizing) for whether `C` normalises anything).
+//! For classification `$p(y|x,g) = \operatorname{Cat} (g(x))$` with `$g = \operatorname{softmax}
+//! (z(x)/T)$` at `$T = 1$`, and `$p(s|x,g) = C \prod_k g_k(x)^{s_k}$` at `$T = T_{0}$`, so `$\log
+//! p(s|x,g) = \log C + \sum_k s_k \log g_k$`. The seed's `$C = (-1)^K K^{K/2} 2^{-K(K-1)/2} \prod_k
+//! g_k \log g_k$` contributes, up to a constant, `$\lambda \sum_{i\in I} \sum_k (\log g_k + \log
+//! \log(1/g_k))$` at `$T = T_{0}$` — the optional "log C" term (see [`log_normalizer_term`] for its
+//! numerical handling, and [`normalizing`](super::checks::normalizing) for whether `C` normalises
+//! anything).
 
 use autograd::functional::{soft_cross_entropy, Reduction};
 use autograd::{Float, Var};
@@ -27,17 +30,19 @@ use crate::{Error, Result};
 pub enum LogNormalizer {
     /// The objective without `log C` (only the cross-entropy terms).
     Omit,
-    /// The term `λ Σ_{i∈I} Σ_k (log g_k + log max(log(1/g_k), δ))` with `δ = −ln(1 − ε)`:
-    /// `ε` is the theorem's margin `ε < g_k < 1 − ε` (see [`log_normalizer_term`]).
+    /// The term `$\lambda \sum_{i\in I} \sum_k (\log g_k + \log \max(\log\frac{1}{g_k}, \delta))$`
+    /// with `$\delta = -\ln(1 - \varepsilon)$`: `$\varepsilon$` is the theorem's margin
+    /// `$\varepsilon < g_k < 1 - \varepsilon$` (see [`log_normalizer_term`]).
     Include {
-        /// `ε ∈ (0, 1/2)`.
+        /// `$\varepsilon \in(0, 1/2)$`.
         epsilon: f64,
     },
 }
 
-/// `ε` of [`LogNormalizer::Include`] by default: our choice. It caps the gradient of
-/// `log log(1/g_k)` with respect to `log g_k` at `1/δ ≈ 1/ε = 1000`; it is reached only when
-/// the student puts more than `1 − ε = 0.999` on one class at `T0`.
+/// `$\varepsilon$` of [`LogNormalizer::Include`] by default: our choice. It caps the gradient of
+/// `$\log \log\frac{1}{g_k}$` with respect to `$\log g_k$` at `$1/\delta \approx 1/\varepsilon =
+/// 1000$`; it is reached only when the student puts more than `$1 - \varepsilon = 0.999$` on one
+/// class at `$T_{0}$`.
 pub const DEFAULT_LOG_C_EPSILON: f64 = 1e-3;
 
 /// The metaparameters of probabilistic distillation (classification).
@@ -52,14 +57,15 @@ pub const DEFAULT_LOG_C_EPSILON: f64 = 1e-3;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProbDistillConfig {
-    /// `λ ∈ [0, 1]`, the weight of the teacher answers for `i ∈ I`. Default 0.5: the seed
-    /// names `λ` a metaparameter without a value; 0.5 is our choice (labels and teacher weigh
-    /// the same).
+    /// `$\lambda \in[0, 1]$`, the weight of the teacher answers for `$i \in I$`. Default 0.5: the
+    /// seed names `$\lambda$` a metaparameter without a value; 0.5 is our choice (labels and
+    /// teacher weigh the same).
     pub lambda: f64,
-    /// `T0`, the temperature of the teacher-answer term (and of the `log C` term). Default 2, the
-    /// same choice as [`HintonConfig`](super::HintonConfig).
+    /// `$T_{0}$`, the temperature of the teacher-answer term (and of the `log C` term). Default 2,
+    /// the same choice as [`HintonConfig`](super::HintonConfig).
     pub temperature: f64,
-    /// The `log C` term. Default: included with `ε = 1e-3`, since the seed's objective has it.
+    /// The `log C` term. Default: included with `$\varepsilon = 1e-3$`, since the seed's objective
+    /// has it.
     pub log_normalizer: LogNormalizer,
     /// The negated objective as the seed writes it, a sum over the objects (`Reduction::Sum`),
     /// or divided by the batch size `B` (`Reduction::Mean`, the default: a batch loss).
@@ -80,7 +86,7 @@ impl Default for ProbDistillConfig {
 }
 
 impl ProbDistillConfig {
-    /// Checks `λ ∈ [0, 1]`, `T0 > 0`, `ε ∈ (0, 1/2)`.
+    /// Checks `$\lambda \in[0, 1]$`, `T0 > 0`, `$\varepsilon \in(0, 1/2)$`.
     pub fn validate(&self) -> Result<()> {
         check_unit("probabilistic distillation λ", self.lambda)?;
         check_temperature("probabilistic distillation T0", self.temperature)?;
@@ -124,21 +130,27 @@ fn check_epsilon(epsilon: f64) -> Result<()> {
 /// summed over the objects (`Reduction::Sum`, as the seed writes it) or divided by the batch
 /// size `B` (`Reduction::Mean`) by `cfg.reduction`:
 ///
-/// `L = −[ Σ_{i∉I} log g_{y_i}(x_i)|_{T=1} + (1−λ) Σ_{i∈I} log g_{y_i}(x_i)|_{T=1}
-///      + λ Σ_{i∈I} Σ_k s_ik log g_k(x_i)|_{T=T0} + λ·R ]` (`/ B` for the mean),
+/// ```math
+/// L = -\Big[ \sum_{i\notin I} \log g_{y_i}(x_i)|_{T=1} + (1-\lambda) \sum_{i\in I} \log
+///   g_{y_i}(x_i)|_{T=1} + \lambda \sum_{i\in I} \sum_k s_{ik} \log g_k(x_i)|_{T=T_{0}}
+///   + \lambda \cdot R \Big]
+/// ```
 ///
-/// `R = Σ_{i∈I} Σ_k (log g_k + log log(1/g_k))|_{T=T0}` if `cfg.log_normalizer` includes it
-/// ([`log_normalizer_term`]), else 0. `g(x)|_T = softmax(z(x)/T)`.
+/// (divided by `B` for the mean),
 ///
-/// Symbols → arguments: `z` = `student_logits` (`[B, K]`), `y` = `labels`, `s` =
-/// `teacher_probs` (`[|I|, K]`, the teacher answers `s_i = f(x*_i)`, one row per element of `I`
-/// in the order of `index.indices()`; e.g. [`soft_targets`](super::soft_targets) of the
-/// teacher's logits at `T0`), `I` = `index`, `λ, T0` from `cfg`. Errors name `prob_distill_loss`.
+/// `$R = \sum_{i\in I} \sum_k (\log g_k + \log \log\frac{1}{g_k})|_{T=T_{0}}$` if
+/// `cfg.log_normalizer` includes it ([`log_normalizer_term`]), else 0. `$g(x)|_T =
+/// \operatorname{softmax} (z(x)/T)$`.
 ///
-/// Normalisation: one factor for every term, so the seed's relative weights are kept exactly,
-/// and with `I = ∅` or `λ = 0` (and no `log C`) the loss is the cross-entropy with the same
-/// reduction. The constant `λ |I| log(K^{K/2} 2^{−K(K−1)/2})` of `log C` is left out (no
-/// gradient).
+/// Symbols → arguments: `z` = `student_logits` (`[B, K]`), `y` = `labels`, `s` = `teacher_probs`
+/// (`[|I|, K]`, the teacher answers `$s_i = f(x^{*}_i)$`, one row per element of `I` in the order
+/// of `index.indices()`; e.g. [`soft_targets`](super::soft_targets) of the teacher's logits at
+/// `$T_{0}$`), `I` = `index`, `$\lambda, T_{0}$` from `cfg`. Errors name `prob_distill_loss`.
+///
+/// Normalisation: one factor for every term, so the seed's relative weights are kept exactly, and
+/// with `$I = \emptyset$` or `$\lambda = 0$` (and no `log C`) the loss is the cross-entropy with
+/// the same reduction. The constant `$\lambda|I| \log(K^{K/2} 2^{-K(K-1)/2})$` of `log C` is left
+/// out (no gradient).
 ///
 /// ```
 /// use autograd::Tape;
@@ -240,21 +252,23 @@ pub fn prob_distill_loss<'t, F: Float>(
 
 /// The `log C` term of the objective (without its constant), summed over the rows:
 ///
-/// `R = Σ_i Σ_k ( log g_ik + log max(log(1/g_ik), δ) )`, `g_i = softmax(z_i / T)`,
-/// `δ = −ln(1 − ε)`.
+/// `$R = \sum_i \sum_k ( \log g_{ik} + \log \max(\log\frac{1}{g_{ik}}, \delta) )$`, `$g_i =
+/// \operatorname{softmax} (z_i / T)$`, `$\delta = -\ln(1 - \varepsilon)$`.
 ///
 /// Symbols → arguments: `z` = `logits` (`[n, K]`, the student on the objects of `I`),
-/// `T` = `temperature` (the seed's `T0`), `ε` = `epsilon`.
+/// `T` = `temperature` (the seed's `$T_{0}$`), `$\varepsilon$` = `epsilon`.
 ///
-/// Why the clamp: `log log(1/g)` is undefined at `g = 1` and tends to `−∞` (with an unbounded
-/// gradient `−1/(g log(1/g))`) as `g → 1`. The seed's theorem assumes `ε < g_k < 1 − ε`, i.e.
-/// `log(1/g_k) > −ln(1 − ε) = δ`; the clamp enforces exactly that bound on `log(1/g_k)`.
-/// Inside the theorem's range (`g_k ≤ 1 − ε`) the term and its gradient are unchanged; beyond
-/// it (`g_k > 1 − ε`) the term is the constant `log δ` and contributes **zero gradient** for
-/// that `k` (the `log g_k` part still contributes), so the gradient of `log log(1/g_k)` with
-/// respect to `log g_k`, `1/log g_k`, never exceeds `1/δ < 1/ε` in magnitude. `log(1/g)` is
-/// computed as `−log_softmax(z/T)`: finite for finite logits, and exactly 0 when `g` rounds to 1.
-/// No lower clamp is needed: as `g_k → 0`, `log(1/g_k)` grows and its logarithm stays finite.
+/// Why the clamp: `log log(1/g)` is undefined at `$g = 1$` and tends to `$-\infty$` (with an
+/// unbounded gradient `$-1/(g \log\frac{1}{g})$`) as `$g \to 1$`. The seed's theorem assumes
+/// `$\varepsilon < g_k < 1 - \varepsilon$`, i.e. `$\log\frac{1}{g_k} > -\ln(1 - \varepsilon) =
+/// \delta$`; the clamp enforces exactly that bound on `$\log\frac{1}{g_k}$`. Inside the theorem's
+/// range (`$g_k \le 1 - \varepsilon$`) the term and its gradient are unchanged; beyond it (`$g_k >
+/// 1 - \varepsilon$`) the term is the constant `$\log \delta$` and contributes **zero gradient**
+/// for that `k` (the `$\log g_k$` part still contributes), so the gradient of `$\log
+/// \log\frac{1}{g_k}$` with respect to `$\log g_k$`, `$1/\log g_k$`, never exceeds `$1/\delta <
+/// 1/\varepsilon$` in magnitude. `log(1/g)` is computed as `−log_softmax(z/T)`: finite for finite
+/// logits, and exactly 0 when `g` rounds to 1. No lower clamp is needed: as `$g_k \to 0$`,
+/// `$\log\frac{1}{g_k}$` grows and its logarithm stays finite.
 pub fn log_normalizer_term<'t, F: Float>(
     logits: Var<'t, F>,
     temperature: f64,

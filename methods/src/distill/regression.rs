@@ -1,25 +1,32 @@
 //! Probabilistic distillation for regression (seed S4) and the theorem's weighted least squares.
 //!
-//! The seed takes `p(y|x,g) = N(y | g(x), σ)`, `p(s|x,g) = N(s | g(x), σ_s)` and writes the
-//! problem as
+//! The seed takes `$p(y|x,g) = \mathcal{N}(y | g(x), \sigma)$`, `$p(s|x,g) = \mathcal{N}(s | g(x),
+//! \sigma_s)$` and writes the problem as
 //!
-//! `ĝ = argmin_g Σ_{i∉I} σ²(y_i − g(x_i))² + (1−λ) Σ_{i∈I} σ²(y_i − g(x_i))² + λ Σ_{i∈I} σ_s²(s_i − g(x_i))²`.
+//! ```math
+//! \hat{g} = \operatorname{argmin} _g \sum_{i\notin I} \sigma^{2}(y_i - g(x_i))^{2} +
+//!   (1-\lambda) \sum_{i\in I} \sigma^{2}(y_i - g(x_i))^{2} + \lambda \sum_{i\in I}
+//!   \sigma_s^{2}(s_i - g(x_i))^{2}.
+//! ```
 //!
-//! **Reading.** For a Gaussian with standard deviation `σ` the negative log-likelihood weighs
-//! `(y − g)²` by `1/(2σ²)`; the seed multiplies by `σ²` instead. We keep the seed's form: `σ` and
-//! `σ_s` act as *precision-like* weights (a larger `σ_s` trusts the teacher more). The theorem
-//! below is an identity about this weighted sum and holds in either reading, as long as the
-//! weights are the ones that multiply the squares.
+//! **Reading.** For a Gaussian with standard deviation `$\sigma$` the negative log-likelihood
+//! weighs `$(y - g)^{2}$` by `$1/(2\sigma^{2})$`; the seed multiplies by `$\sigma^{2}$` instead. We
+//! keep the seed's form: `$\sigma$` and `$\sigma_s$` act as *precision-like* weights (a larger
+//! `$\sigma_s$` trusts the teacher more). The theorem below is an identity about this weighted sum
+//! and holds in either reading, as long as the weights are the ones that multiply the squares.
 //!
-//! **Theorem** (Grabovoy 2020). For linear `g(x) = wᵀx` the minimiser is the solution of the
-//! linear regression `y'' = X w + ε`, `ε ~ N(0, Σ)`, `Σ^{-1} = diag(σ')`, `y'' = Σ y'`, with
-//! `σ'_i = σ²` (`i ∉ I`) or `(1−λ)σ² + λσ_s²` (`i ∈ I`), and `y'_i = σ² y_i` (`i ∉ I`) or
-//! `(1−λ)σ² y_i + λσ_s² s_i` (`i ∈ I`). Proof: for `i ∈ I`,
-//! `(1−λ)σ²(y_i − g)² + λσ_s²(s_i − g)² = σ'_i (g − y'_i/σ'_i)² + const`, so the objective is
-//! `Σ_i σ'_i (y''_i − wᵀx_i)² + const`: weighted least squares with weights `σ'_i` and targets
-//! `y''_i = y'_i / σ'_i`. [`wls_form`] computes `(σ', y'')`; the solver is in
-//! [`wls`](super::wls); the numerical check that the minimiser found by gradient descent on the
-//! tape equals the closed form is [`check_regression_theorem`](super::checks::check_regression_theorem).
+//! **Theorem** (Grabovoy 2020). For linear `$g(x) = w^{\top}x$` the minimiser is the solution of
+//! the linear regression `$y'' = X w + \varepsilon$`, `$\varepsilon \sim \mathcal{N}(0, \Sigma)$`,
+//! `$\Sigma^{-1} = \operatorname{diag} (\sigma')$`, `$y'' = \Sigma y'$`, with `$\sigma'_i =
+//! \sigma^{2}$` (`$i \notin I$`) or `$(1-\lambda)\sigma^{2} + \lambda \sigma_s^{2}$` (`$i \in I$`),
+//! and `$y'_i = \sigma^{2} y_i$` (`$i \notin I$`) or `$(1-\lambda)\sigma^{2} y_i + \lambda
+//! \sigma_s^{2} s_i$` (`$i \in I$`). Proof: for `$i \in I$`, `$(1-\lambda)\sigma^{2}(y_i - g)^{2} +
+//! \lambda \sigma_s^{2}(s_i - g)^{2} = \sigma'_i (g - y'_i/\sigma'_i)^{2} + \text{ const }$`, so
+//! the objective is `$\sum_i \sigma'_i (y''_i - w^{\top}x_i)^{2} + \text{ const }$`: weighted least
+//! squares with weights `$\sigma'_i$` and targets `$y''_i = y'_i / \sigma'_i$`. [`wls_form`]
+//! computes `$(\sigma', y'')$`; the solver is in [`wls`](super::wls); the numerical check that the
+//! minimiser found by gradient descent on the tape equals the closed form is
+//! [`check_regression_theorem`](super::checks::check_regression_theorem).
 
 use autograd::functional::Reduction;
 use autograd::{Float, Var};
@@ -40,11 +47,12 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProbRegressionConfig {
-    /// `λ ∈ [0, 1]`, the weight of the teacher answers for `i ∈ I`. Default 0.5 (our choice).
+    /// `$\lambda \in[0, 1]$`, the weight of the teacher answers for `$i \in I$`. Default 0.5 (our
+    /// choice).
     pub lambda: f64,
-    /// `σ > 0`: `σ²` multiplies the label residuals (the seed's form). Default 1.
+    /// `$\sigma > 0$`: `$\sigma^{2}$` multiplies the label residuals (the seed's form). Default 1.
     pub sigma: f64,
-    /// `σ_s > 0`: `σ_s²` multiplies the teacher residuals. Default 1.
+    /// `$\sigma_s > 0$`: `$\sigma_s^{2}$` multiplies the teacher residuals. Default 1.
     pub sigma_s: f64,
     /// The seed's objective as written (`Reduction::Sum`) or divided by the batch size `B`
     /// (`Reduction::Mean`, the default: a batch loss). The minimiser is the same.
@@ -63,7 +71,8 @@ impl Default for ProbRegressionConfig {
 }
 
 impl ProbRegressionConfig {
-    /// Checks `λ ∈ [0, 1]` and `σ, σ_s` finite and `> 0` (so that every `σ'_i > 0`).
+    /// Checks `$\lambda \in[0, 1]$` and `$\sigma, \sigma_s$` finite and `> 0` (so that every
+    /// `$\sigma'_i > 0$`).
     pub fn validate(&self) -> Result<()> {
         check_unit("probabilistic regression λ", self.lambda)?;
         for (what, v) in [
@@ -94,8 +103,8 @@ impl ProbRegressionConfig {
     }
 }
 
-/// A `[B]` or `[B, 1]` variable as `[B]` (a `Linear(p → 1)` gives `[B, 1]`); anything else is an
-/// error naming `op` and `what`.
+/// A `[B]` or `[B, 1]` variable as `[B]` (a `$\mathrm{Linear}(p \to 1)$` gives `[B, 1]`); anything
+/// else is an error naming `op` and `what`.
 fn as_column<'t, F: Float>(op: &str, what: &str, v: Var<'t, F>) -> Result<Var<'t, F>> {
     match v.shape().as_slice() {
         [_] => Ok(v),
@@ -110,13 +119,16 @@ fn as_column<'t, F: Float>(op: &str, what: &str, v: Var<'t, F>) -> Result<Var<'t
 /// The probabilistic regression objective of the seed, reduced by `cfg.reduction` (`Sum`: as
 /// written; `Mean`: divided by the batch size `B`):
 ///
-/// `L = Σ_{i∉I} σ²(y_i − g_i)² + (1−λ) Σ_{i∈I} σ²(y_i − g_i)² + λ Σ_{i∈I} σ_s²(s_i − g_i)²`
+/// ```math
+/// L = \sum_{i\notin I} \sigma^{2}(y_i - g_i)^{2} + (1-\lambda) \sum_{i\in I}
+///   \sigma^{2}(y_i - g_i)^{2} + \lambda \sum_{i\in I} \sigma_s^{2}(s_i - g_i)^{2}
+/// ```
 ///
-/// Symbols → arguments: `g_i = g(x_i)` = `predictions`, `y` = `targets` (both `[B]` or `[B, 1]`,
-/// e.g. the output of a `Linear(p → 1)`), `s` = `teacher` (`[|I|]` or `[|I|, 1]`: the answers
-/// `s_i = f(x*_i)` for `i ∈ I`, in the order of `index.indices()`), `I` = `index`,
-/// `λ, σ, σ_s` from `cfg`. Errors (naming `prob_regression_loss`) on any other shape or a
-/// number of answers other than `|I|`.
+/// Symbols → arguments: `$g_i = g(x_i)$` = `predictions`, `y` = `targets` (both `[B]` or `[B, 1]`,
+/// e.g. the output of a `$\mathrm{Linear}(p \to 1)$`), `s` = `teacher` (`[|I|]` or `[|I|, 1]`: the
+/// answers `$s_i = f(x^{*}_i)$` for `$i \in I$`, in the order of `index.indices()`), `I` = `index`,
+/// `$\lambda, \sigma, \sigma_s$` from `cfg`. Errors (naming `prob_regression_loss`) on any other
+/// shape or a number of answers other than `|I|`.
 ///
 /// ```
 /// use autograd::Tape;
@@ -179,20 +191,23 @@ pub fn prob_regression_loss<'t, F: Float>(
     Ok(cfg.reduction.scale(total, n))
 }
 
-/// The theorem's weighted least-squares data: per object the weight `σ'_i` (the diagonal of
-/// `Σ^{-1}`) and the target `y''_i = y'_i / σ'_i`.
+/// The theorem's weighted least-squares data: per object the weight `$\sigma'_i$` (the diagonal of
+/// `$\Sigma^{-1}$`) and the target `$y''_i = y'_i / \sigma'_i$`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WlsForm {
-    /// `σ'_i = σ²` (`i ∉ I`) or `(1−λ)σ² + λσ_s²` (`i ∈ I`).
+    /// `$\sigma'_i = \sigma^{2}$` (`$i \notin I$`) or `$(1-\lambda)\sigma^{2} + \lambda
+    /// \sigma_s^{2}$` (`$i \in I$`).
     pub weights: Array1<f64>,
-    /// `y''_i = y'_i / σ'_i`, `y'_i = σ² y_i` (`i ∉ I`) or `(1−λ)σ² y_i + λσ_s² s_i` (`i ∈ I`).
+    /// `$y''_i = y'_i / \sigma'_i$`, `$y'_i = \sigma^{2} y_i$` (`$i \notin I$`) or
+    /// `$(1-\lambda)\sigma^{2} y_i + \lambda \sigma_s^{2} s_i$` (`$i \in I$`).
     pub targets: Array1<f64>,
 }
 
-/// The theorem's `(σ', y'')` for labels `y` (`targets`, `[n]`), teacher answers `s`
-/// (`teacher`, `[|I|]`, in the order of `index.indices()`), index set `I` and `λ, σ, σ_s` (see
-/// the module documentation for the formulas). `cfg.reduction` plays no part (it scales the
-/// objective, not its minimiser). Errors naming `wls_form` when there are not `|I|` answers.
+/// The theorem's `$(\sigma', y'')$` for labels `y` (`targets`, `[n]`), teacher answers `s`
+/// (`teacher`, `[|I|]`, in the order of `index.indices()`), index set `I` and `$\lambda, \sigma,
+/// \sigma_s$` (see the module documentation for the formulas). `cfg.reduction` plays no part (it
+/// scales the objective, not its minimiser). Errors naming `wls_form` when there are not `|I|`
+/// answers.
 ///
 /// ```
 /// use methods::distill::{wls_form, IndexSet, ProbRegressionConfig, Reduction};

@@ -11,40 +11,44 @@ use crate::{Error, Result};
 
 /// A weighted least-squares solution with the spectrum of its normal matrix and the Cholesky
 /// factor it was solved with, from which [`covariance`](WlsSolution::covariance) computes
-/// `(XᵀDX)^{-1}` without inverting `XᵀDX`.
+/// `$(X^{\top}\mathrm{DX})^{-1}$` without inverting `$X^{\top}\mathrm{DX}$`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WlsSolution {
-    /// `w = (Xᵀ D X)^{-1} Xᵀ D y''`.
+    /// `$w = (X^{\top} D X)^{-1} X^{\top} D y''$`.
     pub w: Array1<f64>,
-    /// The smallest eigenvalue of `A = Xᵀ D X` (the objective's curvature: `Σ d_i (y''_i −
-    /// wᵀx_i)²` is `2 λ_min`-strongly convex).
+    /// The smallest eigenvalue of `$A = X^{\top} D X$` (the objective's curvature: `$\sum d_i
+    /// (y''_i - w^{\top}x_i)^{2}$` is `$2 \lambda_{\min}$`-strongly convex).
     pub eigen_min: f64,
     /// The largest eigenvalue of `A`.
     pub eigen_max: f64,
-    /// The condition number of the equilibrated matrix `Â = S^{-1} A S^{-1}`,
-    /// `S = diag(√A_jj)`: the solution's relative error from rounding is of order
-    /// `κ(Â) · 1.1e-16` (column scaling does not change the solution's accuracy).
+    /// The condition number of the equilibrated matrix `$\hat{A} = S^{-1} A S^{-1}$`, `$S =
+    /// \operatorname{diag} (\sqrt{A_{jj}})$`: the solution's relative error from rounding is of
+    /// order `$\kappa(\hat{A}) \cdot 1.1e-16$` (column scaling does not change the solution's
+    /// accuracy).
     pub scaled_condition: f64,
-    /// `L`, lower triangular, `Â = L Lᵀ`.
+    /// `L`, lower triangular, `$\hat{A} = L L^{\top}$`.
     factor: Array2<f64>,
-    /// `S = diag(√A_jj)`.
+    /// `$S = \operatorname{diag} (\sqrt{A_{jj}})$`.
     scale: Array1<f64>,
 }
 
 impl WlsSolution {
-    /// The condition number `κ(A) = λ_max / λ_min` of the unscaled normal matrix.
+    /// The condition number `$\kappa(A) = \lambda_{\max} / \lambda_{\min}$` of the unscaled normal
+    /// matrix.
     pub fn condition(&self) -> f64 {
         self.eigen_max / self.eigen_min
     }
 
-    /// `(XᵀDX)^{-1}`, the posterior covariance of `w` in the Bayesian linear regression
-    /// `y'' = Xw + ε`, `ε ~ N(0, D^{-1})`, under a flat prior (the Laplace approximation of that
-    /// model is exact); `w` is its posterior mean. `[p, p]`, symmetric.
+    /// `$(X^{\top}\mathrm{DX})^{-1}$`, the posterior covariance of `w` in the Bayesian linear
+    /// regression `$y'' = \mathrm{Xw} + \varepsilon$`, `$\varepsilon \sim \mathcal{N}(0, D^{-1})$`,
+    /// under a flat prior (the Laplace approximation of that model is exact); `w` is its posterior
+    /// mean. `[p, p]`, symmetric.
     ///
-    /// Computed from the Cholesky factor of the solve, never by inverting `A = XᵀDX`:
-    /// `A = S Â S`, `Â = L Lᵀ`, so `A^{-1} = S^{-1} L^{-T} L^{-1} S^{-1}`, with `M = L^{-1}` from
-    /// one triangular solve against the identity and `A^{-1} = S^{-1} Mᵀ M S^{-1}`. Its relative
-    /// error is of order `κ(Â) · 1.1e-16`, like `w`'s ([`scaled_condition`](Self::scaled_condition)).
+    /// Computed from the Cholesky factor of the solve, never by inverting `$A =
+    /// X^{\top}\mathrm{DX}$`: `$A = S \hat{A} S$`, `$\hat{A} = L L^{\top}$`, so `$A^{-1} = S^{-1}
+    /// L^{-T} L^{-1} S^{-1}$`, with `$M = L^{-1}$` from one triangular solve against the identity
+    /// and `$A^{-1} = S^{-1} M^{\top} M S^{-1}$`. Its relative error is of order `$\kappa(\hat{A})
+    /// \cdot 1.1e-16$`, like `w`'s ([`scaled_condition`](Self::scaled_condition)).
     ///
     /// ```
     /// use methods::distill::weighted_least_squares;
@@ -72,22 +76,23 @@ impl WlsSolution {
     }
 }
 
-/// Minimises `Σ_i d_i (y''_i − wᵀx_i)²`:
+/// Minimises `$\sum_i d_i (y''_i - w^{\top}x_i)^{2}$`:
 ///
-/// `w = (Xᵀ D X)^{-1} Xᵀ D y''`, `D = diag(d)`,
+/// `$w = (X^{\top} D X)^{-1} X^{\top} D y''$`, `D = diag(d)`,
 ///
-/// solving the normal equations `A w = b` (`A = Xᵀ D X`, `b = Xᵀ D y''`) by a Cholesky
-/// factorisation of the equilibrated matrix `Â = S^{-1} A S^{-1} = L Lᵀ`, `S = diag(√A_jj)`
-/// (unit diagonal; `w = S^{-1} Â^{-1} S^{-1} b`), so that features of very different scales do
-/// not count as ill-conditioning. Symbols → arguments: `X` = `x` (`[n, p]`), `d` = `weights`
-/// (`[n]`, finite, `≥ 0`; the theorem's `σ'`), `y''` = `targets` (`[n]`).
+/// solving the normal equations `$A w = b$` (`$A = X^{\top} D X$`, `$b = X^{\top} D y''$`) by a
+/// Cholesky factorisation of the equilibrated matrix `$\hat{A} = S^{-1} A S^{-1} = L L^{\top}$`,
+/// `$S = \operatorname{diag} (\sqrt{A_{jj}})$` (unit diagonal; `$w = S^{-1} \hat{A}^{-1} S^{-1}
+/// b$`), so that features of very different scales do not count as ill-conditioning. Symbols →
+/// arguments: `X` = `x` (`[n, p]`), `d` = `weights` (`[n]`, finite, `$\ge 0$`; the theorem's
+/// `$\sigma'$`), `y''` = `targets` (`[n]`).
 ///
-/// Errors (never panics) when the shapes disagree, a value is not finite or a weight is
-/// negative, or `A` is singular: a feature is zero on every object of positive weight
-/// (`A_jj = 0`), or `Â` is numerically singular, `λ_min(Â) ≤ p · 2.2e-16 · λ_max(Â)` — there
-/// the solution would carry no correct digit — or Cholesky meets a non-positive pivot. Errors
-/// name `weighted_least_squares`. The posterior covariance `(XᵀDX)^{-1}` is
-/// [`WlsSolution::covariance`].
+/// Errors (never panics) when the shapes disagree, a value is not finite or a weight is negative,
+/// or `A` is singular: a feature is zero on every object of positive weight (`$A_{jj} = 0$`), or
+/// `$\hat{A}$` is numerically singular, `$\lambda_{\min}(\hat{A}) \le p \cdot 2.2e-16 \cdot
+/// \lambda_{\max}(\hat{A})$` — there the solution would carry no correct digit — or Cholesky meets
+/// a non-positive pivot. Errors name `weighted_least_squares`. The posterior covariance
+/// `$(X^{\top}\mathrm{DX})^{-1}$` is [`WlsSolution::covariance`].
 ///
 /// ```
 /// use methods::distill::weighted_least_squares;
@@ -193,10 +198,10 @@ fn solve_wls(
     })
 }
 
-/// The closed-form minimiser of the probabilistic regression objective for linear `g(x) = wᵀx`
-/// (the S4 theorem): [`wls_form`](super::wls_form) then [`weighted_least_squares`]. `x` is `X`
-/// (`[n, p]`), `targets` `y` (`[n]`), `teacher` the answers `s_i` (`[|I|]`, in the order of
-/// `index.indices()`). Errors name `solve_prob_regression`.
+/// The closed-form minimiser of the probabilistic regression objective for linear `$g(x) =
+/// w^{\top}x$` (the S4 theorem): [`wls_form`](super::wls_form) then [`weighted_least_squares`]. `x`
+/// is `X` (`[n, p]`), `targets` `y` (`[n]`), `teacher` the answers `$s_i$` (`[|I|]`, in the order
+/// of `index.indices()`). Errors name `solve_prob_regression`.
 ///
 /// ```
 /// use methods::distill::{solve_prob_regression, IndexSet, ProbRegressionConfig};

@@ -1,5 +1,6 @@
-//! Hypernetworks `G: Λ × U → W`: one map from the complexity weight `λ` to every mean and
-//! log-variance of the variational model, trained over `λ ~ U(Λ)` at once.
+//! Hypernetworks `$G: \Lambda \times U \to W$`: one map from the complexity weight `$\lambda$` to
+//! every mean and log-variance of the variational model, trained over `$\lambda \sim U(\Lambda)$`
+//! at once.
 
 use autograd::{Float, Tape, Var};
 use ndarray::{ArrayD, IxDyn};
@@ -13,31 +14,34 @@ use super::objective::{complexity_loss, to_nn, ComplexityConfig};
 use crate::bayes::variational::VariationalMlp;
 use crate::{Error, Result};
 
-/// The standard deviation of the entries of `U1`, `U2` at initialisation (our choice): small,
-/// so that a fresh low-rank hypernetwork starts near its offset `b1` (the per-`λ` model's
-/// initialisation) for every `λ`, yet not so small that `∂(A Bᵀ)/∂U1 ∝ B` vanishes (the
-/// authors' code started them at a Xavier gain of 1e-4).
+/// The standard deviation of the entries of `$U_{1}$`, `$U_{2}$` at initialisation (our choice):
+/// small, so that a fresh low-rank hypernetwork starts near its offset `b1` (the per-`$\lambda$`
+/// model's initialisation) for every `$\lambda$`, yet not so small that `$\partial(A
+/// B^{\top})/\partial U_{1} \propto B$` vanishes (the authors' code started them at a Xavier gain
+/// of 1e-4).
 pub const LOW_RANK_INIT_STD: f64 = 0.02;
 
 /// The two forms of the seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HypernetKind {
-    /// `G(λ) = t b2 + b3`, `t = e(λ)`: every mean and log-variance linear in `t`.
+    /// `$G(\lambda) = t b_{2} + b_{3}$`, `$t = e(\lambda)$`: every mean and log-variance linear in
+    /// `t`.
     Linear,
-    /// `G(λ) = (f(t) U1)(f(t) U2)ᵀ + b1` for a matrix, `f(t) U1 + b1` for a vector, with
-    /// `f(t) = ReLU(t a + c)` a layer of `hidden` units (the seed: 50) and `f(t) U1`
-    /// reshaped to `[rows, rank]`, `f(t) U2` to `[cols, rank]`: a rank-`rank` correction of a
-    /// constant matrix (the authors' code: rank 1, one `f` per generated tensor, as here).
+    /// `$G(\lambda) = (f(t) U_{1})(f(t) U_{2})^{\top} + b_{1}$` for a matrix, `f(t) U1 + b1` for a
+    /// vector, with `$f(t) = \mathrm{ReLU}(t a + c)$` a layer of `hidden` units (the seed: 50) and
+    /// `f(t) U1` reshaped to `[rows, rank]`, `f(t) U2` to `[cols, rank]`: a rank-`rank` correction
+    /// of a constant matrix (the authors' code: rank 1, one `f` per generated tensor, as here).
     LowRank {
-        /// `r ≥ 1`.
+        /// `$r \ge 1$`.
         rank: usize,
-        /// The hidden units of `f`, `≥ 1`.
+        /// The hidden units of `f`, `$\ge 1$`.
         hidden: usize,
     },
 }
 
 impl HypernetKind {
-    /// Errors naming the setting unless `rank ≥ 1` and `hidden ≥ 1`.
+    /// Errors naming the setting unless `$\operatorname{rank} \ge 1$` and `$\mathrm{hidden} \ge
+    /// 1$`.
     pub fn validate(&self) -> Result<()> {
         if let HypernetKind::LowRank { rank, hidden } = *self {
             if rank == 0 {
@@ -69,13 +73,14 @@ enum Generator<F: Float> {
         intercept: Param<F>,
     },
     LowRank {
-        /// `a` of `f(t) = ReLU(t a + c)`, `[hidden]`.
+        /// `a` of `$f(t) = \mathrm{ReLU}(t a + c)$`, `[hidden]`.
         f_weight: Param<F>,
         /// `c`, `[hidden]`.
         f_bias: Param<F>,
-        /// `U1`: `[hidden, rows · r]` (a matrix) or `[hidden, n]` (a vector).
+        /// `$U_{1}$`: `$[\mathrm{hidden}, \mathrm{rows} \cdot r]$` (a matrix) or `[hidden, n]` (a
+        /// vector).
         u1: Param<F>,
-        /// `U2`: `[hidden, cols · r]`; `None` for a vector.
+        /// `$U_{2}$`: `$[\mathrm{hidden}, \mathrm{cols} \cdot r]$`; `None` for a vector.
         u2: Option<Param<F>>,
         /// `b1`, the target's shape.
         offset: Param<F>,
@@ -225,12 +230,12 @@ pub struct Hypernet<F: Float> {
     kind: HypernetKind,
     encoding: LambdaEncoding,
     target: VariationalMlp<F>,
-    /// Per Gaussian of the target: the generators of `μ` and of `ρ`.
+    /// Per Gaussian of the target: the generators of `$\mu$` and of `$\rho$`.
     generators: Vec<[Generator<F>; 2]>,
 }
 
 impl<F: Float> Hypernet<F> {
-    /// The hypernetwork of `kind` over `target`, reading `λ` through `encoding`.
+    /// The hypernetwork of `kind` over `target`, reading `$\lambda$` through `encoding`.
     pub fn new(
         target: VariationalMlp<F>,
         kind: HypernetKind,
@@ -257,7 +262,7 @@ impl<F: Float> Hypernet<F> {
         self.kind
     }
 
-    /// How `λ` is read.
+    /// How `$\lambda$` is read.
     pub fn encoding(&self) -> LambdaEncoding {
         self.encoding
     }
@@ -267,10 +272,10 @@ impl<F: Float> Hypernet<F> {
         &self.target
     }
 
-    /// Generates `q_λ` with the hypernetwork's parameters bound in `params` and binds it in
-    /// `target_ctx` (both on one tape): a pass of [`Hypernet::target`] on `target_ctx` then
-    /// runs the model `G(λ)`, differentiable in the hypernetwork's parameters. Several contexts
-    /// on one tape give several `λ` in one loss.
+    /// Generates `$q_{\lambda}$` with the hypernetwork's parameters bound in `params` and binds it
+    /// in `target_ctx` (both on one tape): a pass of [`Hypernet::target`] on `target_ctx` then runs
+    /// the model `$G(\lambda)$`, differentiable in the hypernetwork's parameters. Several contexts
+    /// on one tape give several `$\lambda$` in one loss.
     pub fn bind<'t>(
         &self,
         params: &Ctx<'t, F>,
@@ -285,7 +290,8 @@ impl<F: Float> Hypernet<F> {
         Ok(())
     }
 
-    /// The model `G(λ)`: a copy of the target holding the generated means and log-variances.
+    /// The model `$G(\lambda)$`: a copy of the target holding the generated means and
+    /// log-variances.
     pub fn model_at(&self, lambda: f64) -> Result<VariationalMlp<F>> {
         let t = self.encoding.encode(lambda)?;
         let tape = Tape::new();
@@ -301,7 +307,7 @@ impl<F: Float> Hypernet<F> {
 }
 
 impl<F: Float> Module<F> for Hypernet<F> {
-    /// A hypernetwork has no forward pass of its own: it needs `λ` ([`Hypernet::bind`],
+    /// A hypernetwork has no forward pass of its own: it needs `$\lambda$` ([`Hypernet::bind`],
     /// [`Hypernet::model_at`]). Always an error.
     fn forward<'t>(&self, _ctx: &Ctx<'t, F>, _x: Var<'t, F>) -> nn::Result<Var<'t, F>> {
         Err(nn::Error::config(
@@ -325,23 +331,23 @@ impl<F: Float> Module<F> for Hypernet<F> {
     }
 }
 
-/// Trains a hypernetwork with [`nn::train::fit`]: `E_{λ ~ U(Λ)} [E_q log p(D|w) − λ KL(q‖p)]
-/// → max over U`, estimated per batch by the mean of [`complexity_loss`] over `per_batch`
-/// values of `λ` drawn from `sampler` (the seed: 5), each with its own draw of `w ~ q_λ`. The
-/// draws of `λ` and of the passes' seeds come from the batch's stream, so a run is
-/// reproducible.
+/// Trains a hypernetwork with [`nn::train::fit`]: `$\mathbb{E}_{\lambda \sim U(\Lambda)}
+/// [\mathbb{E}_q \log p(D|w) - \lambda \mathrm{KL} (q\|p)] \to \max \text{ over } U$`, estimated
+/// per batch by the mean of [`complexity_loss`] over `per_batch` values of `$\lambda$` drawn from
+/// `sampler` (the seed: 5), each with its own draw of `$w \sim q_{\lambda}$`. The draws of
+/// `$\lambda$` and of the passes' seeds come from the batch's stream, so a run is reproducible.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HypernetLoss {
-    /// `U(Λ)`.
+    /// `$U(\Lambda)$`.
     pub sampler: LambdaSampler,
-    /// `λ` values per batch, `≥ 1`.
+    /// `$\lambda$` values per batch, `$\ge 1$`.
     pub per_batch: usize,
     /// The prior and `N`.
     pub config: ComplexityConfig,
 }
 
 impl HypernetLoss {
-    /// The batch loss and the `λ` drawn, on `ctx`'s tape.
+    /// The batch loss and the `$\lambda$` drawn, on `ctx`'s tape.
     pub fn terms<'t, F: Float>(
         &self,
         model: &Hypernet<F>,

@@ -1,11 +1,11 @@
-//! The complexity weight `λ`: how the hypernetwork reads it (`t = e(λ)`), and how training
-//! draws it (`λ ~ U(Λ)`).
+//! The complexity weight `$\lambda$`: how the hypernetwork reads it (`$t = e(\lambda)$`), and how
+//! training draws it (`$\lambda \sim U(\Lambda)$`).
 
 use rand::Rng;
 
 use crate::{Error, Result};
 
-/// Errors unless `λ` is a finite number `≥ 0`; `what` names the setting.
+/// Errors unless `$\lambda$` is a finite number `$\ge 0$`; `what` names the setting.
 pub fn check_lambda(lambda: f64, what: &str) -> Result<()> {
     if lambda.is_finite() && lambda >= 0.0 {
         Ok(())
@@ -17,27 +17,28 @@ pub fn check_lambda(lambda: f64, what: &str) -> Result<()> {
     }
 }
 
-/// The input `t = e(λ)` of a hypernetwork: the seed writes `G(λ)`; the authors' code fed the
-/// hypernetwork `(ln λ − ln 0.01) / (ln 100 − ln 0.01)`, which maps their grid 0.01 … 100 onto
-/// `[0, 1]` but is undefined at `λ = 0`.
+/// The input `$t = e(\lambda)$` of a hypernetwork: the seed writes `$G(\lambda)$`; the authors'
+/// code fed the hypernetwork `$(\ln \lambda - \ln 0.01) / (\ln 100 - \ln 0.01)$`, which maps their
+/// grid 0.01 … 100 onto `[0, 1]` but is undefined at `$\lambda = 0$`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LambdaEncoding {
-    /// `t = ln(1 + λ/λ_min) / ln(1 + λ_max/λ_min)`: `t(0) = 0`, `t(λ_max) = 1`, and
-    /// logarithmic above `λ_min` (`t ≈ (ln λ − ln λ_min) / (ln λ_max − ln λ_min)` for
-    /// `λ ≫ λ_min`), so each decade of the authors' grid gets an equal share of `[0, 1]` while
-    /// `λ = 0` stays reachable (our reading; the default).
+    /// `$t = \ln(1 + \lambda/\lambda_{\min}) / \ln(1 + \lambda_{\max}/\lambda_{\min})$`: `$t(0) =
+    /// 0$`, `$t(\lambda_{\max}) = 1$`, and logarithmic above `$\lambda_{\min}$` (`$t \approx(\ln
+    /// \lambda - \ln \lambda_{\min}) / (\ln \lambda_{\max} - \ln \lambda_{\min})$` for `$\lambda
+    /// \gg \lambda_{\min}$`), so each decade of the authors' grid gets an equal share of `[0, 1]`
+    /// while `$\lambda = 0$` stays reachable (our reading; the default).
     Log1p {
-        /// `λ_min > 0`: where the encoding turns logarithmic.
+        /// `$\lambda_{\min} > 0$`: where the encoding turns logarithmic.
         min: f64,
-        /// `λ_max > λ_min`: encoded as 1.
+        /// `$\lambda_{\max} > \lambda_{\min}$`: encoded as 1.
         max: f64,
     },
-    /// `t = λ`: the seed's formula as written.
+    /// `$t = \lambda$`: the seed's formula as written.
     Identity,
 }
 
 impl LambdaEncoding {
-    /// The log encoding on `[min, max]`; errors unless `0 < min < max < ∞`.
+    /// The log encoding on `[min, max]`; errors unless `$0 < \min < \max < \infty$`.
     pub fn log1p(min: f64, max: f64) -> Result<Self> {
         if !(min > 0.0 && max > min && max.is_finite()) {
             return Err(Error::config(
@@ -48,7 +49,7 @@ impl LambdaEncoding {
         Ok(LambdaEncoding::Log1p { min, max })
     }
 
-    /// `t = e(λ)`; errors unless `λ ≥ 0` is finite.
+    /// `$t = e(\lambda)$`; errors unless `$\lambda \ge 0$` is finite.
     pub fn encode(&self, lambda: f64) -> Result<f64> {
         check_lambda(lambda, "hypernetwork λ")?;
         Ok(match *self {
@@ -58,26 +59,29 @@ impl LambdaEncoding {
     }
 }
 
-/// The scale on which `λ` is drawn between its bounds.
+/// The scale on which `$\lambda$` is drawn between its bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LambdaScale {
-    /// `ln λ ~ U(ln λ_min, ln λ_max)` (the authors' code: `λ = 10^u`, `u ~ U(−2, 2)`).
+    /// `$\ln \lambda \sim U(\ln \lambda_{\min}, \ln \lambda_{\max})$` (the authors' code: `$\lambda =
+    /// 10^u$`, `$u \sim U(-2, 2)$`).
     Log,
-    /// `λ ~ U(λ_min, λ_max)` (the seed's `U(Λ)` read literally).
+    /// `$\lambda \sim U(\lambda_{\min}, \lambda_{\max})$` (the seed's `$U(\Lambda)$` read
+    /// literally).
     Linear,
 }
 
-/// `λ ~ U(Λ)`: with probability `zero_probability` exactly 0 (so that the objective without
-/// the KL term is trained too), otherwise drawn between `min` and `max` on `scale`.
+/// `$\lambda \sim U(\Lambda)$`: with probability `zero_probability` exactly 0 (so that the
+/// objective without the KL term is trained too), otherwise drawn between `min` and `max` on
+/// `scale`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LambdaSampler {
     /// Log or linear.
     pub scale: LambdaScale,
-    /// `λ_min` (`> 0` on the log scale, `≥ 0` on the linear one).
+    /// `$\lambda_{\min}$` (`> 0` on the log scale, `$\ge 0$` on the linear one).
     pub min: f64,
-    /// `λ_max > λ_min`.
+    /// `$\lambda_{\max} > \lambda_{\min}$`.
     pub max: f64,
-    /// The probability of `λ = 0`, in `[0, 1]`.
+    /// The probability of `$\lambda = 0$`, in `[0, 1]`.
     pub zero_probability: f64,
 }
 

@@ -1,7 +1,7 @@
-//! Variational optimisation with complexity control by a hypernetwork (seed S2, Grebenkova
-//! 2020): a network with mean-field Gaussian weights trained by `E_q log p(D | w) − λ KL(q ‖ p)`
-//! for a complexity weight `λ ≥ 0`, a hypernetwork that gives the variational parameters for
-//! every `λ` at once, and pruning by relative density at zero.
+//! Variational optimisation with complexity control by a hypernetwork (seed S2, Grebenkova 2020): a
+//! network with mean-field Gaussian weights trained by `$\mathbb{E}_q \log p(D | w) - \lambda
+//! \mathrm{KL} (q \| p)$` for a complexity weight `$\lambda \ge 0$`, a hypernetwork that gives the
+//! variational parameters for every `$\lambda$` at once, and pruning by relative density at zero.
 //!
 //! ```text
 //! objective     ComplexityConfig (prior N(0, s² I), N), kl_to_prior, complexity_loss (the
@@ -25,22 +25,23 @@
 //!
 //! | seed | code |
 //! |---|---|
-//! | `f(x, w) = w_2ᵀ softmax(w_1ᵀ x + b_1) + b_2` | [`VariationalMlp`] of sizes `[784, 100, 10]` with biases, activation `Softmax` (or `Relu`) |
-//! | `p(w) = N(μ, A_pr⁻¹)` | `N(0, s² I)`, `s²` = [`ComplexityConfig::prior_variance`] |
-//! | `q(w) = N(m, A_ps⁻¹)` | per tensor `μ` = `GaussianParam::mean`, `ln σ²` = `GaussianParam::log_var` |
-//! | `log p(D | w) − λ D_KL(q(w) ‖ p(w))` | [`complexity_loss`] (negated, per object) |
-//! | `G: Λ × U → W` | [`Hypernet`]; `U` = its parameters ([`nn::Module::visit_params`]) |
-//! | `G_lowrank(λ) = (f(λ)U1)(f(λ)U2)ᵀ + b1` | [`HypernetKind::LowRank`] (`f` → `f_weight`, `f_bias`; `U1`, `U2`, `b1` by name) |
-//! | `G_linear(λ) = λ b2 + b3` | [`HypernetKind::Linear`] (`b2`, `b3` by name) |
-//! | `λ` in `G(λ)` | `t` = [`LambdaEncoding::encode`]`(λ)` |
-//! | `E_{λ ~ U(Λ)}[…] → max_U` | [`HypernetLoss`] with [`LambdaSampler`] |
-//! | `ρ(w_i) ≈ exp(μ_i²/2σ_i²)` | [`removal_scores`] `μ²/σ²`, smallest removed first by [`prune()`] |
+//! | `$f(x, w) = w_2^{\top} \operatorname{softmax} (w_1^{\top} x + b_1) + b_2$` | [`VariationalMlp`] of sizes `[784, 100, 10]` with biases, activation `Softmax` (or `Relu`) |
+//! | `$p(w) = \mathcal{N}(\mu, A_{pr}^{-1})$` | `$\mathcal{N}(0, s^{2} I)$`, `$s^{2}$` = [`ComplexityConfig::prior_variance`] |
+//! | `$q(w) = \mathcal{N}(m, A_{ps}^{-1})$` | per tensor `$\mu$` = `GaussianParam::mean`, `$\ln \sigma^{2}$` = `GaussianParam::log_var` |
+//! | `$\log p(D \vert w) - \lambda D_{\mathrm{KL}}(q(w) \Vert p(w))$` | [`complexity_loss`] (negated, per object) |
+//! | `$G: \Lambda \times U \to W$` | [`Hypernet`]; `U` = its parameters ([`nn::Module::visit_params`]) |
+//! | `$G_{\mathrm{lowrank}}(\lambda) = (f(\lambda)U_{1})(f(\lambda)U_{2})^{\top} + b_{1}$` | [`HypernetKind::LowRank`] (`f` → `f_weight`, `f_bias`; `$U_{1}$`, `$U_{2}$`, `b1` by name) |
+//! | `$G_{\mathrm{linear}}(\lambda) = \lambda b_{2} + b_{3}$` | [`HypernetKind::Linear`] (`b2`, `b3` by name) |
+//! | `$\lambda$` in `$G(\lambda)$` | `t` = [`LambdaEncoding::encode`]`$(\lambda)$` |
+//! | `$\mathbb{E}_{\lambda \sim U(\Lambda)}[\dots] \to \max_U$` | [`HypernetLoss`] with [`LambdaSampler`] |
+//! | `$\rho(w_i) \approx \exp(\mu_i^{2}/2\sigma_i^{2})$` | [`removal_scores`] `$\mu^{2}/\sigma^{2}$`, smallest removed first by [`prune()`] |
 //!
-//! Readings where the seed is silent or ambiguous (each documented at its item): `λ` enters the
-//! hypernetwork through a log-like encoding `t(λ)` with `t(0) = 0` (the authors' code fed it
-//! `ln λ` rescaled, undefined at 0); the training draws `λ` log-uniformly on `[0.01, 100]` with
-//! an atom at 0 (the authors: log-uniform, no 0); the objective is scaled per object
-//! (`NLL_B / B + λ KL / N`, the authors' code); biases are not pruned.
+//! Readings where the seed is silent or ambiguous (each documented at its item): `$\lambda$` enters
+//! the hypernetwork through a log-like encoding `$t(\lambda)$` with `$t(0) = 0$` (the authors' code
+//! fed it `$\ln \lambda$` rescaled, undefined at 0); the training draws `$\lambda$` log-uniformly
+//! on `[0.01, 100]` with an atom at 0 (the authors: log-uniform, no 0); the objective is scaled per
+//! object (`$\mathrm{NLL}_B / B + \lambda \mathrm{KL} / N$`, the authors' code); biases are not
+//! pruned.
 
 pub mod checks;
 pub mod hypernetwork;

@@ -1,6 +1,6 @@
-//! The complexity-controlled variational objective `E_q log p(D | w) − λ KL(q(w) ‖ p(w))` of
-//! a network with mean-field Gaussian weights and biases, its prior, and the batch loss that
-//! trains one model per `λ`.
+//! The complexity-controlled variational objective `$\mathbb{E}_q \log p(D | w) - \lambda
+//! \mathrm{KL} (q(w) \| p(w))$` of a network with mean-field Gaussian weights and biases, its
+//! prior, and the batch loss that trains one model per `$\lambda$`.
 
 use autograd::functional::{kl, DiagGaussian, Reduction};
 use autograd::{Float, Var};
@@ -14,15 +14,16 @@ use crate::{Error, Result};
 /// The prior and the scale of the objective.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ComplexityConfig {
-    /// `A_pr⁻¹ = s² I`: the variance of the prior `p(w) = N(0, s² I)` of every weight and
-    /// bias (the seed's experiment: 0.1; the prior mean `μ = 0`, as the authors' code).
+    /// `$A_{pr}^{-1} = s^{2} I$`: the variance of the prior `$p(w) = \mathcal{N}(0, s^{2} I)$` of
+    /// every weight and bias (the seed's experiment: 0.1; the prior mean `$\mu = 0$`, as the
+    /// authors' code).
     pub prior_variance: f64,
     /// `N`, the size of the training set.
     pub train_size: usize,
 }
 
 impl ComplexityConfig {
-    /// Errors naming the setting unless `s² > 0` is finite and `N ≥ 1`.
+    /// Errors naming the setting unless `$s^{2} > 0$` is finite and `$N \ge 1$`.
     pub fn new(prior_variance: f64, train_size: usize) -> Result<Self> {
         if !(prior_variance > 0.0 && prior_variance.is_finite()) {
             return Err(Error::config(
@@ -40,16 +41,19 @@ impl ComplexityConfig {
     }
 }
 
-/// `KL(q(w) ‖ p(w))` for the mean-field `q` of every weight and bias of `model` (read through
-/// `ctx`, so substituted means and log-variances — a hypernetwork's — are used) and the prior
-/// `p = N(0, s² I)`:
+/// `$\mathrm{KL} (q(w) \| p(w))$` for the mean-field `q` of every weight and bias of `model` (read
+/// through `ctx`, so substituted means and log-variances — a hypernetwork's — are used) and the
+/// prior `$p = \mathcal{N}(0, s^{2} I)$`:
 ///
-/// `KL = Σ_j ½ [ln s² − ρ_j + (e^{ρ_j} + μ_j²) / s² − 1]`,
+/// ```math
+/// \mathrm{KL} = \sum_j \tfrac{1}{2} [\ln s^{2} - \rho_j + (e^{\rho_j} + \mu_j^{2}) / s^{2}
+///   - 1],
+/// ```
 ///
 /// the engine's [`kl`] of diagonal Gaussians, `Reduction::Sum` per tensor (the KL between the
 /// joint distributions). Entries removed by a mask are included: their `q` no longer reaches the
 /// likelihood, and under this term it relaxes to the prior (their mean stays 0, its gradient
-/// `μ/s²` being 0).
+/// `$\mu/s^{2}$` being 0).
 pub fn kl_to_prior<'t, F: Float>(
     ctx: &Ctx<'t, F>,
     model: &VariationalMlp<F>,
@@ -75,25 +79,26 @@ pub fn kl_to_prior<'t, F: Float>(
 /// The terms of one evaluation of [`complexity_loss`], as tape variables.
 #[derive(Clone, Copy, Debug)]
 pub struct ComplexityTerms<'t, F: Float> {
-    /// The loss to minimise, `NLL_B / B + (λ/N) KL`.
+    /// The loss to minimise, `$\mathrm{NLL}_B / B + (\lambda/N) \mathrm{KL}$`.
     pub loss: Var<'t, F>,
-    /// `−log p(y_B | X_B, w)` of the batch at the drawn `w` (a sum over the batch).
+    /// `$-\log p(y_B | X_B, w)$` of the batch at the drawn `w` (a sum over the batch).
     pub nll: Var<'t, F>,
-    /// `KL(q ‖ p)`.
+    /// `$\mathrm{KL} (q \| p)$`.
     pub kl: Var<'t, F>,
 }
 
-/// The seed's objective `E_q log p(D | w) − λ KL(q(w) ‖ p(w)) → max`, estimated on a batch of
-/// `B` of the `N` training objects with one reparameterised draw `w ~ q` (the pass's stream),
-/// negated and divided by `N` so that its scale does not depend on the data set's size:
+/// The seed's objective `$\mathbb{E}_q \log p(D | w) - \lambda \mathrm{KL} (q(w) \| p(w)) \to
+/// \max$`, estimated on a batch of `B` of the `N` training objects with one reparameterised draw
+/// `$w \sim q$` (the pass's stream), negated and divided by `N` so that its scale does not depend
+/// on the data set's size:
 ///
 /// `L(q; λ) = −(1/B) Σ_{i∈B} log p(y_i | x_i, w) + (λ/N) KL(q ‖ p)`,
 ///
-/// `p(y | x, w) = softmax(f(x, w))_y`. `λ = 1` is the negative evidence lower bound per object
-/// (the ELBO of `log p(D) ≥ −KL(q ‖ p) + E_q log p(D | w)`), `λ = 0` maximum likelihood under
-/// weight noise. Symbols → arguments: `q` = `model` (its means and log-variances as bound in
-/// `ctx`), `D_B` = (`x`, `labels`), `λ` = `lambda`, `p` and `N` from `cfg`. In an evaluation pass
-/// the means are used.
+/// `$p(y | x, w) = \operatorname{softmax} (f(x, w))_y$`. `$\lambda = 1$` is the negative evidence
+/// lower bound per object (the ELBO of `$\log p(D) \ge -\mathrm{KL} (q \| p) + \mathbb{E}_q \log
+/// p(D | w)$`), `$\lambda = 0$` maximum likelihood under weight noise. Symbols → arguments: `q` =
+/// `model` (its means and log-variances as bound in `ctx`), `$D_B$` = (`x`, `labels`), `$\lambda$` =
+/// `lambda`, `p` and `N` from `cfg`. In an evaluation pass the means are used.
 pub fn complexity_loss<'t, F: Float>(
     ctx: &Ctx<'t, F>,
     model: &VariationalMlp<F>,
@@ -112,11 +117,11 @@ pub fn complexity_loss<'t, F: Float>(
     Ok(ComplexityTerms { loss, nll, kl })
 }
 
-/// Trains one model at a fixed `λ` with [`nn::train::fit`]: the batch loss is
+/// Trains one model at a fixed `$\lambda$` with [`nn::train::fit`]: the batch loss is
 /// [`complexity_loss`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ComplexityLoss {
-    /// `λ ≥ 0`.
+    /// `$\lambda \ge 0$`.
     pub lambda: f64,
     /// The prior and `N`.
     pub config: ComplexityConfig,

@@ -17,10 +17,11 @@ pub enum PruneScope {
     Global,
 }
 
-/// The removal score of every entry of `g`, `μ²/σ² = μ² e^{−ρ}`, in row-major order: the seed's
-/// relative density `p(0)/p(μ) = exp(−μ²/(2σ²))` of `q = N(μ, σ²)` is largest where the score
-/// is smallest, so the smallest score goes first. An entry an earlier mask removed scores −1
-/// (before every kept one), so successive prunings nest.
+/// The removal score of every entry of `g`, `$\mu^{2}/\sigma^{2} = \mu^{2} e^{-\rho}$`, in
+/// row-major order: the seed's relative density `$p(0)/p(\mu) = \exp(-\mu^{2}/(2\sigma^{2}))$` of
+/// `$q = \mathcal{N}(\mu, \sigma^{2})$` is largest where the score is smallest, so the smallest
+/// score goes first. An entry an earlier mask removed scores −1 (before every kept one), so
+/// successive prunings nest.
 pub fn removal_scores<F: Float>(g: &GaussianParam<F>) -> Vec<f64> {
     let (mean, log_var) = (g.mean.value(), g.log_var.value());
     let score = |m: &F, r: &F| m.as_f64().powi(2) * (-r.as_f64()).exp();
@@ -56,11 +57,11 @@ fn smallest(scores: &[f64], k: usize) -> Vec<usize> {
     order
 }
 
-/// Removes the fraction `fraction ∈ [0, 1]` of the weights of `model` with the smallest
-/// [`removal_scores`] — exactly `round(fraction · n)` of them, per layer or over the whole
-/// network (`scope`) — by setting their mask to 0 and their mean to 0. Biases are kept (the
-/// authors' code prunes weight matrices only; they are 110 of the 79,510 parameters of
-/// 784-100-10). Errors unless `fraction ∈ [0, 1]`.
+/// Removes the fraction `$\mathrm{fraction} \in[0, 1]$` of the weights of `model` with the smallest
+/// [`removal_scores`] — exactly `$\mathrm{round}(\mathrm{fraction} \cdot n)$` of them, per layer or
+/// over the whole network (`scope`) — by setting their mask to 0 and their mean to 0. Biases are
+/// kept (the authors' code prunes weight matrices only; they are 110 of the 79,510 parameters of
+/// 784-100-10). Errors unless `$\mathrm{fraction} \in[0, 1]$`.
 pub fn prune<F: Float>(
     model: &mut VariationalMlp<F>,
     fraction: f64,

@@ -11,9 +11,9 @@ use super::driver::{optimise_metaparameters, MetaData, MetaRun, MetaStrategy, Me
 use super::metaparams::{MetaParams, MetaValues, TemperatureRange};
 use crate::{Error, Result};
 
-/// Trains `model` with `λ` fixed at `meta` for the run of `cfg` (its strategy is replaced by
-/// [`MetaStrategy::Fixed`]): the "fixed metaparameters" baseline. [`MetaParams::centre`]
-/// (`β1 = β2 = 1/2`, `T = 5.05`) is our default point. `resume` as in
+/// Trains `model` with `$\lambda$` fixed at `meta` for the run of `cfg` (its strategy is replaced
+/// by [`MetaStrategy::Fixed`]): the "fixed metaparameters" baseline. [`MetaParams::centre`]
+/// (`$\beta_{1} = \beta_{2} = 1/2$`, `$T = 5.05$`) is our default point. `resume` as in
 /// [`optimise_metaparameters`].
 pub fn train_fixed<F: Float>(
     model: &mut dyn Module<F>,
@@ -29,8 +29,9 @@ pub fn train_fixed<F: Float>(
     optimise_metaparameters(model, meta, data, &fixed, resume)
 }
 
-/// The authors' random starting point of a hypergradient run (a "restart"): `a1, a2 ~ U(−1, 1)`,
-/// `a3 ~ U(−2, 0)` (so `β ∈ (0.27, 0.73)`, `T ∈ (1.3, 5.05)` in their range).
+/// The authors' random starting point of a hypergradient run (a "restart"): `$a_{1}, a_{2} \sim
+/// U(-1, 1)$`, `$a_{3} \sim U(-2, 0)$` (so `$\beta \in(0.27, 0.73)$`, `$T \in(1.3, 5.05)$` in their
+/// range).
 pub fn sample_authors_start<R: Rng + ?Sized>(
     range: TemperatureRange,
     rng: &mut R,
@@ -43,8 +44,8 @@ pub fn sample_authors_start<R: Rng + ?Sized>(
     MetaParams::from_raw(raw, range)
 }
 
-/// A random-search candidate: `β1, β2 ~ U(0, 1)` and `T` log-uniform on `(T_min, T_max)`
-/// (temperatures matter by ratio). Our choice; the authors' own baseline was a TPE search
+/// A random-search candidate: `$\beta_{1}, \beta_{2} \sim U(0, 1)$` and `T` log-uniform on `(T_min,
+/// T_max)` (temperatures matter by ratio). Our choice; the authors' own baseline was a TPE search
 /// (hyperopt), which we do not reproduce.
 pub fn sample_search_point<R: Rng + ?Sized>(
     range: TemperatureRange,
@@ -68,7 +69,7 @@ pub fn sample_search_point<R: Rng + ?Sized>(
 /// One candidate of a random search.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trial {
-    /// The fixed `λ` it trained with.
+    /// The fixed `$\lambda$` it trained with.
     pub meta: MetaParams,
     /// Its run.
     pub run: MetaRun,

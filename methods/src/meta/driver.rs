@@ -1,11 +1,11 @@
-//! The training loop of the experiment: the student learns by `U(w, λ)` while `λ` follows its
-//! hypergradient, its local-linear prediction, or stays fixed.
+//! The training loop of the experiment: the student learns by `$U(w, \lambda)$` while `$\lambda$`
+//! follows its hypergradient, its local-linear prediction, or stays fixed.
 //!
-//! One iteration: (1) update `λ` — a hypergradient step on the coming `k` training batches,
-//! a predicted point, or nothing; (2) one real step `w ← U(w, λ)` on the first of those
-//! batches ([`apply_step`]); (3) every `eval_every` iterations, the validation and test
-//! accuracy. This loop is specific to the method (the metaparameter step sits between the
-//! student's steps), which is why it is not `nn::train::fit`.
+//! One iteration: (1) update `$\lambda$` — a hypergradient step on the coming `k` training batches,
+//! a predicted point, or nothing; (2) one real step `$w \leftarrow U(w, \lambda)$` on the first of
+//! those batches ([`apply_step`]); (3) every `eval_every` iterations, the validation and test
+//! accuracy. This loop is specific to the method (the metaparameter step sits between the student's
+//! steps), which is why it is not `nn::train::fit`.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -41,10 +41,10 @@ pub struct MetaData<'a, F> {
     pub test: Option<&'a Dataset<F>>,
 }
 
-/// How `λ` moves during training.
+/// How `$\lambda$` moves during training.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MetaStrategy {
-    /// `λ` stays at its initial value (the baseline).
+    /// `$\lambda$` stays at its initial value (the baseline).
     Fixed,
     /// A hypergradient step before every student step.
     Hypergradient,
@@ -64,13 +64,14 @@ pub struct MetaTrainConfig {
     pub val_batch_size: Option<usize>,
     /// The student's optimiser and the soft term's scaling.
     pub lower: LowerLevel,
-    /// How `λ` moves.
+    /// How `$\lambda$` moves.
     pub strategy: MetaStrategy,
     /// `k`, the student steps unrolled per hypergradient (1: the greedy hypergradient).
     pub unroll_steps: usize,
-    /// `γ_λ` of the metaparameter step `a ← a − γ_λ clip(h)`.
+    /// `$\gamma_{\lambda}$` of the metaparameter step `$a \leftarrow a - \gamma_{\lambda}
+    /// \mathrm{clip}(h)$`.
     pub meta_lr: f64,
-    /// Elementwise clipping of the hypergradient to `[−c, c]` before the step (the authors
+    /// Elementwise clipping of the hypergradient to `$[-c, c]$` before the step (the authors
     /// clipped at 1); `None`: no clipping.
     pub meta_clip: Option<f64>,
     /// Evaluate every this many iterations (and at 0 and at the end).
@@ -110,7 +111,7 @@ impl Default for MetaTrainConfig {
     }
 }
 
-/// Where the `λ` of an iteration came from.
+/// Where the `$\lambda$` of an iteration came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MetaSource {
     /// Not updated.
@@ -126,15 +127,15 @@ pub enum MetaSource {
 pub struct StepRecord {
     /// From 1.
     pub step: usize,
-    /// `λ` used for the student's step.
+    /// `$\lambda$` used for the student's step.
     pub values: MetaValues,
     /// Its coordinates `a`.
     pub raw: [f64; 3],
     /// Where it came from.
     pub source: MetaSource,
-    /// `L_train(w, λ)` before the step.
+    /// `$L_{\mathrm{train}}(w, \lambda)$` before the step.
     pub train_loss: f64,
-    /// The hypergradient `∇_a L_val` when one was computed.
+    /// The hypergradient `$\nabla_a L_{\mathrm{val}}$` when one was computed.
     pub hypergradient: Option<[f64; 3]>,
 }
 
@@ -158,11 +159,11 @@ pub struct MetaRun {
     pub evals: Vec<EvalRecord>,
     /// Hypergradients computed.
     pub hypergradients: usize,
-    /// Iterations whose `λ` was predicted (hypergradients saved).
+    /// Iterations whose `$\lambda$` was predicted (hypergradients saved).
     pub predicted: usize,
     /// Why each prediction phase ended.
     pub switches: Vec<SwitchReason>,
-    /// `λ` at the end.
+    /// `$\lambda$` at the end.
     pub final_meta: MetaParams,
     /// Wall time of the run, evaluations excluded.
     pub seconds: f64,
@@ -299,9 +300,9 @@ fn val_batch<F: Float>(data: &Dataset<F>, idx: Option<&[usize]>) -> ValBatch<F> 
     }
 }
 
-/// The metaparameter step `a ← a − γ_λ clip_c(h)`, `clip_c(h)_i = max(−c, min(c, h_i))`.
-/// A non-finite hypergradient is an error (the authors replaced NaN by 0; ours is exact, so a
-/// NaN would be a bug to surface).
+/// The metaparameter step `$a \leftarrow a - \gamma_{\lambda} \mathrm{clip}_c(h)$`,
+/// `$\mathrm{clip}_c(h)_i = \max(-c, \min(c, h_i))$`. A non-finite hypergradient is an error (the
+/// authors replaced NaN by 0; ours is exact, so a NaN would be a bug to surface).
 pub fn meta_step(meta: &MetaParams, h: [f64; 3], lr: f64, clip: Option<f64>) -> Result<MetaParams> {
     if h.iter().any(|v| !v.is_finite()) {
         return Err(Error::config(
@@ -335,7 +336,7 @@ fn evaluation<F: Float>(
 /// metaparameters starting at `init` and moving by `cfg.strategy` (see the module
 /// documentation); returns the trajectory, the evaluations and the costs. The teacher enters
 /// through `data.teacher_logits`. Errors: bad settings or data, each naming its key (an empty
-/// validation split: `"validation split"`; `k = 0`: `"unroll steps k"`; a window `m < 2`:
+/// validation split: `"validation split"`; `$k = 0$`: `"unroll steps k"`; a window `m < 2`:
 /// `"prediction window m"`), or a non-finite loss or hypergradient.
 ///
 /// With `resume`, the loop saves its state (at most once per `resume.interval`, and after the

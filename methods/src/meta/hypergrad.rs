@@ -1,14 +1,14 @@
-//! The hypergradient `∇_λ L_val(U(w, λ))`, exact, by reverse mode through the optimiser step
-//! (or through `k` unrolled steps) recorded on the tape.
+//! The hypergradient `$\nabla_{\lambda} L_{\mathrm{val}}(U(w, \lambda))$`, exact, by reverse mode
+//! through the optimiser step (or through `k` unrolled steps) recorded on the tape.
 //!
-//! The student's parameters `w` are put on the tape as leaves; each step computes
-//! `g_j = ∇_w L_train(w_j, λ)` with `grad_graph` (so `g_j` is itself a recorded function of
-//! `w_j` and `λ`), takes `w_{j+1} = U(w_j, g_j)` with tape ops ([`super::step`]), and the model
-//! is evaluated at `w_{j+1}` by [`nn::Ctx::substitute`]. One reverse sweep from
+//! The student's parameters `w` are put on the tape as leaves; each step computes `$g_j = \nabla_w
+//! L_{\mathrm{train}}(w_j, \lambda)$` with `grad_graph` (so `$g_j$` is itself a recorded function
+//! of `$w_j$` and `$\lambda$`), takes `$w_{j+1} = U(w_j, g_j)$` with tape ops ([`super::step`]),
+//! and the model is evaluated at `$w_{j+1}$` by [`nn::Ctx::substitute`]. One reverse sweep from
 //! `L_val(w_k)` to `a` (the metaparameters' coordinates) then gives the hypergradient, second
-//! derivatives `∂²L_train/∂w∂λ` included, with no finite differences. Memory grows linearly
-//! with `k`: every intermediate of the `k` forward passes and of their recorded backward
-//! passes stays on the tape until the sweep.
+//! derivatives `$\partial^{2}L_{\mathrm{train}}/\partial w\partial \lambda$` included, with no
+//! finite differences. Memory grows linearly with `k`: every intermediate of the `k` forward passes
+//! and of their recorded backward passes stays on the tape until the sweep.
 
 use autograd::{Float, Tape, Var};
 use ndarray::Array2;
@@ -41,22 +41,23 @@ pub struct ValBatch<F> {
     pub labels: Vec<usize>,
 }
 
-/// How the student's parameters are trained: the optimiser `U` and the soft term's `T²`
+/// How the student's parameters are trained: the optimiser `U` and the soft term's `$T^{2}$`
 /// choice.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LowerLevel {
     /// `U`.
     pub optimizer: InnerOptimizer,
-    /// `c(T)` of [`super::loss::train_loss`]: 1 (the seed) or `T²`.
+    /// `c(T)` of [`super::loss::train_loss`]: 1 (the seed) or `$T^{2}$`.
     pub scaling: TemperatureScaling,
 }
 
 /// The result of [`hypergradient`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hypergradient {
-    /// `∇_a L_val(U^k(w, λ))`, with respect to the unconstrained coordinates `a`.
+    /// `$\nabla_a L_{\mathrm{val}}(U^k(w, \lambda))$`, with respect to the unconstrained
+    /// coordinates `a`.
     pub grad: [f64; 3],
-    /// `L_val(U^k(w, λ))`, the validation loss after the unrolled steps.
+    /// `$L_{\mathrm{val}}(U^k(w, \lambda))$`, the validation loss after the unrolled steps.
     pub val_loss: f64,
     /// `k`, the number of unrolled steps.
     pub steps: usize,
@@ -144,8 +145,8 @@ pub(crate) struct OnTape<'a, 't, F: Float> {
 }
 
 impl<'a, 't, F: Float> OnTape<'a, 't, F> {
-    /// The lower level of `model` and `lower` on `tape`, with `λ = meta` a leaf when `wrt_meta`
-    /// (for gradients in `a`), constants otherwise.
+    /// The lower level of `model` and `lower` on `tape`, with `$\lambda = \mathrm{meta}$` a leaf
+    /// when `wrt_meta` (for gradients in `a`), constants otherwise.
     pub(crate) fn new(
         tape: &'t Tape<F>,
         model: &'a dyn Module<F>,
@@ -167,8 +168,9 @@ impl<'a, 't, F: Float> OnTape<'a, 't, F> {
         })
     }
 
-    /// `L_val(U^k(w, λ))`: `k = train.len()` steps from the model's current parameters and
-    /// optimiser `state` ([`Self::unroll`], recorded when `λ` is a leaf), then `L_val` on `val`.
+    /// `$L_{\mathrm{val}}(U^k(w, \lambda))$`: `k = train.len()` steps from the model's current
+    /// parameters and optimiser `state` ([`Self::unroll`], recorded when `$\lambda$` is a leaf),
+    /// then `L_val` on `val`.
     pub(crate) fn unrolled_val_loss(
         &self,
         state: &InnerState<F>,
@@ -180,7 +182,7 @@ impl<'a, 't, F: Float> OnTape<'a, 't, F> {
         self.val_loss(&ws, val)
     }
 
-    /// `L_train(w, λ)` on `batch` with the model at `ws`.
+    /// `$L_{\mathrm{train}}(w, \lambda)$` on `batch` with the model at `ws`.
     pub(crate) fn train_loss(
         &self,
         ws: &[Var<'t, F>],
@@ -203,9 +205,10 @@ impl<'a, 't, F: Float> OnTape<'a, 't, F> {
         val_loss(logits, &val.labels)
     }
 
-    /// `w_k = U^k(w_0, λ)`: `k = train.len()` steps of the optimiser from `ws` (step `j` on
+    /// `$w_k = U^k(w_0, \lambda)$`: `k = train.len()` steps of the optimiser from `ws` (step `j` on
     /// `train[j]`), advancing `state`. With `record`, each step's gradient is taken with
-    /// `grad_graph`, so `w_k` is differentiable in `λ`; without, with `grad` (values only).
+    /// `grad_graph`, so `$w_k$` is differentiable in `$\lambda$`; without, with `grad` (values
+    /// only).
     pub(crate) fn unroll(
         &self,
         state: &mut TapeState<'t, F>,
@@ -261,18 +264,19 @@ fn check_inputs<F: Float>(
 
 /// The hypergradient through `k = train.len()` unrolled steps:
 ///
-/// `h = ∇_a L_val(w_k)`, `w_{j+1} = U(w_j, ∇_w L_train(w_j, λ(a)))` on `train[j]`,
-/// `w_0 = w` (the model's current parameters), `λ(a)` the parametrisation of
-/// [`super::metaparams`].
+/// `$h = \nabla_a L_{\mathrm{val}}(w_k)$`, `$w_{j+1} = U(w_j, \nabla_w L_{\mathrm{train}}(w_j,
+/// \lambda(a)))$` on `train[j]`, `$w_0 = w$` (the model's current parameters), `$\lambda(a)$` the
+/// parametrisation of [`super::metaparams`].
 ///
-/// For `k = 1` and SGD this is the greedy hypergradient of the seed,
-/// `h = −γ (∂²L_train/∂a∂w)(w, λ) · ∇_w L_val(U(w, λ))` (`L_val` has no direct `λ` term);
-/// for Adam the step's own Jacobian (through `m̂/(√v̂ + ε)`) is included, which the authors'
-/// code leaves out (it uses the SGD formula with `γ = η`).
+/// For `$k = 1$` and SGD this is the greedy hypergradient of the seed, `$h = -\gamma(\partial^{2}L_{\mathrm{train}}/\partial
+/// a\partial w)(w, \lambda) \cdot \nabla_w L_{\mathrm{val}}(U(w, \lambda))$` (`L_val` has no direct
+/// `$\lambda$` term); for Adam the step's own Jacobian (through `$\hat{m}/(\sqrt{\hat{v}} +
+/// \varepsilon)$`) is included, which the authors' code leaves out (it uses the SGD formula with
+/// `$\gamma = \eta$`).
 ///
 /// Symbols → arguments: `w` = `model`'s trainable parameters, `a` = `meta.raw`, `U` =
 /// `lower.optimizer` with its state `state` (Adam's moments, not changed here), `L_train`'s
-/// batches = `train`, `L_val`'s = `val`. Errors: `k = 0` (`"unroll steps k"`), an empty
+/// batches = `train`, `L_val`'s = `val`. Errors: `$k = 0$` (`"unroll steps k"`), an empty
 /// validation split (`"validation split"`), a malformed batch.
 pub fn hypergradient<F: Float>(
     model: &dyn Module<F>,
@@ -296,8 +300,8 @@ pub fn hypergradient<F: Float>(
     })
 }
 
-/// `L_val(U^k(w, λ))` as a number (no hypergradient): the function whose gradient
-/// [`hypergradient`] returns, for finite-difference checks. Same arguments and errors.
+/// `$L_{\mathrm{val}}(U^k(w, \lambda))$` as a number (no hypergradient): the function whose
+/// gradient [`hypergradient`] returns, for finite-difference checks. Same arguments and errors.
 pub fn unrolled_val_loss<F: Float>(
     model: &dyn Module<F>,
     meta: &MetaParams,
@@ -313,9 +317,10 @@ pub fn unrolled_val_loss<F: Float>(
     Ok(loss.item().map_or(f64::NAN, |v| v.as_f64()))
 }
 
-/// The real training step `w ← U(w, λ)` on `batch`, by the same functions as the step that
-/// [`hypergradient`] differentiates; advances `state`. Returns `L_train(w, λ)` before the
-/// step. An error if the loss is not finite (the parameters are then left unchanged).
+/// The real training step `$w \leftarrow U(w, \lambda)$` on `batch`, by the same functions as the
+/// step that [`hypergradient`] differentiates; advances `state`. Returns `$L_{\mathrm{train}}(w,
+/// \lambda)$` before the step. An error if the loss is not finite (the parameters are then left
+/// unchanged).
 pub fn apply_step<F: Float>(
     model: &mut dyn Module<F>,
     meta: &MetaParams,

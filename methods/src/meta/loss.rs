@@ -1,5 +1,5 @@
-//! The two levels of the bilevel problem: `L_train(w, λ)`, minimised over the student's
-//! parameters `w`, and `L_val(w)`, minimised over `λ` through `w`.
+//! The two levels of the bilevel problem: `$L_{\mathrm{train}}(w, \lambda)$`, minimised over the
+//! student's parameters `w`, and `L_val(w)`, minimised over `$\lambda$` through `w`.
 
 use autograd::functional::{cross_entropy, Reduction};
 use autograd::{Float, Var};
@@ -10,11 +10,12 @@ use crate::Result;
 
 /// The soft-target term at a temperature that is itself a variable:
 ///
-/// `S(z, v, T) = −(1/B) Σ_i Σ_k f_ik log softmax(z_i / T)_k`, `f_i = softmax(v_i / T)`
+/// `$S(z, v, T) = -\frac{1}{B} \sum_i \sum_k f_{ik} \log \operatorname{softmax} (z_i / T)_k$`,
+/// `$f_i = \operatorname{softmax} (v_i / T)$`
 ///
-/// — [`nn::loss::soft_target_loss`] (the soft term of [`crate::distill::hinton_loss`]) with
-/// `T` on the tape, so that `∂S/∂T` reaches the metaparameters through both the teacher's
-/// softmax and the student's. `z` = `student_logits` (`[B, K]`), `v` = `teacher_logits`
+/// — [`nn::loss::soft_target_loss`] (the soft term of [`crate::distill::hinton_loss`]) with `T` on
+/// the tape, so that `$\partial S/\partial T$` reaches the metaparameters through both the
+/// teacher's softmax and the student's. `z` = `student_logits` (`[B, K]`), `v` = `teacher_logits`
 /// (`[B, K]`, detached: the teacher is not trained), `T` = `temperature` (0-dimensional).
 pub fn soft_term<'t, F: Float>(
     student_logits: Var<'t, F>,
@@ -29,19 +30,24 @@ pub fn soft_term<'t, F: Float>(
 
 /// The seed's training loss with its metaparameters on the tape, averaged over the batch:
 ///
-/// `L_train(w, λ) = β1 · (−(1/B) Σ_i log g_{y_i}(x_i, w)|_{T=1}) + β2 · c(T) · S(z, v, T)`
+/// ```math
+/// L_{\mathrm{train}}(w, \lambda) = \beta_{1} \cdot(-\frac{1}{B} \sum_i \log g_{y_i}(x_i,
+///   w)|_{T=1}) + \beta_{2} \cdot c(T) \cdot S(z, v, T)
+/// ```
 ///
-/// with `g(x, w)|_T = softmax(z/T)`, `z = student_logits` the student's logits at `w`, `S` the
-/// soft term of [`soft_term`], `c(T) = 1` (the seed's formula, [`TemperatureScaling::None`]) or
-/// `T²` (Hinton et al., [`TemperatureScaling::Squared`]). Symbols → arguments: `y` = `labels`,
-/// `v` = `teacher_logits` (the teacher `f`'s logits, constants), `β1, β2, T` = `meta.beta1,
-/// meta.beta2, meta.temperature`. At fixed `λ` this is [`crate::distill::hinton_loss`] with
-/// `α = β1`, `β = β2`, `T0 = T`.
+/// with `$g(x, w)|_T = \operatorname{softmax} (z/T)$`, `z = student_logits` the student's logits at
+/// `w`, `S` the soft term of [`soft_term`], `$c(T) = 1$` (the seed's formula,
+/// [`TemperatureScaling::None`]) or `$T^{2}$` (Hinton et al., [`TemperatureScaling::Squared`]).
+/// Symbols → arguments: `y` = `labels`, `v` = `teacher_logits` (the teacher `f`'s logits,
+/// constants), `$\beta_{1}, \beta_{2}, T$` = `meta.beta1, meta.beta2, meta.temperature`. At fixed
+/// `$\lambda$` this is [`crate::distill::hinton_loss`] with `$\alpha = \beta_{1}$`, `$\beta =
+/// \beta_{2}$`, `$T_{0} = T$`.
 ///
 /// The seed sums over the sample; we average (divides by `B`, changes no minimiser, keeps the
-/// learning rate independent of the batch size). The authors' code differs in two ways that
-/// we do not copy: its soft term is `KL(softmax(z/T) ‖ softmax(v/T))` (the student on both
-/// sides), and its `lambda1` weighs the soft term, `lambda2` the hard one.
+/// learning rate independent of the batch size). The authors' code differs in two ways that we do
+/// not copy: its soft term is `$\mathrm{KL} (\operatorname{softmax} (z/T) \| \operatorname{softmax}
+/// (v/T))$` (the student on both sides), and its `lambda1` weighs the soft term, `lambda2` the hard
+/// one.
 pub fn train_loss<'t, F: Float>(
     student_logits: Var<'t, F>,
     labels: &[usize],
@@ -62,10 +68,14 @@ pub fn train_loss<'t, F: Float>(
 /// The validation objective, the authors' choice: the student's cross-entropy on the
 /// validation split,
 ///
-/// `L_val(w) = −(1/B_val) Σ_i log softmax(z_i)_{y_i}`,
+/// ```math
+/// L_{\mathrm{val}}(w) = -(1/B_{\mathrm{val}}) \sum_i \log \operatorname{softmax}
+///   (z_i)_{y_i},
+/// ```
 ///
-/// with `z` = `student_logits` at `w` and `y` = `labels`. It depends on `λ` only through `w`
-/// (the seed writes `L_val(ŵ, λ)`; with this choice its direct `λ` term is zero).
+/// with `z` = `student_logits` at `w` and `y` = `labels`. It depends on `$\lambda$` only through
+/// `w` (the seed writes `$L_{\mathrm{val}}(\hat{w}, \lambda)$`; with this choice its direct
+/// `$\lambda$` term is zero).
 pub fn val_loss<'t, F: Float>(student_logits: Var<'t, F>, labels: &[usize]) -> Result<Var<'t, F>> {
     Ok(cross_entropy(student_logits, labels, Reduction::Mean)?)
 }
@@ -78,10 +88,10 @@ mod tests {
     use autograd::Tape;
     use ndarray::array;
 
-    /// At fixed `λ`, `L_train` is Hinton's loss with `α = β1`, `β = β2`, `T0 = T`: the same
-    /// value and the same gradient in the logits, both scalings. The two are different
-    /// compositions of the same f64 ops (`z·(1/T)` against `z/T`), so they agree to
-    /// round-off (≤ 1e-14 on values of order 1).
+    /// At fixed `$\lambda$`, `L_train` is Hinton's loss with `$\alpha = \beta_{1}$`, `$\beta =
+    /// \beta_{2}$`, `$T_{0} = T$`: the same value and the same gradient in the logits, both
+    /// scalings. The two are different compositions of the same f64 ops (`$z\cdot\frac{1}{T}$`
+    /// against `z/T`), so they agree to round-off (≤ 1e-14 on values of order 1).
     #[test]
     fn at_fixed_metaparameters_it_is_hintons_loss() {
         let z = array![[0.3, -1.2, 2.0], [1.5, 0.1, -0.4]];
@@ -116,8 +126,8 @@ mod tests {
         }
     }
 
-    /// The temperature reaches the loss: `∂L_train/∂a3 ≠ 0` whenever the soft term is on
-    /// (a detached temperature would give exactly 0).
+    /// The temperature reaches the loss: `$\partial L_{\mathrm{train}}/\partial a_{3} \ne 0$`
+    /// whenever the soft term is on (a detached temperature would give exactly 0).
     #[test]
     fn the_temperature_is_differentiable() {
         let tape = Tape::<f64>::new();

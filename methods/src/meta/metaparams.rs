@@ -1,19 +1,22 @@
-//! The metaparameters `λ = [β1, β2, T]` and the parametrisation that keeps them in range.
+//! The metaparameters `$\lambda = [\beta_{1}, \beta_{2}, T]$` and the parametrisation that keeps
+//! them in range.
 //!
-//! The hypergradient acts on unconstrained coordinates `a = [a1, a2, a3] ∈ R³` (the authors'
-//! `lambda1, lambda2, temp` before their sigmoids); the loss sees
+//! The hypergradient acts on unconstrained coordinates `$a = [a_{1}, a_{2}, a_{3}] \in
+//! \mathbb{R}^{3}$` (the authors' `lambda1, lambda2, temp` before their sigmoids); the loss sees
 //!
-//! `β1 = σ(a1)`, `β2 = σ(a2)`, `T = T_min + (T_max − T_min) σ(a3)`,
+//! `$\beta_{1} = \sigma(a_{1})$`, `$\beta_{2} = \sigma(a_{2})$`, `$T = T_{\min} + (T_{\max} -
+//! T_{\min}) \sigma(a_{3})$`,
 //!
-//! so every value of `a` gives `β ∈ (0, 1)` and `T ∈ (T_min, T_max)`, and gradient steps on `a`
-//! can never leave the range. The authors' range is `T ∈ (0.1, 10)`, `T = 0.1 + 9.9 σ(a3)`.
+//! so every value of `a` gives `$\beta \in(0, 1)$` and `$T \in(T_{\min}, T_{\max})$`, and gradient
+//! steps on `a` can never leave the range. The authors' range is `$T \in(0.1, 10)$`, `$T = 0.1 + 9.9
+//! \sigma(a_{3})$`.
 
 use autograd::{Float, Tape, Var};
 use ndarray::arr1;
 
 use crate::{Error, Result};
 
-/// `σ(x) = 1 / (1 + e^{−x})`, computed without overflow for large `|x|`.
+/// `$\sigma(x) = 1 / (1 + e^{-x})$`, computed without overflow for large `|x|`.
 pub fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
@@ -23,7 +26,7 @@ pub fn sigmoid(x: f64) -> f64 {
     }
 }
 
-/// `σ⁻¹(p) = log(p / (1 − p))`, for `p ∈ (0, 1)`.
+/// `$\sigma^{-1}(p) = \log(p / (1 - p))$`, for `$p \in(0, 1)$`.
 pub fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
@@ -74,12 +77,13 @@ impl TemperatureRange {
         Ok(())
     }
 
-    /// `T = T_min + (T_max − T_min) σ(a3)`.
+    /// `$T = T_{\min} + (T_{\max} - T_{\min}) \sigma(a_{3})$`.
     pub fn temperature(&self, a3: f64) -> f64 {
         self.min + (self.max - self.min) * sigmoid(a3)
     }
 
-    /// The inverse: `a3 = σ⁻¹((T − T_min) / (T_max − T_min))`, for `T` strictly inside.
+    /// The inverse: `$a_{3} = \sigma^{-1}((T - T_{\min}) / (T_{\max} - T_{\min}))$`, for `T`
+    /// strictly inside.
     pub fn coordinate(&self, t: f64) -> Result<f64> {
         if !(t > self.min && t < self.max) {
             return Err(Error::config(
@@ -94,23 +98,25 @@ impl TemperatureRange {
     }
 }
 
-/// The metaparameters as the loss sees them: `β1` weighs the hard-label term, `β2` the
-/// soft-target term, `T` is the soft term's temperature (the seed's `T0`).
+/// The metaparameters as the loss sees them: `$\beta_{1}$` weighs the hard-label term,
+/// `$\beta_{2}$` the soft-target term, `T` is the soft term's temperature (the seed's `$T_{0}$`).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetaValues {
-    /// `β1 ∈ (0, 1)`, weight of the cross-entropy with the labels at `T = 1`.
+    /// `$\beta_{1} \in(0, 1)$`, weight of the cross-entropy with the labels at `$T = 1$`.
     pub beta1: f64,
-    /// `β2 ∈ (0, 1)`, weight of the cross-entropy with the teacher at temperature `T`.
+    /// `$\beta_{2} \in(0, 1)$`, weight of the cross-entropy with the teacher at temperature `T`.
     pub beta2: f64,
     /// `T`, in the open temperature range.
     pub temperature: f64,
 }
 
-/// `λ` in the unconstrained coordinates `a = [a1, a2, a3]` that the hypergradient acts on,
-/// with the temperature range that maps `a3` to `T` (see the module documentation).
+/// `$\lambda$` in the unconstrained coordinates `$a = [a_{1}, a_{2}, a_{3}]$` that the
+/// hypergradient acts on, with the temperature range that maps `a3` to `T` (see the module
+/// documentation).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MetaParams {
-    /// `a = [a1, a2, a3]`: `β1 = σ(a1)`, `β2 = σ(a2)`, `T = T_min + (T_max − T_min) σ(a3)`.
+    /// `$a = [a_{1}, a_{2}, a_{3}]$`: `$\beta_{1} = \sigma(a_{1})$`, `$\beta_{2} = \sigma(a_{2})$`,
+    /// `$T = T_{\min} + (T_{\max} - T_{\min}) \sigma(a_{3})$`.
     pub raw: [f64; 3],
     /// `(T_min, T_max)`.
     pub range: TemperatureRange,
@@ -129,7 +135,8 @@ impl MetaParams {
         Ok(MetaParams { raw, range })
     }
 
-    /// From the values the loss sees: `β1, β2 ∈ (0, 1)` and `T` strictly inside the range.
+    /// From the values the loss sees: `$\beta_{1}, \beta_{2} \in(0, 1)$` and `T` strictly inside
+    /// the range.
     pub fn from_values(values: MetaValues, range: TemperatureRange) -> Result<Self> {
         range.validate()?;
         for (what, b) in [("β1", values.beta1), ("β2", values.beta2)] {
@@ -148,13 +155,14 @@ impl MetaParams {
         Ok(MetaParams { raw, range })
     }
 
-    /// The centre of the parametrisation, `a = 0`: `β1 = β2 = 1/2`, `T = (T_min + T_max)/2`
-    /// (5.05 in the authors' range). Our default for the fixed-metaparameter baseline.
+    /// The centre of the parametrisation, `$a = 0$`: `$\beta_{1} = \beta_{2} = 1/2$`, `T = (T_min +
+    /// T_max)/2` (5.05 in the authors' range). Our default for the fixed-metaparameter baseline.
     pub fn centre(range: TemperatureRange) -> Result<Self> {
         Self::from_raw([0.0; 3], range)
     }
 
-    /// `β1 = σ(a1)`, `β2 = σ(a2)`, `T = T_min + (T_max − T_min) σ(a3)`.
+    /// `$\beta_{1} = \sigma(a_{1})$`, `$\beta_{2} = \sigma(a_{2})$`, `$T = T_{\min} + (T_{\max} -
+    /// T_{\min}) \sigma(a_{3})$`.
     pub fn values(&self) -> MetaValues {
         MetaValues {
             beta1: sigmoid(self.raw[0]),
@@ -178,16 +186,17 @@ impl MetaParams {
 pub struct MetaVars<'t, F: Float> {
     /// `a`, shape `[3]`: differentiate with respect to this.
     pub raw: Var<'t, F>,
-    /// `β1 = σ(a1)`.
+    /// `$\beta_{1} = \sigma(a_{1})$`.
     pub beta1: Var<'t, F>,
-    /// `β2 = σ(a2)`.
+    /// `$\beta_{2} = \sigma(a_{2})$`.
     pub beta2: Var<'t, F>,
-    /// `T = T_min + (T_max − T_min) σ(a3)`.
+    /// `$T = T_{\min} + (T_{\max} - T_{\min}) \sigma(a_{3})$`.
     pub temperature: Var<'t, F>,
 }
 
 impl<'t, F: Float> MetaVars<'t, F> {
-    /// Puts `a` on `tape` as a parameter (gradients flow to it) and builds `β1, β2, T`.
+    /// Puts `a` on `tape` as a parameter (gradients flow to it) and builds `$\beta_{1}, \beta_{2},
+    /// T$`.
     pub fn param(tape: &'t Tape<F>, meta: &MetaParams) -> Result<Self> {
         let raw = tape.param(arr1(&meta.raw.map(F::from_f64)));
         Self::from_raw_var(raw, meta.range)
@@ -199,8 +208,8 @@ impl<'t, F: Float> MetaVars<'t, F> {
         Self::from_raw_var(raw, meta.range)
     }
 
-    /// `β1, β2, T` from a variable `a` of shape `[3]` already on a tape (for gradient checks
-    /// that own their inputs).
+    /// `$\beta_{1}, \beta_{2}, T$` from a variable `a` of shape `[3]` already on a tape (for
+    /// gradient checks that own their inputs).
     pub fn from_raw_var(raw: Var<'t, F>, range: TemperatureRange) -> Result<Self> {
         range.validate()?;
         if raw.shape() != [3] {

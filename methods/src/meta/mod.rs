@@ -1,9 +1,10 @@
 //! Gradient-based optimisation of distillation metaparameters (seed S3, Gorpinich 2021).
 //!
-//! The bilevel problem: the student's parameters `w` minimise `L_train(w, λ)`, the
-//! metaparameters `λ = [β1, β2, T]` minimise the validation loss `L_val` of the trained `w`.
-//! Greedily, one optimiser step `U` at a time: `λ ← λ − γ_λ ∇_λ L_val(U(w, λ))`, the
-//! hypergradient taken exactly by differentiating through the step on the tape.
+//! The bilevel problem: the student's parameters `w` minimise `$L_{\mathrm{train}}(w, \lambda)$`,
+//! the metaparameters `$\lambda = [\beta_{1}, \beta_{2}, T]$` minimise the validation loss `L_val`
+//! of the trained `w`. Greedily, one optimiser step `U` at a time: `$\lambda \leftarrow \lambda -
+//! \gamma_{\lambda} \nabla_{\lambda} L_{\mathrm{val}}(U(w, \lambda))$`, the hypergradient taken
+//! exactly by differentiating through the step on the tape.
 //!
 //! ```text
 //! metaparams  MetaParams (a ∈ R³), MetaValues (β1, β2, T), TemperatureRange, MetaVars (on a tape)
@@ -21,24 +22,25 @@
 //!
 //! | seed | code |
 //! |---|---|
-//! | `λ = [β1, β2, T]` | [`MetaValues`]; its coordinates `a` (`β = σ(a)`): [`MetaParams::raw`] |
-//! | `T0` (the soft term's temperature, optimised) | [`MetaValues::temperature`] |
+//! | `$\lambda = [\beta_{1}, \beta_{2}, T]$` | [`MetaValues`]; its coordinates `a` (`$\beta = \sigma(a)$`): [`MetaParams::raw`] |
+//! | `$T_{0}$` (the soft term's temperature, optimised) | [`MetaValues::temperature`] |
 //! | `f(x)` teacher, `g(x, w)` student | `teacher_logits`, the student `Module`'s logits |
-//! | `L_train(w, λ)`, `L_val(w, λ)` | [`train_loss`], [`val_loss`] |
-//! | `U(w, λ) = w − γ ∇_w L_train(w, λ)` | [`step::sgd_step`]; Adam: [`step::adam_step`] |
-//! | `∇_λ L_val(U(w, λ), λ)` | [`hypergradient`] (the gradient in `a`; `k` unrolled steps) |
-//! | `λ' = λ − γ_λ ∇_λ L_val` | [`meta_step`] (on `a`, with the authors' clipping) |
+//! | `$L_{\mathrm{train}}(w, \lambda)$`, `$L_{\mathrm{val}}(w, \lambda)$` | [`train_loss`], [`val_loss`] |
+//! | `$U(w, \lambda) = w - \gamma \nabla_w L_{\mathrm{train}}(w, \lambda)$` | [`step::sgd_step`]; Adam: [`step::adam_step`] |
+//! | `$\nabla_{\lambda} L_{\mathrm{val}}(U(w, \lambda), \lambda)$` | [`hypergradient`] (the gradient in `a`; `k` unrolled steps) |
+//! | `$\lambda' = \lambda - \gamma_{\lambda} \nabla_{\lambda} L_{\mathrm{val}}$` | [`meta_step`] (on `a`, with the authors' clipping) |
 //! | the local-linear model of the trajectory | [`fit_line`], [`TrajectoryPredictor`] |
 //!
 //! Where we differ from the authors' code (`MetaOptDistillation`), on purpose:
-//! * their hypergradient takes `∂²L_train/∂w∂λ · d` by a finite difference with a precedence
-//!   slip (`(p − n)/2·ε`, i.e. the intended value times `ε² = 10⁻⁴/‖d‖²`; their metaparameter
-//!   step size of 10⁴ on the CIFAR runs compensates roughly), and with an Adam step it uses
-//!   SGD's formula (no Jacobian of Adam's normalisation); ours is exact through either step,
-//!   and [`checks`] shows both facts numerically;
-//! * their soft term is `KL(softmax(z/T) ‖ softmax(v/T))` with the student on both sides, their
-//!   `lambda1` weighs it; we follow the seed (cross-entropy against the teacher, `β1` hard,
-//!   `β2` soft);
+//! * their hypergradient takes `$\partial^{2}L_{\mathrm{train}}/\partial w\partial \lambda \cdot
+//!   d$` by a finite difference with a precedence slip (`$(p - n)/2\cdot \varepsilon$`, i.e. the
+//!   intended value times `$\varepsilon^{2} = 10^{-4}/\|d\|^{2}$`; their metaparameter step size of
+//!   10⁴ on the CIFAR runs compensates roughly), and with an Adam step it uses SGD's formula (no
+//!   Jacobian of Adam's normalisation); ours is exact through either step, and [`checks`] shows
+//!   both facts numerically;
+//! * their soft term is `$\mathrm{KL} (\operatorname{softmax} (z/T) \| \operatorname{softmax}
+//!   (v/T))$` with the student on both sides, their `lambda1` weighs it; we follow the seed
+//!   (cross-entropy against the teacher, `$\beta_{1}$` hard, `$\beta_{2}$` soft);
 //! * they set NaN hypergradients to 0; ours cannot be NaN where the step is differentiable
 //!   ([`step::root_where_positive`]), and a NaN is an error.
 //!

@@ -4,14 +4,14 @@
 //!
 //! The fit is made in the unconstrained coordinates `a` (as the authors fitted their
 //! pre-sigmoid `lambda1, lambda2, temp` with `np.polyfit(…, 1)`), so a predicted point is
-//! always a valid `λ`. The schedule alternates: `m` hypergradient steps, a fit, up to `k`
+//! always a valid `$\lambda$`. The schedule alternates: `m` hypergradient steps, a fit, up to `k`
 //! predicted steps, back to hypergradients — see [`TrajectoryPredictor`] for when it switches
 //! back early.
 
 use crate::{Error, Result};
 
-/// A degree-1 least-squares fit `y(s) ≈ c + b s` of each coordinate of a trajectory
-/// `y_0, …, y_{m−1}` against its index `s = 0, …, m − 1`.
+/// A degree-1 least-squares fit `$y(s) \approx c + b s$` of each coordinate of a trajectory
+/// `$y_0, \dots, y_{m-1}$` against its index `$s = 0, \dots, m - 1$`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(bound(
     serialize = "[f64; N]: serde::Serialize",
@@ -22,7 +22,8 @@ pub struct LinearFit<const N: usize> {
     pub intercept: [f64; N],
     /// `b`, per coordinate.
     pub slope: [f64; N],
-    /// `√((1/m) Σ_s (y_s − c − b s)²)`, per coordinate: how far from a line the window was.
+    /// `$\sqrt{\frac{1}{m} \sum_s (y_s - c - b s)^{2}}$`, per coordinate: how far from a line the
+    /// window was.
     pub residual_rms: [f64; N],
     /// `m`, the number of points fitted.
     pub window: usize,
@@ -30,9 +31,10 @@ pub struct LinearFit<const N: usize> {
 
 /// The least-squares line through `history` (oldest first), coordinate by coordinate:
 ///
-/// `b = Σ_s (s − s̄)(y_s − ȳ) / Σ_s (s − s̄)²`, `c = ȳ − b s̄`, `s̄ = (m − 1)/2`,
+/// `$b = \sum_s (s - \bar{s})(y_s - \bar{y}) / \sum_s (s - \bar{s})^{2}$`, `$c = \bar{y} - b
+/// \bar{s}$`, `$\bar{s} = (m - 1)/2$`,
 ///
-/// with `y_s` = `history[s]`, `m = history.len()` (the window). An error naming the window if
+/// with `$y_s$` = `history[s]`, `m = history.len()` (the window). An error naming the window if
 /// `m < 2` (a line needs two points) or a value is not finite.
 pub fn fit_line<const N: usize>(history: &[[f64; N]]) -> Result<LinearFit<N>> {
     let m = history.len();
@@ -78,12 +80,12 @@ pub fn fit_line<const N: usize>(history: &[[f64; N]]) -> Result<LinearFit<N>> {
 }
 
 impl<const N: usize> LinearFit<N> {
-    /// `c + b s` at index `s` (`s = m, m + 1, …` extrapolate past the window).
+    /// `c + b s` at index `s` (`$s = m, m + 1, \dots$` extrapolate past the window).
     pub fn at(&self, s: f64) -> [f64; N] {
         std::array::from_fn(|i| self.intercept[i] + self.slope[i] * s)
     }
 
-    /// The next `k` points past the window: indices `m, …, m + k − 1`.
+    /// The next `k` points past the window: indices `$m, \dots, m + k - 1$`.
     pub fn extrapolate(&self, k: usize) -> Vec<[f64; N]> {
         (0..k).map(|j| self.at((self.window + j) as f64)).collect()
     }
@@ -104,7 +106,7 @@ pub struct PredictionSchedule {
     /// hypergradient window in five, as the authors' `tr_s_epoch = 5`).
     pub horizon: usize,
     /// Predict only if the fit's largest residual RMS (in `a`) is at most this; otherwise
-    /// slide the window by one more hypergradient step. Default `∞` (the authors always
+    /// slide the window by one more hypergradient step. Default `$\infty$` (the authors always
     /// predicted).
     pub max_residual: f64,
     /// Switch back early when the validation loss rises above `(1 + r)` times its value when

@@ -36,7 +36,7 @@ pub(crate) struct MetaProgress {
     pub(crate) evals: Vec<EvalRecord>,
     pub(crate) hypergradients: usize,
     pub(crate) predicted: usize,
-    /// The coordinates `a` of `λ` after the last iteration.
+    /// The coordinates `a` of `$\lambda$` after the last iteration.
     pub(crate) raw: [f64; 3],
     pub(crate) predictor: Option<PredictorState>,
     pub(crate) seconds: f64,
@@ -44,7 +44,7 @@ pub(crate) struct MetaProgress {
 }
 
 impl MetaProgress {
-    /// The progress of `run` so far, `λ` at `raw`.
+    /// The progress of `run` so far, `$\lambda$` at `raw`.
     pub(crate) fn of(run: &MetaRun, raw: [f64; 3], predictor: Option<PredictorState>) -> Self {
         MetaProgress {
             steps: run.steps.clone(),

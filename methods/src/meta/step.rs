@@ -1,12 +1,12 @@
-//! One optimiser step `w' = U(w, λ)` as a function on the tape, so that the hypergradient can
-//! differentiate through it: plain SGD, and Adam as the authors trained their students.
+//! One optimiser step `$w' = U(w, \lambda)$` as a function on the tape, so that the hypergradient
+//! can differentiate through it: plain SGD, and Adam as the authors trained their students.
 //!
 //! The same functions, evaluated without recording, make the real training step
 //! ([`super::hypergrad::apply_step`]): the step that is differentiated is the step that is
 //! taken.
 //!
-//! Adam's decay rates are written `b₁, b₂` here, to keep them apart from the metaparameters
-//! `β1, β2` of the loss.
+//! Adam's decay rates are written `$b_{1}, b_{2}$` here, to keep them apart from the metaparameters
+//! `$\beta_{1}, \beta_{2}$` of the loss.
 
 use autograd::{Float, Tape, Var};
 use ndarray::ArrayD;
@@ -17,14 +17,14 @@ use crate::{Error, Result};
 /// The optimiser of the student's parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum InnerOptimizer {
-    /// `U(w) = w − γ g`, with `γ` = `lr`.
+    /// `$U(w) = w - \gamma g$`, with `$\gamma$` = `lr`.
     Sgd {
-        /// `γ > 0`.
+        /// `$\gamma > 0$`.
         lr: f64,
     },
-    /// Adam (Kingma & Ba, 2015) with bias correction, as PyTorch's `torch.optim.Adam` which
-    /// the authors used (their defaults: `η = 10⁻³`, `b₁ = 0.9`, `b₂ = 0.999`, `ε = 10⁻⁸`,
-    /// [`AdamConfig::adam`]). Weight decay must be 0.
+    /// Adam (Kingma & Ba, 2015) with bias correction, as PyTorch's `torch.optim.Adam` which the
+    /// authors used (their defaults: `$\eta = 10^{-3}$`, `$b_{1} = 0.9$`, `$b_{2} = 0.999$`,
+    /// `$\varepsilon = 10^{-8}$`, [`AdamConfig::adam`]). Weight decay must be 0.
     Adam(AdamConfig),
 }
 
@@ -130,22 +130,24 @@ impl<'t, F: Float> TapeState<'t, F> {
     }
 }
 
-/// `U_SGD(w) = w − γ g`, with `w` = `w`, `g = ∇_w L_train(w, λ)` = `grad` (recorded, so that
-/// `∂U/∂λ = −γ ∂²L_train/∂w∂λ` is on the tape), `γ` = `lr`.
+/// `$U_{\mathrm{SGD}}(w) = w - \gamma g$`, with `w` = `w`, `$g = \nabla_w L_{\mathrm{train}}(w,
+/// \lambda)$` = `grad` (recorded, so that `$\partial U/\partial \lambda = -\gamma
+/// \partial^{2}L_{\mathrm{train}}/\partial w\partial \lambda$` is on the tape), `$\gamma$` = `lr`.
 pub fn sgd_step<'t, F: Float>(w: Var<'t, F>, grad: Var<'t, F>, lr: f64) -> Result<Var<'t, F>> {
     Ok(w.try_sub(grad.mul_scalar(lr))?)
 }
 
-/// `√x` where `x > 0`, and 0 where `x = 0`, with the derivative of `√` where `x > 0` and 0
-/// where `x = 0`:
+/// `$\sqrt{x}$` where `x > 0`, and 0 where `$x = 0$`, with the derivative of `$\surd$` where `x >
+/// 0` and 0 where `$x = 0$`:
 ///
-/// `r(x) = [x > 0] · √(x + [x = 0])`   (the bracket a constant mask).
+/// `$r(x) = [x > 0] \cdot \sqrt{x + [x = 0]}$`   (the bracket a constant mask).
 ///
-/// Why: Adam divides by `√v̂ + ε`. An element whose gradients were all exactly zero so far (a
-/// dead ReLU unit) has `v̂ = 0`, and the chain rule through `√` gives `0 · ∞ = NaN` there,
-/// although the step `m̂/(√v̂ + ε)` is differentiable in the gradients at that point (its
-/// derivative is `(1 − b₁)/((1 − b₁ᵗ) ε)` times the gradient's, the `√` term contributing
-/// `0`). The mask gives exactly that. (The authors' code replaced NaN hypergradients by 0.)
+/// Why: Adam divides by `$\sqrt{\hat{v}} + \varepsilon$`. An element whose gradients were all
+/// exactly zero so far (a dead ReLU unit) has `$\hat{v} = 0$`, and the chain rule through `$\surd$`
+/// gives `$0 \cdot \infty = \mathrm{NaN}$` there, although the step `$\hat{m}/(\sqrt{\hat{v}} +
+/// \varepsilon)$` is differentiable in the gradients at that point (its derivative is `$(1 -
+/// b_{1})/((1 - b_{1}ᵗ) \varepsilon)$` times the gradient's, the `$\surd$` term contributing `0`).
+/// The mask gives exactly that. (The authors' code replaced NaN hypergradients by 0.)
 pub fn root_where_positive<'t, F: Float>(x: Var<'t, F>) -> Result<Var<'t, F>> {
     let value = x.value();
     let mask = value.mapv(|v| if v > F::zero() { F::one() } else { F::zero() });
@@ -163,9 +165,9 @@ pub fn root_where_positive<'t, F: Float>(x: Var<'t, F>) -> Result<Var<'t, F>> {
 /// w' = w − η · (m' / (1 − b₁ᵗ)) / (r(v' / (1 − b₂ᵗ)) + ε)
 /// ```
 ///
-/// `r` is [`root_where_positive`] (`√`, safe at 0). Symbols → arguments: `w`, `g = ∇_w
-/// L_train` = `grad`, `m`, `v` the moments before the step, `η, b₁, b₂, ε` =
-/// `cfg.lr, cfg.beta1, cfg.beta2, cfg.eps`. Returns `(w', m', v')`. This is
+/// `r` is [`root_where_positive`] (`$\surd$`, safe at 0). Symbols → arguments: `w`, `$g = \nabla_w
+/// L_{\mathrm{train}}$` = `grad`, `m`, `v` the moments before the step, `$\eta, b_{1}, b_{2},
+/// \varepsilon$` = `cfg.lr, cfg.beta1, cfg.beta2, cfg.eps`. Returns `(w', m', v')`. This is
 /// `nn::optim::Adam::step` without weight decay, written with tape ops.
 pub fn adam_step<'t, F: Float>(
     w: Var<'t, F>,
@@ -188,7 +190,7 @@ pub fn adam_step<'t, F: Float>(
     Ok((w.try_sub(update)?, m_next, v_next))
 }
 
-/// One step of `opt` on every parameter: `w'_p = U(w_p, g_p)`, advancing `state` (Adam's
+/// One step of `opt` on every parameter: `$w'_p = U(w_p, g_p)$`, advancing `state` (Adam's
 /// moments and step count). `ws` and `grads` are in the same order as `state`'s moments.
 pub fn step_all<'t, F: Float>(
     opt: &InnerOptimizer,
@@ -268,8 +270,9 @@ mod tests {
         assert_eq!(state.to_state().steps, 3);
     }
 
-    /// `r(x)` is `√x` with `√`'s derivative where `x > 0`, and 0 with derivative 0 at `x = 0`
-    /// (where plain `√` would give NaN): hand values, exact in f64 for these squares.
+    /// `r(x)` is `$\sqrt{x}$` with `$\surd$`'s derivative where `x > 0`, and 0 with derivative 0 at
+    /// `$x = 0$` (where plain `$\surd$` would give NaN): hand values, exact in f64 for these
+    /// squares.
     #[test]
     fn the_masked_root_is_finite_at_zero() {
         let tape = Tape::<f64>::new();

@@ -1,25 +1,28 @@
 //! The multi-domain distillation loss of seed S1, in its classification and regression forms.
 //!
-//! A teacher `f: X_s → Y` is trained on the big source domain, a student `g: X_t → Y` on the
-//! small target domain, and a known map `φ: X_t → X_s` carries a student input to where the
-//! teacher can read it. With the distillation weight `λ ∈ [0, 1]` the seed writes
+//! A teacher `$f: X_s \to Y$` is trained on the big source domain, a student `$g: X_t \to Y$` on
+//! the small target domain, and a known map `$\varphi : X_t \to X_s$` carries a student input to
+//! where the teacher can read it. With the distillation weight `$\lambda \in[0, 1]$` the seed
+//! writes
 //!
-//! * regression: `L = λ ‖y − g(x)‖² + (1 − λ) ‖g(x) − (f∘φ)(x)‖²`
-//! * classification: `L = −λ Σ_i Σ_r [y_i = r] log g^r(x_i) − (1 − λ) Σ_i Σ_r (f∘φ)^r(x_i) log g^r(x_i)`
+//! * regression: `$L = \lambda \|y - g(x)\|^{2} + (1 - \lambda) \|g(x) - (f\circ
+//!   \varphi)(x)\|^{2}$`
+//! * classification: `$L = -\lambda \sum_i \sum_r [y_i = r] \log g^r(x_i) - (1 - \lambda) \sum_i
+//!   \sum_r (f\circ \varphi)^r(x_i) \log g^r(x_i)$`
 //!
-//! so `λ` weights the labels and `1 − λ` the teacher: `λ = 1` is training without a teacher,
-//! `λ = 0` imitation of the teacher alone.
+//! so `$\lambda$` weights the labels and `$1 - \lambda$` the teacher: `$\lambda = 1$` is training
+//! without a teacher, `$\lambda = 0$` imitation of the teacher alone.
 //!
-//! **Temperature.** The seed's multi-domain formula carries no temperature; its Hinton loss of
-//! the same section evaluates the teacher term at `T = T0`. We keep `T0` (the teacher's
-//! `f = softmax(v/T0)` and the student's `log softmax(z/T0)` in the teacher term, `T = 1` in the
-//! label term); `T0 = 1` is the multi-domain formula as written and the authors' code's
-//! default. Hinton et al.'s `T0²` factor is an option, off in S1's form.
+//! **Temperature.** The seed's multi-domain formula carries no temperature; its Hinton loss of the
+//! same section evaluates the teacher term at `$T = T_{0}$`. We keep `$T_{0}$` (the teacher's `$f =
+//! \operatorname{softmax} (v/T_{0})$` and the student's `log softmax(z/T0)` in the teacher term,
+//! `$T = 1$` in the label term); `$T_{0} = 1$` is the multi-domain formula as written and the
+//! authors' code's default. Hinton et al.'s `$T_{0}^{2}$` factor is an option, off in S1's form.
 //!
 //! The seed sums over the objects; a [`Reduction`] chooses that sum or the batch mean (a factor
-//! `1/B`, no change of the minimiser). Both losses are composites of autograd ops with no
-//! gradient rule of their own: the classification form is [`hinton_loss`] with weights
-//! `(λ, 1 − λ)`, whose teacher term is [`nn::loss::soft_target_loss`]; the regression form is two
+//! `1/B`, no change of the minimiser). Both losses are composites of autograd ops with no gradient
+//! rule of their own: the classification form is [`hinton_loss`] with weights `$(\lambda, 1 -
+//! \lambda)$`, whose teacher term is [`nn::loss::soft_target_loss`]; the regression form is two
 //! [`squared_error`]s.
 
 use autograd::functional::{squared_error, Reduction};
@@ -30,9 +33,9 @@ use crate::distill::hinton::{check_temperature, check_unit};
 use crate::distill::{hinton_loss, HintonConfig};
 use crate::{Error, Result};
 
-/// `λ`, `T0`, the `T0²` choice and the reduction of the multi-domain loss. There is no
-/// `Default`: S1 gives neither `λ` nor `T0`, so [`seeds`](MultiDomainConfig::seeds) asks for both
-/// and a struct literal names every field.
+/// `$\lambda$`, `$T_{0}$`, the `$T_{0}^{2}$` choice and the reduction of the multi-domain loss.
+/// There is no `Default`: S1 gives neither `$\lambda$` nor `$T_{0}$`, so
+/// [`seeds`](MultiDomainConfig::seeds) asks for both and a struct literal names every field.
 ///
 /// ```
 /// use methods::multidomain::MultiDomainConfig;
@@ -47,22 +50,23 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MultiDomainConfig {
-    /// `λ ∈ [0, 1]`, the weight of the labels; `1 − λ` weights the teacher. S1 gives no value;
-    /// the authors' code adds the two terms with equal weights, which is `λ = 1/2` up to a
-    /// factor 2 of the whole loss.
+    /// `$\lambda \in[0, 1]$`, the weight of the labels; `$1 - \lambda$` weights the teacher. S1
+    /// gives no value; the authors' code adds the two terms with equal weights, which is `$\lambda =
+    /// 1/2$` up to a factor 2 of the whole loss.
     pub lambda: f64,
     /// `T0 > 0`, the temperature of the teacher term (see the module documentation; the
     /// authors' code: 1).
     pub temperature: f64,
-    /// Whether the teacher term is multiplied by `T0²`. S1: not.
+    /// Whether the teacher term is multiplied by `$T_{0}^{2}$`. S1: not.
     pub scaling: TemperatureScaling,
     /// The sum over the objects (S1) or the batch mean.
     pub reduction: Reduction,
 }
 
 impl MultiDomainConfig {
-    /// S1's loss as it writes it, for a `λ` and a `T0` the caller gives: no `T0²` factor, summed
-    /// over the objects. Errors unless `λ ∈ [0, 1]` and `T0` finite and `> 0`.
+    /// S1's loss as it writes it, for a `$\lambda$` and a `$T_{0}$` the caller gives: no
+    /// `$T_{0}^{2}$` factor, summed over the objects. Errors unless `$\lambda \in[0, 1]$` and
+    /// `$T_{0}$` finite and `> 0`.
     pub fn seeds(lambda: f64, temperature: f64) -> Result<Self> {
         let cfg = MultiDomainConfig {
             lambda,
@@ -74,7 +78,7 @@ impl MultiDomainConfig {
         Ok(cfg)
     }
 
-    /// Checks `λ ∈ [0, 1]` and `T0` finite and `> 0`; the error names the argument.
+    /// Checks `$\lambda \in[0, 1]$` and `$T_{0}$` finite and `> 0`; the error names the argument.
     pub fn validate(&self) -> Result<()> {
         check_unit("multi-domain distillation weight λ (lambda)", self.lambda)?;
         check_temperature(
@@ -83,7 +87,8 @@ impl MultiDomainConfig {
         )
     }
 
-    /// The equivalent Hinton weights: `α = λ` on the labels, `β = 1 − λ` on the teacher.
+    /// The equivalent Hinton weights: `$\alpha = \lambda$` on the labels, `$\beta = 1 - \lambda$`
+    /// on the teacher.
     pub fn hinton(&self) -> HintonConfig {
         HintonConfig {
             hard_weight: self.lambda,
@@ -111,15 +116,19 @@ impl MultiDomainConfig {
     }
 }
 
-/// The classification form of the multi-domain loss, `Σ_i ℓ_i` or `(1/B) Σ_i ℓ_i` by
-/// `cfg.reduction`, with
+/// The classification form of the multi-domain loss, `$\sum_i \ell_i$` or `$\frac{1}{B} \sum_i
+/// \ell_i$` by `cfg.reduction`, with
 ///
-/// `ℓ_i = λ · (−log g_{y_i}(x_i)|_{T=1}) + (1 − λ) · c(T0) · (−Σ_r (f∘φ)^r(x_i)|_{T=T0} log g^r(x_i)|_{T=T0})`
+/// ```math
+/// \ell_i = \lambda \cdot(-\log g_{y_i}(x_i)|_{T=1}) + (1 - \lambda) \cdot c(T_{0})
+///   \cdot(-\sum_r (f\circ \varphi)^r(x_i)|_{T=T_{0}} \log g^r(x_i)|_{T=T_{0}})
+/// ```
 ///
-/// and `g(x)|_T = softmax(z(x)/T)`, `(f∘φ)(x)|_{T0} = softmax(v(φ(x))/T0)` and `c(T0) = 1` or
-/// `T0²`. Symbols → arguments: `z(x_i)` = `student_logits` (`[B, K]`), `y` = `labels`,
-/// `v(φ(x_i))` = `teacher_logits` (`[B, K]`, the teacher's logits on the mapped inputs; treated
-/// as constants), `λ, T0, c` from `cfg`.
+/// and `$g(x)|_T = \operatorname{softmax} (z(x)/T)$`, `$(f\circ \varphi)(x)|_{T_{0}} =
+/// \operatorname{softmax} (v(\varphi(x))/T_{0})$` and `$c(T_{0}) = 1$` or `$T_{0}^{2}$`. Symbols →
+/// arguments: `$z(x_i)$` = `student_logits` (`[B, K]`), `y` = `labels`, `$v(\varphi(x_i))$` =
+/// `teacher_logits` (`[B, K]`, the teacher's logits on the mapped inputs; treated as constants),
+/// `$\lambda, T_{0}, c$` from `cfg`.
 pub fn multidomain_loss<'t, F: Float>(
     student_logits: Var<'t, F>,
     labels: &[usize],
@@ -130,14 +139,17 @@ pub fn multidomain_loss<'t, F: Float>(
     hinton_loss(student_logits, labels, teacher_logits, &cfg.hinton())
 }
 
-/// The regression form of the multi-domain loss, `Σ_i ℓ_i` or `(1/B) Σ_i ℓ_i` by `reduction`,
-/// with
+/// The regression form of the multi-domain loss, `$\sum_i \ell_i$` or `$\frac{1}{B} \sum_i \ell_i$`
+/// by `reduction`, with
 ///
-/// `ℓ_i = λ ‖y_i − g(x_i)‖² + (1 − λ) ‖g(x_i) − (f∘φ)(x_i)‖²`
+/// ```math
+/// \ell_i = \lambda \|y_i - g(x_i)\|^{2} + (1 - \lambda) \|g(x_i) - (f\circ
+///   \varphi)(x_i)\|^{2}
+/// ```
 ///
-/// Symbols → arguments: `g(x_i)` = `predictions`, `y_i` = `targets`, `(f∘φ)(x_i)` = `teacher`
-/// (treated as constants), all three of one shape, `[B]` (scalar outputs) or `[B, d]` (the norm
-/// runs over the `d` outputs); `λ` = `lambda`.
+/// Symbols → arguments: `$g(x_i)$` = `predictions`, `$y_i$` = `targets`, `$(f\circ \varphi)(x_i)$` =
+/// `teacher` (treated as constants), all three of one shape, `[B]` (scalar outputs) or `[B, d]`
+/// (the norm runs over the `d` outputs); `$\lambda$` = `lambda`.
 pub fn multidomain_regression_loss<'t, F: Float>(
     predictions: Var<'t, F>,
     targets: Var<'t, F>,

@@ -1,11 +1,10 @@
-//! The domain maps `φ: X_t → X_s` of seed S1: a student input carried to where the teacher
-//! reads it. Three are fixed here — the identity, additive Gaussian noise and a dilated
-//! convolution; the fourth, learned, is the VAE's map
-//! ([`VaeMap`](super::vae::VaeMap)).
+//! The domain maps `$\varphi : X_t \to X_s$` of seed S1: a student input carried to where the
+//! teacher reads it. Three are fixed here — the identity, additive Gaussian noise and a dilated
+//! convolution; the fourth, learned, is the VAE's map ([`VaeMap`](super::vae::VaeMap)).
 //!
 //! A map works on data, not on the tape: the teacher term of the loss is a constant for the
-//! student, so `φ(x)` needs no gradient. Rows of the arrays are samples; images are flattened
-//! row by row (as `nn::data` loads them).
+//! student, so `$\varphi(x)$` needs no gradient. Rows of the arrays are samples; images are
+//! flattened row by row (as `nn::data` loads them).
 
 use autograd::{Conv2dGeometry, Float, Tape};
 use ndarray::{Array2, ArrayView2, Axis};
@@ -14,22 +13,22 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::{Error, Result};
 
-/// A map `φ` from the student's domain to the teacher's.
+/// A map `$\varphi$` from the student's domain to the teacher's.
 pub trait DomainMap<F: Float>: Send + Sync {
     /// A one-line description for reports, naming every constant of the map.
     fn describe(&self) -> String;
 
-    /// The dimension of `φ(x)` for an `x` of dimension `input_dim`; an error when the map does
-    /// not accept that dimension.
+    /// The dimension of `$\varphi(x)$` for an `x` of dimension `input_dim`; an error when the map
+    /// does not accept that dimension.
     fn output_dim(&self, input_dim: usize) -> Result<usize>;
 
-    /// `φ` applied to every row of `x` (`[n, input_dim]` → `[n, output_dim]`). A map that draws
-    /// noise draws it from `rng`, row after row.
+    /// `$\varphi$` applied to every row of `x` (`[n, input_dim]` → `[n, output_dim]`). A map that
+    /// draws noise draws it from `rng`, row after row.
     fn apply(&self, x: ArrayView2<'_, F>, rng: &mut dyn RngCore) -> Result<Array2<F>>;
 }
 
-/// `φ(x) = x`: the teacher reads the student's inputs as they are (the identity rows of S1's
-/// Table 2, and the "no map" row, where a digit teacher is given clothes).
+/// `$\varphi(x) = x$`: the teacher reads the student's inputs as they are (the identity rows of
+/// S1's Table 2, and the "no map" row, where a digit teacher is given clothes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Identity;
 
@@ -50,13 +49,14 @@ impl<F: Float> DomainMap<F> for Identity {
 /// The two readings of S1's noise `N(0, 1/10)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NoiseReading {
-    /// `φ(x) = x + ε`, `ε ~ N(0, 0.1)` per pixel — the seed's `N(0, 1/10)` read as a variance
-    /// (standard deviation `√0.1 ≈ 0.316`), nothing clipped. The default: it is what the seed
-    /// writes, in the usual `N(μ, σ²)` notation.
+    /// `$\varphi(x) = x + \varepsilon$`, `$\varepsilon \sim \mathcal{N}(0, 0.1)$` per pixel — the
+    /// seed's `N(0, 1/10)` read as a variance (standard deviation `$\sqrt{0.1} \approx 0.316$`),
+    /// nothing clipped. The default: it is what the seed writes, in the usual `$\mathcal{N}(\mu,
+    /// \sigma^{2})$` notation.
     #[default]
     SeedVariance,
-    /// `φ(x) = clip(x + 0.08·ε, 0, 1)`, `ε ~ N(0, 1)`: the authors' code (noise factor 0.08,
-    /// then clipped to the pixel range).
+    /// `$\varphi(x) = \mathrm{clip}(x + 0.08\cdot \varepsilon, 0, 1)$`, `$\varepsilon \sim
+    /// \mathcal{N}(0, 1)$`: the authors' code (noise factor 0.08, then clipped to the pixel range).
     Authors,
 }
 
@@ -89,11 +89,12 @@ impl NoiseReading {
     }
 }
 
-/// `φ(x) = clip(x + σ ε)`, `ε ~ N(0, I)`, with the clip optional: the "noise" row of S1's
-/// Table 2, where the teacher is trained on noisy images and the student sees clean ones.
+/// `$\varphi(x) = \mathrm{clip}(x + \sigma \varepsilon)$`, `$\varepsilon \sim \mathcal{N}(0, I)$`,
+/// with the clip optional: the "noise" row of S1's Table 2, where the teacher is trained on noisy
+/// images and the student sees clean ones.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GaussianNoise {
-    /// `σ ≥ 0`, the standard deviation of the noise.
+    /// `$\sigma \ge 0$`, the standard deviation of the noise.
     pub std: f64,
     /// `(lo, hi)`: every output is clipped to `[lo, hi]`; `None`: nothing is clipped.
     pub clip: Option<(f64, f64)>,
@@ -114,7 +115,8 @@ impl GaussianNoise {
         }
     }
 
-    /// Checks `σ` finite and `≥ 0` and a clip interval with `lo ≤ hi`.
+    /// Checks `$\sigma$` finite and `$\ge 0$` and a clip interval with `$\mathrm{lo} \le
+    /// \mathrm{hi}$`.
     pub fn validate(&self) -> Result<()> {
         if !(self.std.is_finite() && self.std >= 0.0) {
             return Err(Error::config(
@@ -172,13 +174,14 @@ impl<F: Float> DomainMap<F> for GaussianNoise {
     }
 }
 
-/// `φ(x) = k ⋆ x`: a fixed one-channel 2-D cross-correlation of each image with a kernel `k`,
-/// dilated, without padding — the "dilation" row of S1's Table 2:
+/// `$\varphi(x) = k \star x$`: a fixed one-channel 2-D cross-correlation of each image with a
+/// kernel `k`, dilated, without padding — the "dilation" row of S1's Table 2:
 ///
-/// `φ(x)[p, q] = Σ_{i,j} k[i, j] · x[p + i·d, q + j·d]`,  `0 ≤ p < H − d(kh − 1)`, `0 ≤ q < W − d(kw − 1)`.
+/// `$\varphi(x)[p, q] = \sum_{i,j} k[i, j] \cdot x[p + i\cdot d, q + j\cdot d]$`, `$0 \le p < H -
+/// d(\mathrm{kh} - 1)$`, `$0 \le q < W - d(\mathrm{kw} - 1)$`.
 ///
-/// The authors' map ([`DilatedConv::authors`]) has `k = [[1,0,1],[0,1,0],[1,0,1]]` (symmetric:
-/// convolution and cross-correlation agree) and `d = 2`, so a 28×28 image becomes 24×24 and the
+/// The authors' map ([`DilatedConv::authors`]) has `$k = [[1,0,1],[0,1,0],[1,0,1]]$` (symmetric:
+/// convolution and cross-correlation agree) and `$d = 2$`, so a 28×28 image becomes 24×24 and the
 /// teacher's input is 576-dimensional. Computed with the engine's `conv2d` on a tape that
 /// records nothing.
 #[derive(Clone, Debug, PartialEq)]
@@ -193,14 +196,16 @@ pub struct DilatedConv {
 const CONV_CHUNK: usize = 1024;
 
 impl DilatedConv {
-    /// The authors' kernel `[[1,0,1],[0,1,0],[1,0,1]]`, dilation 2, on `height × width` images.
+    /// The authors' kernel `[[1,0,1],[0,1,0],[1,0,1]]`, dilation 2, on `$\mathrm{height} \times
+    /// \mathrm{width}$` images.
     pub fn authors(height: usize, width: usize) -> Result<Self> {
         let kernel = ndarray::array![[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]];
         Self::new(kernel, 2, height, width)
     }
 
-    /// Kernel `k` (`kh × kw`, both ≥ 1), dilation `d ≥ 1`, images of `height × width`; an error
-    /// when the dilated kernel does not fit in the image.
+    /// Kernel `k` (`$\mathrm{kh} \times \mathrm{kw}$`, both ≥ 1), dilation `$d \ge 1$`, images of
+    /// `$\mathrm{height} \times \mathrm{width}$`; an error when the dilated kernel does not fit in
+    /// the image.
     pub fn new(kernel: Array2<f64>, dilation: usize, height: usize, width: usize) -> Result<Self> {
         const WHAT: &str = "dilated convolution map";
         let (kh, kw) = kernel.dim();
@@ -227,7 +232,7 @@ impl DilatedConv {
         })
     }
 
-    /// The output image's `(height, width)`: `(H − d(kh − 1), W − d(kw − 1))`.
+    /// The output image's `(height, width)`: `$(H - d(\mathrm{kh} - 1), W - d(\mathrm{kw} - 1))$`.
     pub fn output_shape(&self) -> (usize, usize) {
         let (kh, kw) = self.kernel.dim();
         (
@@ -335,9 +340,10 @@ mod tests {
         assert_eq!(DomainMap::<f32>::output_dim(&Identity, 784).unwrap(), 784);
     }
 
-    /// The sample mean and variance of the added noise, against σ. With `n = 200,000` draws the
-    /// standard error of the mean is `σ/√n ≈ 0.0022σ` and that of the variance `σ²√(2/n) ≈
-    /// 0.0032σ²`: 5 standard errors is `0.011σ` and `0.016σ²`.
+    /// The sample mean and variance of the added noise, against σ. With `$n = 200,000$` draws the
+    /// standard error of the mean is `$\sigma/\sqrt{n} \approx 0.0022\sigma$` and that of the
+    /// variance `$\sigma^{2}\sqrt{2/n} \approx 0.0032\sigma^{2}$`: 5 standard errors is
+    /// `$0.011\sigma$` and `$0.016\sigma^{2}$`.
     #[test]
     fn noise_has_the_reading_s_standard_deviation() {
         let x = Array2::<f64>::from_elem((400, 500), 0.5);
@@ -387,9 +393,10 @@ mod tests {
         assert!(err.to_string().contains("σ"), "{err}");
     }
 
-    /// The authors' kernel on a 28×28 image whose pixel `(r, c)` is `r·28 + c`: output `(p, q)`
-    /// is the sum of the five taps `(p, q), (p, q+4), (p+2, q+2), (p+4, q), (p+4, q+4)`, by hand
-    /// `5·(28p + q) + 28·(0 + 0 + 2 + 4 + 4) + (0 + 4 + 2 + 0 + 4) = 140p + 5q + 290`.
+    /// The authors' kernel on a 28×28 image whose pixel `(r, c)` is `$r\cdot 28 + c$`: output `(p,
+    /// q)` is the sum of the five taps `(p, q), (p, q+4), (p+2, q+2), (p+4, q), (p+4, q+4)`, by
+    /// hand `$5\cdot(28p + q) + 28\cdot(0 + 0 + 2 + 4 + 4) + (0 + 4 + 2 + 0 + 4) = 140p + 5q +
+    /// 290$`.
     #[test]
     fn the_dilated_kernel_matches_a_hand_computed_patch() {
         let map = DilatedConv::authors(28, 28).unwrap();

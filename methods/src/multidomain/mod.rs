@@ -1,5 +1,5 @@
 //! Distillation across domains of different size (seed S1): a teacher trained on a big source
-//! domain teaches a student of a small target domain through a known map `φ`.
+//! domain teaches a student of a small target domain through a known map `$\varphi$`.
 //!
 //! ```text
 //! loss   MultiDomainConfig (λ, T0), multidomain_loss (classification),
@@ -11,9 +11,10 @@
 //!        posterior; the reparameterised gradient is unbiased
 //! ```
 //!
-//! Symbols of the seed → names here: `λ` → `lambda` (the weight of the labels; `1 − λ` weights
-//! the teacher), `T0` → `temperature`, `φ` → a [`DomainMap`], `f∘φ` → the teacher's logits on
-//! `φ(x)` (`teacher_logits`), `g` → the student's logits (`student_logits`).
+//! Symbols of the seed → names here: `$\lambda$` → `lambda` (the weight of the labels; `$1 -
+//! \lambda$` weights the teacher), `$T_{0}$` → `temperature`, `$\varphi$` → a [`DomainMap`],
+//! `$f\circ \varphi$` → the teacher's logits on `$\varphi(x)$` (`teacher_logits`), `g` → the
+//! student's logits (`student_logits`).
 //!
 //! Every loss is a composite of autograd ops (no gradient rule of its own) and is averaged over
 //! the batch.

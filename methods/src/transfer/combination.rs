@@ -1,12 +1,12 @@
-//! The seed's third theorem: `t(x, y) = α f(x) + β g(y)`, `α = √(1 − β²)`, is strictly
-//! 1-Lipschitz on `R^{2D}` when `f` and `g` are.
+//! The seed's third theorem: `$t(x, y) = \alpha f(x) + \beta g(y)$`, `$\alpha = \sqrt{1 -
+//! \beta^{2}}$`, is strictly 1-Lipschitz on `$\mathbb{R}^{2D}$` when `f` and `g` are.
 
 use autograd::{Float, Var};
 
 use crate::{Error, Result};
 
-/// `(α, β)` with `α = √(1 − β²)`: the weights of [`lipschitz_combination`]. Errors unless
-/// `β ∈ [0, 1]`.
+/// `$(\alpha, \beta)$` with `$\alpha = \sqrt{1 - \beta^{2}}$`: the weights of
+/// [`lipschitz_combination`]. Errors unless `$\beta \in[0, 1]$`.
 pub fn combination_weights(beta: f64) -> Result<(f64, f64)> {
     if !(0.0..=1.0).contains(&beta) {
         return Err(Error::config(
@@ -17,13 +17,15 @@ pub fn combination_weights(beta: f64) -> Result<(f64, f64)> {
     Ok(((1.0 - beta * beta).sqrt(), beta))
 }
 
-/// `t(x, y) = α f(x) + β g(y)`, `α = √(1 − β²)`, given the values `f(x)` and `g(y)` on the tape
-/// (same shape, e.g. `[B, 1]`; `f` = `fx`, `g` = `gy`, `β` = `beta`).
+/// `$t(x, y) = \alpha f(x) + \beta g(y)$`, `$\alpha = \sqrt{1 - \beta^{2}}$`, given the values
+/// `f(x)` and `g(y)` on the tape (same shape, e.g. `[B, 1]`; `f` = `fx`, `g` = `gy`, `$\beta$` =
+/// `beta`).
 ///
-/// Why it is strictly 1-Lipschitz: `∇t = (α ∇f(x), β ∇g(y))`, so
-/// `‖∇t‖² = α² ‖∇f‖² + β² ‖∇g‖² = α² + β² = 1` wherever `‖∇f‖ = ‖∇g‖ = 1`; and for any two
-/// points, `|t(x, y) − t(x', y')| ≤ α ‖x − x'‖ + β ‖y − y'‖ ≤ ‖(x − x', y − y')‖` by
-/// Cauchy–Schwarz with `α² + β² = 1`. Errors unless `β ∈ [0, 1]`, or if the shapes differ.
+/// Why it is strictly 1-Lipschitz: `$\nabla t = (\alpha \nabla f(x), \beta \nabla g(y))$`, so
+/// `$\|\nabla t\|^{2} = \alpha^{2} \|\nabla f\|^{2} + \beta^{2} \|\nabla g\|^{2} = \alpha^{2} +
+/// \beta^{2} = 1$` wherever `$\|\nabla f\| = \|\nabla g\| = 1$`; and for any two points, `$|t(x, y) -
+/// t(x', y')| \le \alpha \|x - x'\| + \beta \|y - y'\| \le \|(x - x', y - y')\|$` by Cauchy–Schwarz
+/// with `$\alpha^{2} + \beta^{2} = 1$`. Errors unless `$\beta \in[0, 1]$`, or if the shapes differ.
 pub fn lipschitz_combination<'t, F: Float>(
     fx: Var<'t, F>,
     gy: Var<'t, F>,

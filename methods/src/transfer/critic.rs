@@ -1,4 +1,4 @@
-//! The three critics compared as `W1` estimators: strictly 1-Lipschitz (orthonormal +
+//! The three critics compared as `$W_{1}$` estimators: strictly 1-Lipschitz (orthonormal +
 //! GroupSort), gradient penalty, spectral normalisation.
 
 use autograd::{Float, Tape, Var};
@@ -13,14 +13,15 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CriticKind {
     /// Linear layers with orthonormal weights ([`OrthonormalLinear`], Björck) and GroupSort:
-    /// 1-Lipschitz by construction, and `‖∇f‖ = 1` almost everywhere when no layer widens (see
-    /// [`Critic::preserves_gradient_norm`]). The seed's (and the author's thesis's) critic.
+    /// 1-Lipschitz by construction, and `$\|\nabla f\| = 1$` almost everywhere when no layer widens
+    /// (see [`Critic::preserves_gradient_norm`]). The seed's (and the author's thesis's) critic.
     Orthonormal,
-    /// Plain linear layers, the Lipschitz constraint only encouraged by the penalty
-    /// `λ E_x̂ (‖∇f(x̂)‖ − 1)²` on interpolates (Gulrajani et al., 2017): [`gradient_penalty`].
+    /// Plain linear layers, the Lipschitz constraint only encouraged by the penalty `$\lambda
+    /// \mathbb{E}_{\hat{x}} (\|\nabla f(\hat{x})\| - 1)^{2}$` on interpolates (Gulrajani et al., 2017):
+    /// [`gradient_penalty`].
     GradientPenalty,
     /// Linear layers divided by a power-iteration estimate of their largest singular value
-    /// ([`SpectralNormLinear`], Miyato et al., 2018): about 1-Lipschitz, `‖∇f‖ ≤ 1`.
+    /// ([`SpectralNormLinear`], Miyato et al., 2018): about 1-Lipschitz, `$\|\nabla f\| \le 1$`.
     SpectralNorm,
 }
 
@@ -35,7 +36,7 @@ impl CriticKind {
     }
 }
 
-/// The architecture of a critic `f: R^d → R`.
+/// The architecture of a critic `$f: \mathbb{R}^d \to R$`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CriticConfig {
     /// How the Lipschitz constant is controlled.
@@ -46,7 +47,7 @@ pub struct CriticConfig {
     pub activation: Activation,
     /// Björck iterations per forward pass ([`CriticKind::Orthonormal`] only).
     pub bjorck_iterations: usize,
-    /// `λ` of the gradient penalty ([`CriticKind::GradientPenalty`] only).
+    /// `$\lambda$` of the gradient penalty ([`CriticKind::GradientPenalty`] only).
     pub penalty_weight: f64,
 }
 
@@ -63,7 +64,7 @@ impl CriticConfig {
         }
     }
 
-    /// Plain layers, ReLU, penalty weight `λ = 10` (Gulrajani et al., 2017).
+    /// Plain layers, ReLU, penalty weight `$\lambda = 10$` (Gulrajani et al., 2017).
     pub fn gradient_penalty(hidden: &[usize]) -> Self {
         CriticConfig {
             kind: CriticKind::GradientPenalty,
@@ -165,7 +166,7 @@ impl<F: Float> Layer<F> {
     }
 }
 
-/// A critic `f: R^d → R`: `L_1, act, L_2, act, …, L_out` with the layers of its
+/// A critic `$f: \mathbb{R}^d \to R$`: `L_1, act, L_2, act, …, L_out` with the layers of its
 /// [`CriticKind`]; input `[B, d]`, output `[B, 1]`. Parameters are named `"{i}.weight"`,
 /// `"{i}.bias"` by layer.
 #[derive(Clone, Debug)]
@@ -216,9 +217,9 @@ impl<F: Float> Critic<F> {
         self.input_dim
     }
 
-    /// Whether `‖∇f‖ = 1` almost everywhere by construction: orthonormal layers that never
-    /// widen (so each has orthonormal rows, and `Wᵀ` keeps norms), with MaxMin, GroupSort or
-    /// the identity between them. (Up to Björck's accuracy: see
+    /// Whether `$\|\nabla f\| = 1$` almost everywhere by construction: orthonormal layers that
+    /// never widen (so each has orthonormal rows, and `$W^{\top}$` keeps norms), with MaxMin,
+    /// GroupSort or the identity between them. (Up to Björck's accuracy: see
     /// [`nn::layers::bjorck_residual`].)
     pub fn preserves_gradient_norm(&self) -> bool {
         let activation_ok = matches!(
@@ -232,11 +233,12 @@ impl<F: Float> Critic<F> {
             })
     }
 
-    /// `Π_l ‖Ŵ_l‖₂`, the product of the spectral norms of the weights the forward pass uses
-    /// (Björck's output, the plain weight, or `W / σ̃` with the current power-iteration
-    /// estimate), computed exactly by SVD (faer): an upper bound of the critic's Lipschitz
-    /// constant, since the activations are 1-Lipschitz. 1 (to round-off) for the orthonormal
-    /// critic; above 1 for a spectral-norm critic whose `σ̃` lags behind `σ_max`.
+    /// `$\prod_l \|\hat{W}_l\|_{2}$`, the product of the spectral norms of the weights the forward
+    /// pass uses (Björck's output, the plain weight, or `$W / \tilde{\sigma}$` with the current
+    /// power-iteration estimate), computed exactly by SVD (faer): an upper bound of the critic's
+    /// Lipschitz constant, since the activations are 1-Lipschitz. 1 (to round-off) for the
+    /// orthonormal critic; above 1 for a spectral-norm critic whose `$\tilde{\sigma}$` lags behind
+    /// `$\sigma_{\max}$`.
     pub fn lipschitz_bound(&self) -> Result<f64> {
         let mut bound = 1.0;
         for layer in &self.layers {
@@ -280,8 +282,9 @@ impl<F: Float> Critic<F> {
         ctx
     }
 
-    /// `(1/n) Σ_i f(a_i) − (1/m) Σ_j f(b_j)` on the tape, for `a` (`[n, d]`) and `b` (`[m, d]`),
-    /// with one forward pass over the stacked rows (the orthonormal weights are computed once).
+    /// `$\frac{1}{n} \sum_i f(a_i) - \frac{1}{m} \sum_j f(b_j)$` on the tape, for `a` (`[n, d]`)
+    /// and `b` (`[m, d]`), with one forward pass over the stacked rows (the orthonormal weights are
+    /// computed once).
     pub fn mean_gap<'t>(
         &self,
         ctx: &Ctx<'t, F>,
@@ -296,7 +299,7 @@ impl<F: Float> Critic<F> {
             .try_sub(f.slice(0, n, n + m)?.mean())?)
     }
 
-    /// The values `f(x_i)` of the rows of `x` (`[n, d]`), computed without recording, in `f64`.
+    /// The values `$f(x_i)$` of the rows of `x` (`[n, d]`), computed without recording, in `f64`.
     pub fn values(&self, x: &Array2<f64>) -> Result<Vec<f64>> {
         let tape = Tape::<F>::new();
         let _guard = tape.no_grad();
@@ -323,19 +326,21 @@ impl<F: Float> Critic<F> {
     }
 }
 
-/// Offset added to `‖∇f‖²` under the square root of the gradient penalty, so that a zero
-/// gradient (a ReLU critic with every unit off) does not give an infinite derivative. It moves
-/// `‖∇f‖` by at most `1e-6` where the gradient vanishes, and by `≤ 5e-13 / ‖∇f‖` elsewhere.
+/// Offset added to `$\|\nabla f\|^{2}$` under the square root of the gradient penalty, so that a
+/// zero gradient (a ReLU critic with every unit off) does not give an infinite derivative. It moves
+/// `$\|\nabla f\|$` by at most `1e-6` where the gradient vanishes, and by `$\le 5e-13 / \|\nabla
+/// f\|$` elsewhere.
 pub const PENALTY_NORM_OFFSET: f64 = 1e-12;
 
 /// The gradient penalty of Gulrajani et al. (2017):
 ///
-/// `GP = λ (1/B) Σ_i (√(‖∇_x f(x̂_i)‖² + δ) − 1)²`,  `x̂_i = ε_i p_i + (1 − ε_i) q_i`,
+/// `$\mathrm{GP} = \lambda\frac{1}{B} \sum_i (\sqrt{\|\nabla_x f(\hat{x}_i)\|^{2} + \delta} - 1)^{2}$`,
+/// `$\hat{x}_i = \varepsilon_i p_i + (1 - \varepsilon_i) q_i$`,
 ///
-/// `δ` = [`PENALTY_NORM_OFFSET`]. Symbols → arguments: `p_i, q_i` = rows of `p`, `q` (`[B, d]`,
-/// paired by row), `ε_i` = `eps[i]` (drawn `U(0, 1)` by the caller), `λ` = `weight`. The inner
-/// gradient is recorded (`grad_graph`), so the penalty is differentiable in the critic's
-/// parameters bound on `ctx` (a second-order computation on the tape).
+/// `$\delta$` = [`PENALTY_NORM_OFFSET`]. Symbols → arguments: `$p_i, q_i$` = rows of `p`, `q` (`[B,
+/// d]`, paired by row), `$\varepsilon_i$` = `eps[i]` (drawn `U(0, 1)` by the caller), `$\lambda$` =
+/// `weight`. The inner gradient is recorded (`grad_graph`), so the penalty is differentiable in the
+/// critic's parameters bound on `ctx` (a second-order computation on the tape).
 pub fn gradient_penalty<'t, F: Float>(
     critic: &Critic<F>,
     ctx: &Ctx<'t, F>,

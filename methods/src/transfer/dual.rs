@@ -1,4 +1,4 @@
-//! The Kantorovich–Rubinstein dual estimate of `W1` by a trained critic.
+//! The Kantorovich–Rubinstein dual estimate of `$W_{1}$` by a trained critic.
 
 use autograd::{Float, Tape};
 use ndarray::{Array2, ArrayView2, Axis};
@@ -10,12 +10,14 @@ use rand::Rng;
 use super::critic::Critic;
 use crate::{Error, Result};
 
-/// `E_P̂ f − E_Q̂ f = (1/n) Σ_i f(p_i) − (1/m) Σ_j f(q_j)`, the critic's dual value on two
-/// clouds (rows of `p` and `q`), computed without recording and summed in `f64`.
+/// `$\mathbb{E}_{\hat{P}} f - \mathbb{E}_{\hat{Q}} f = \frac{1}{n} \sum_i f(p_i) - \frac{1}{m}
+/// \sum_j f(q_j)$`, the critic's dual value on two clouds (rows of `p` and `q`), computed without
+/// recording and summed in `f64`.
 ///
-/// By Kantorovich–Rubinstein, `W1(P, Q) = sup_{Lip(f) ≤ 1} E_P f − E_Q f`: for a 1-Lipschitz
-/// critic (the orthonormal one, by construction) this value is a lower bound of
-/// `W1(P̂, Q̂)` for the very clouds it is evaluated on — no sampling error in that inequality.
+/// By Kantorovich–Rubinstein, `$W_{1}(P, Q) = \sup_{\operatorname{Lip} (f) \le 1} \mathbb{E}_P f -
+/// \mathbb{E}_Q f$`: for a 1-Lipschitz critic (the orthonormal one, by construction) this value is
+/// a lower bound of `$W_{1}(\hat{P}, \hat{Q})$` for the very clouds it is evaluated on — no
+/// sampling error in that inequality.
 pub fn dual_value<F: Float>(
     critic: &Critic<F>,
     p: ArrayView2<'_, f64>,
@@ -60,13 +62,14 @@ pub struct CriticTraining {
     pub batch_size: Option<usize>,
     /// Adam's step size.
     pub learning_rate: f64,
-    /// Adam's `(β₁, β₂)`. Default `(0.5, 0.9)`, as in Gulrajani et al. (2017) for critics.
+    /// Adam's `$(\beta_{1}, \beta_{2})$`. Default `(0.5, 0.9)`, as in Gulrajani et al. (2017) for
+    /// critics.
     pub betas: (f64, f64),
 }
 
 impl Default for CriticTraining {
-    /// 500 full-batch steps at `η = 0.01` (our choice: enough for the 2-D checks to settle,
-    /// see `checks::w1`), `β = (0.5, 0.9)`.
+    /// 500 full-batch steps at `$\eta = 0.01$` (our choice: enough for the 2-D checks to settle,
+    /// see `checks::w1`), `$\beta = (0.5, 0.9)$`.
     fn default() -> Self {
         CriticTraining {
             steps: 500,
@@ -86,13 +89,16 @@ pub struct DualEstimate {
     pub history: Vec<f64>,
 }
 
-/// Trains `critic` by Adam ascent on `E_p f − E_q f` (minus its regulariser: the gradient
-/// penalty for that kind), on batches of the two clouds, and returns the final dual value on
-/// the whole clouds. Maximises
+/// Trains `critic` by Adam ascent on `$\mathbb{E}_p f - \mathbb{E}_q f$` (minus its regulariser:
+/// the gradient penalty for that kind), on batches of the two clouds, and returns the final dual
+/// value on the whole clouds. Maximises
 ///
-/// `J(φ) = (1/B) Σ_i f_φ(p_i) − (1/B) Σ_i f_φ(q_i) − GP(φ)`
+/// ```math
+/// J(\varphi) = \frac{1}{B} \sum_i f_{\varphi}(p_i) - \frac{1}{B} \sum_i f_{\varphi}(q_i) -
+///   \mathrm{GP}(\varphi)
+/// ```
 ///
-/// over the critic's parameters `φ`; spectrally normalised critics refresh their power
+/// over the critic's parameters `$\varphi$`; spectrally normalised critics refresh their power
 /// iteration once per step. Errors on empty or non-finite clouds, a batch larger than a
 /// cloud, or a loss that stops being finite.
 pub fn train_critic<F: Float>(

@@ -1,5 +1,5 @@
-//! Exact `W1` between equal-size uniform point clouds (an assignment problem, solved by the
-//! Hungarian algorithm), and the cost `W̃1` of the identity plan that L2-SP implies.
+//! Exact `$W_{1}$` between equal-size uniform point clouds (an assignment problem, solved by the
+//! Hungarian algorithm), and the cost `$\tilde{W}_{1}$` of the identity plan that L2-SP implies.
 
 use ndarray::{Array2, ArrayView2};
 
@@ -8,9 +8,9 @@ use crate::{Error, Result};
 /// An optimal matching of two clouds and its cost.
 #[derive(Clone, Debug, PartialEq)]
 pub struct W1Plan {
-    /// `W1(P̂, Q̂) = (1/n) Σ_i ‖p_i − q_{σ(i)}‖₂`.
+    /// `$W_{1}(\hat{P}, \hat{Q}) = \frac{1}{n} \sum_i \|p_i - q_{\sigma(i)}\|_{2}$`.
     pub value: f64,
-    /// The optimal permutation `σ`: point `i` of the first cloud goes to point
+    /// The optimal permutation `$\sigma$`: point `i` of the first cloud goes to point
     /// `matching[i]` of the second.
     pub matching: Vec<usize>,
 }
@@ -54,7 +54,7 @@ fn check_finite(op: &str, name: &str, cloud: ArrayView2<'_, f64>) -> Result<()> 
     }
 }
 
-/// The Euclidean distance matrix `C_ij = ‖p_i − q_j‖₂`.
+/// The Euclidean distance matrix `$C_{ij} = \|p_i - q_j\|_{2}$`.
 pub fn distance_matrix(p: ArrayView2<'_, f64>, q: ArrayView2<'_, f64>) -> Array2<f64> {
     Array2::from_shape_fn((p.nrows(), q.nrows()), |(i, j)| {
         p.row(i)
@@ -66,17 +66,18 @@ pub fn distance_matrix(p: ArrayView2<'_, f64>, q: ArrayView2<'_, f64>) -> Array2
     })
 }
 
-/// A minimum-cost perfect matching of a square cost matrix: returns `σ` minimising
-/// `Σ_i C_{i σ(i)}`, in `O(n³)` time and `O(n)` memory beyond `C`.
+/// A minimum-cost perfect matching of a square cost matrix: returns `$\sigma$` minimising
+/// `$\sum_i C_{i \sigma(i)}$`, in `$O(n^{3})$` time and `O(n)` memory beyond `C`.
 ///
 /// The Hungarian algorithm (Kuhn 1955, Munkres 1957) in its shortest-augmenting-path form
 /// (Jonker & Volgenant 1987; the variant of Crouse 2016 that SciPy's `linear_sum_assignment`
-/// also uses): rows enter one at a time; with dual potentials `u_i, v_j` kept feasible
-/// (`u_i + v_j ≤ C_ij`, equality on matched pairs), each new row is matched by a Dijkstra
-/// search over the reduced costs `C_ij − u_i − v_j ≥ 0` to the nearest free column, and only
-/// the rows and columns the search reached get their potentials moved, once per row. At the
-/// end `Σ u + Σ v = Σ_i C_{iσ(i)}` (LP duality), which certifies optimality (the tests check
-/// the certificate). Errors on a non-square or empty matrix, or a non-finite cost.
+/// also uses): rows enter one at a time; with dual potentials `$u_i, v_j$` kept feasible
+/// (`$u_i + v_j \le C_{ij}$`, equality on matched pairs), each new row is matched by a Dijkstra
+/// search over the reduced costs `$C_{ij} - u_i - v_j \ge 0$` to the nearest free column, and
+/// only the rows and columns the search reached get their potentials moved, once per row. At
+/// the end `$\sum u + \sum v = \sum_i C_{i\sigma(i)}$` (LP duality), which certifies optimality
+/// (the tests check the certificate). Errors on a non-square or empty matrix, or a non-finite
+/// cost.
 pub fn min_cost_assignment(cost: ArrayView2<'_, f64>) -> Result<Vec<usize>> {
     Ok(assignment_with_potentials(cost)?.matching)
 }
@@ -116,10 +117,11 @@ fn assignment_with_potentials(cost: ArrayView2<'_, f64>) -> Result<Certified> {
         }
     };
     let (mut u, mut v) = (vec![0.0; n], vec![0.0; n]);
-    let mut col_of = vec![FREE; n]; // the column matched to row i
-    let mut row_of = vec![FREE; n]; // the row matched to column j
-                                    // per search: `dist[j]` the shortest reduced distance from the entering row to column j,
-                                    // `prev[j]` the row it was reached from, `todo[..left]` the columns not yet scanned
+    // `col_of[i]` the column matched to row i, `row_of[j]` the row matched to column j
+    let mut col_of = vec![FREE; n];
+    let mut row_of = vec![FREE; n];
+    // per search: `dist[j]` the shortest reduced distance from the entering row to column j,
+    // `prev[j]` the row it was reached from, `todo[..left]` the columns not yet scanned
     let mut dist = vec![0.0; n];
     let mut prev = vec![0usize; n];
     let mut todo: Vec<usize> = Vec::with_capacity(n);
@@ -193,14 +195,16 @@ fn assignment_with_potentials(cost: ArrayView2<'_, f64>) -> Result<Certified> {
 }
 
 /// The exact 1-Wasserstein distance between the uniform distributions on two clouds of the same
-/// size `n` (rows of `p` and `q`, points of `R^d`):
+/// size `n` (rows of `p` and `q`, points of `$\mathbb{R}^d$`):
 ///
-/// `W1(P̂, Q̂) = min_γ Σ_ij γ_ij ‖p_i − q_j‖₂` over plans `γ ≥ 0` with marginals `1/n`
-/// `= min_σ (1/n) Σ_i ‖p_i − q_{σ(i)}‖₂` over permutations `σ`,
+/// `$W_{1}(\hat{P}, \hat{Q}) = \min_{\gamma} \sum_{ij} \gamma_{ij} \|p_i - q_j\|_{2}$` over plans
+/// `$\gamma \ge 0$` with marginals `1/n` `$= \min_{\sigma} (1/n) \sum_i \|p_i -
+/// q_{\sigma(i)}\|_{2}$` over permutations `$\sigma$`,
 ///
 /// since the plans form the Birkhoff polytope (scaled by `1/n`), whose vertices are the
 /// permutations, and a linear objective attains its minimum at a vertex. Solved by
-/// [`min_cost_assignment`] on the distance matrix: `O(n² d + n³)` time, `O(n²)` memory, in `f64`.
+/// [`min_cost_assignment`] on the distance matrix: `$O(n^{2} d + n^{3})$` time, `$O(n^{2})$`
+/// memory, in `f64`.
 ///
 /// Errors (never panics): an empty cloud, clouds of different sizes (this solver needs equal
 /// ones), points of different dimensions, a NaN or infinite coordinate.
@@ -220,14 +224,17 @@ pub fn exact_w1(p: ArrayView2<'_, f64>, q: ArrayView2<'_, f64>) -> Result<W1Plan
     })
 }
 
-/// The cost of the identity plan `γ̃` that L2-SP implies (point `i` of the source goes to point
-/// `i` of the target: the same neuron before and after fine-tuning):
+/// The cost of the identity plan `$\tilde{\gamma}$` that L2-SP implies (point `i` of the source
+/// goes to point `i` of the target: the same neuron before and after fine-tuning):
 ///
-/// `W̃1(P̂, Q̂) = (1/n) Σ_i ‖p_i − q_i‖₂ ≥ W1(P̂, Q̂)`,
+/// ```math
+/// \tilde{W}_{1}(\hat{P}, \hat{Q}) = \frac{1}{n} \sum_i \|p_i - q_i\|_{2} \ge W_{1}(\hat{P},
+///   \hat{Q}),
+/// ```
 ///
-/// an upper bound because `γ̃` is one feasible plan (the seed's theorem). Note that L2-SP's
-/// penalty `Σ_i ‖p_i − q_i‖²` is the squared-cost version of the same plan. Same errors as
-/// [`exact_w1`].
+/// an upper bound because `$\tilde{\gamma}$` is one feasible plan (the seed's theorem). Note that
+/// L2-SP's penalty `$\sum_i \|p_i - q_i\|^{2}$` is the squared-cost version of the same plan. Same
+/// errors as [`exact_w1`].
 pub fn identity_plan_cost(p: ArrayView2<'_, f64>, q: ArrayView2<'_, f64>) -> Result<f64> {
     validate("identity-plan cost W̃1", p, q)?;
     let total: f64 = p
@@ -326,10 +333,11 @@ mod tests {
     }
 
     /// The LP certificate at sizes brute force cannot reach: the potentials are feasible
-    /// (`u_i + v_j ≤ C_ij`) and tight on the matching (`u_i + v_{σ(i)} = C_{iσ(i)}`), so
-    /// `Σ u + Σ v`, a lower bound on every assignment's cost, equals the matching's cost. The
-    /// potentials are sums of up to `n` distances of order 10, each addition rounding by
-    /// ~1e-15 relative: 1e-9 absolute is far above that and far below any real slack.
+    /// (`$u_i + v_j \le C_{ij}$`) and tight on the matching
+    /// (`$u_i + v_{\sigma(i)} = C_{i\sigma(i)}$`), so `$\sum u + \sum v$`, a lower bound on every
+    /// assignment's cost, equals the matching's cost. The potentials are sums of up to `n`
+    /// distances of order 10, each addition rounding by ~1e-15 relative: 1e-9 absolute is far
+    /// above that and far below any real slack.
     #[test]
     fn potentials_certify_optimality() {
         let mut rng = StdRng::seed_from_u64(5);
@@ -356,9 +364,9 @@ mod tests {
         }
     }
 
-    /// A cloud and its translate by `a`: `W1 = ‖a‖` exactly (the identity plan costs `‖a‖`, and
-    /// the potential `f(x) = ⟨a, x⟩/‖a‖` gives the dual lower bound `‖a‖`). The rounding of
-    /// `q_i = p_i + a` and of the distances leaves ~1e-15 relative.
+    /// A cloud and its translate by `a`: `$W_{1} = \|a\|$` exactly (the identity plan costs
+    /// `$\|a\|$`, and the potential `$f(x) = \langle a, x\rangle/\|a\|$` gives the dual lower bound
+    /// `$\|a\|$`). The rounding of `$q_i = p_i + a$` and of the distances leaves ~1e-15 relative.
     #[test]
     fn translates_are_at_distance_norm_a() {
         let mut rng = StdRng::seed_from_u64(2);
@@ -378,8 +386,8 @@ mod tests {
         }
     }
 
-    /// `W1 ≤ W̃1`, and a shuffled copy of a cloud is at distance 0 (σ undoes the shuffle) while
-    /// its identity plan is not.
+    /// `$W_{1} \le \tilde{W}_{1}$`, and a shuffled copy of a cloud is at distance 0 (σ undoes the
+    /// shuffle) while its identity plan is not.
     #[test]
     fn identity_plan_is_an_upper_bound() {
         let mut rng = StdRng::seed_from_u64(3);

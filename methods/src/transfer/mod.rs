@@ -1,6 +1,6 @@
 //! Adversarial (Wasserstein) transfer (seed S0, Kolesov 2022): strictly 1-Lipschitz critics,
-//! `W1` estimators against the exact `W1`, and the transfer regularisers L2-penalty, L2-SP,
-//! DELTA and the proposed per-layer Wasserstein regulariser.
+//! `$W_{1}$` estimators against the exact `$W_{1}$`, and the transfer regularisers L2-penalty,
+//! L2-SP, DELTA and the proposed per-layer Wasserstein regulariser.
 //!
 //! ```text
 //! exact_w1      exact_w1 (Hungarian assignment, O(n³)), identity_plan_cost W̃1, min_cost_assignment
@@ -19,10 +19,11 @@
 //! layer is [`nn::layers::SpectralNormLinear`].
 //!
 //! Symbols of the seed → names here: `W1(P, Q)` = [`exact_w1()`] (for clouds) or a critic's
-//! [`dual_value`]; `W̃1` = [`identity_plan_cost`]; `f_{j,φ_j}` = [`LayerCritic::critic`];
-//! `λ_j` = [`LayerCritic::lambda`]; `p_j`, `q_j` = the source and target clouds of
-//! [`layer_samples`]; `α, β` of the table = the weights of [`l2_penalty`], [`l2_sp`] and
-//! [`feature_map_distance`]. Every penalty is a composite of autograd ops.
+//! [`dual_value`]; `$\tilde{W}_{1}$` = [`identity_plan_cost`]; `$f_{j,\varphi_j}$` =
+//! [`LayerCritic::critic`]; `$\lambda_j$` = [`LayerCritic::lambda`]; `$p_j$`, `$q_j$` = the source
+//! and target clouds of [`layer_samples`]; `$\alpha, \beta$` of the table = the weights of
+//! [`l2_penalty`], [`l2_sp`] and [`feature_map_distance`]. Every penalty is a composite of autograd
+//! ops.
 
 pub mod checks;
 pub mod combination;

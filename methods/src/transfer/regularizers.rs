@@ -3,7 +3,7 @@
 //!
 //! Each takes the target model's parameters or feature maps as variables on the training step's
 //! tape (`Ctx::bind_all`, or the outputs of the encoder's layers) and the source model's as
-//! constants, and returns the penalty `Ω` to add to the task loss.
+//! constants, and returns the penalty `$\Omega$` to add to the task loss.
 
 use autograd::{Float, Var};
 use ndarray::Array1;
@@ -22,7 +22,7 @@ fn check_weight(what: &str, w: f64) -> Result<()> {
     }
 }
 
-/// `Σ_p ‖x_p‖²` over a list of variables (a zero scalar for an empty list).
+/// `$\sum_p \|x_p\|^{2}$` over a list of variables (a zero scalar for an empty list).
 fn sum_of_squares<'t, F: Float>(
     tape: &'t autograd::Tape<F>,
     xs: &[Var<'t, F>],
@@ -32,10 +32,11 @@ fn sum_of_squares<'t, F: Float>(
     })
 }
 
-/// The L2 penalty `Ω = α ‖w‖² = α Σ_p Σ_k w_pk²` over the parameters `params` (on one tape).
-/// Symbols → arguments: `w` = `params`, `α` = `alpha` (finite, ≥ 0). In seed S0's table it is
-/// the baseline's whole `Ω` (all target parameters), and the `α ‖w_cl‖²` term of L2-SP and
-/// DELTA (the classifier's). `None` if `params` is empty.
+/// The L2 penalty `$\Omega = \alpha \|w\|^{2} = \alpha \sum_p \sum_k w_{pk}^{2}$` over the
+/// parameters `params` (on one tape). Symbols → arguments: `w` = `params`, `$\alpha$` = `alpha`
+/// (finite, ≥ 0). In seed S0's table it is the baseline's whole `$\Omega$` (all target parameters),
+/// and the `$\alpha \|w_{cl}\|^{2}$` term of L2-SP and DELTA (the classifier's). `None` if `params`
+/// is empty.
 pub fn l2_penalty<'t, F: Float>(params: &[Var<'t, F>], alpha: f64) -> Result<Option<Var<'t, F>>> {
     check_weight("L2 penalty α", alpha)?;
     let Some(first) = params.first() else {
@@ -46,11 +47,11 @@ pub fn l2_penalty<'t, F: Float>(params: &[Var<'t, F>], alpha: f64) -> Result<Opt
     ))
 }
 
-/// The L2-SP penalty's starting-point term (Li, Grandvalet & Davoine, 2018):
-/// `Ω_SP = β ‖w_enc − w_enc^src‖² = β Σ_p Σ_k (w_pk − w⁰_pk)²`.
-/// Symbols → arguments: `w_enc` = `target` (variables), `w_enc^src` = `source` (the source
-/// model's values, pairwise of the same shapes; constants), `β` = `beta`. L2-SP's full `Ω` adds
-/// [`l2_penalty`] of the classifier. Errors if the lists or shapes differ. `None` if empty.
+/// The L2-SP penalty's starting-point term (Li, Grandvalet & Davoine, 2018): `Ω_SP = β ‖w_enc −
+/// w_enc^src‖² = β Σ_p Σ_k (w_pk − w⁰_pk)²`. Symbols → arguments: `w_enc` = `target` (variables),
+/// `w_enc^src` = `source` (the source model's values, pairwise of the same shapes; constants),
+/// `$\beta$` = `beta`. L2-SP's full `$\Omega$` adds [`l2_penalty`] of the classifier. Errors if the
+/// lists or shapes differ. `None` if empty.
 pub fn l2_sp<'t, F: Float>(
     target: &[Var<'t, F>],
     source: &[Var<'t, F>],
@@ -64,7 +65,7 @@ pub fn l2_sp<'t, F: Float>(
     Ok(Some(sum_of_squares(first.tape(), &diffs)?.mul_scalar(beta)))
 }
 
-/// `t_p − s_p` for matching lists of variables, with the source side detached.
+/// `$t_p - s_p$` for matching lists of variables, with the source side detached.
 fn differences<'t, F: Float>(
     op: &str,
     target: &[Var<'t, F>],
@@ -113,8 +114,9 @@ pub fn source_constants<'t, F: Float>(
     out
 }
 
-/// Per-channel squared distances `D_c = (1/B) Σ_i Σ_s (t_{ics} − s_{ics})²` of two feature maps
-/// of shape `[B, C, …]` (summed over the spatial axes `s`, if any): a `[C]` variable.
+/// Per-channel squared distances `$D_c = (1/B) \sum_i \sum_s (t_{\mathrm{ics}} -
+/// s_{\mathrm{ics}})^{2}$` of two feature maps of shape `$[B, C, \dots]$` (summed over the spatial
+/// axes `s`, if any): a `[C]` variable.
 fn channel_distances<'t, F: Float>(op: &str, t: Var<'t, F>, s: Var<'t, F>) -> Result<Var<'t, F>> {
     if t.shape() != s.shape() || t.ndim() < 2 {
         return Err(Error::config(
@@ -138,12 +140,15 @@ fn channel_distances<'t, F: Float>(op: &str, t: Var<'t, F>, s: Var<'t, F>) -> Re
 
 /// DELTA's feature-map term in its plain form (the seed's table):
 ///
-/// `Ω_FM = β Σ_j (1/B) Σ_i ‖FM_j^tgt(x_i) − FM_j^src(x_i)‖²`,
+/// ```math
+/// \Omega_{FM} = \beta \sum_j \frac{1}{B} \sum_i \|\mathrm{FM}_j^{\mathrm{tgt}}(x_i) -
+///   \mathrm{FM}_j^{\mathrm{src}}(x_i)\|^{2},
+/// ```
 ///
-/// the squared distance between the target and source encoders' outputs at layer `j`, on the
-/// same batch `x_1 … x_B`, averaged over the batch. Symbols → arguments: `FM_j^tgt` =
-/// `target[j]` (variables, `[B, C, …]`), `FM_j^src` = `source[j]` (treated as constants: the
-/// source model is fixed), `β` = `beta`. DELTA's full `Ω` adds [`l2_penalty`] of the classifier.
+/// the squared distance between the target and source encoders' outputs at layer `j`, on the same
+/// batch `$x_1 \dots x_B$`, averaged over the batch. Symbols → arguments: `FM_j^tgt` = `target[j]`
+/// (variables, `$[B, C, \dots]$`), `FM_j^src` = `source[j]` (treated as constants: the source model
+/// is fixed), `$\beta$` = `beta`. DELTA's full `$\Omega$` adds [`l2_penalty`] of the classifier.
 pub fn feature_map_distance<'t, F: Float>(
     target: &[Var<'t, F>],
     source: &[Var<'t, F>],
@@ -155,9 +160,12 @@ pub fn feature_map_distance<'t, F: Float>(
 
 /// DELTA with channel attention (Li et al., 2019, eq. 4):
 ///
-/// `Ω_FM = β Σ_j Σ_c w_jc (1/B) Σ_i ‖FM_jc^tgt(x_i) − FM_jc^src(x_i)‖²`,
+/// ```math
+/// \Omega_{FM} = \beta \sum_j \sum_c w_{jc} \frac{1}{B} \sum_i
+///   \|\mathrm{FM}_{jc}^{\mathrm{tgt}}(x_i) - \mathrm{FM}_{jc}^{\mathrm{src}}(x_i)\|^{2},
+/// ```
 ///
-/// channel `c` of layer `j` weighted by `w_jc` = `weights[j][c]` ([`channel_attention`]).
+/// channel `c` of layer `j` weighted by `$w_{jc}$` = `weights[j][c]` ([`channel_attention`]).
 /// Other symbols as in [`feature_map_distance`]. Errors if a layer's weights do not have one
 /// entry per channel.
 pub fn attentive_feature_map_distance<'t, F: Float>(
@@ -230,10 +238,10 @@ fn attentive_sum<'t, F: Float>(
 ///
 /// `w_c = softmax_c( L(ω* with channel c removed) − L(ω*) )`,
 ///
-/// channels whose removal hurts the source model (with a classifier fitted on the target data)
-/// most get the largest weights; the weights are positive and sum to 1. Symbols → arguments:
-/// `L(ω*)` = `base_loss`, `L(ω* without c)` = `losses_without[c]`. Computed stably (shifted by
-/// the maximum). Errors on an empty list or non-finite losses.
+/// channels whose removal hurts the source model (with a classifier fitted on the target data) most
+/// get the largest weights; the weights are positive and sum to 1. Symbols → arguments:
+/// `$L(\omega^{*})$` = `base_loss`, `$L(\omega^{*} \text{ without } c)$` = `losses_without[c]`.
+/// Computed stably (shifted by the maximum). Errors on an empty list or non-finite losses.
 pub fn channel_attention(base_loss: f64, losses_without: &[f64]) -> Result<Array1<f64>> {
     if losses_without.is_empty()
         || !base_loss.is_finite()

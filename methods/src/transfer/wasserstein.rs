@@ -1,15 +1,15 @@
-//! Seed S0's proposed regulariser: per-layer `W1` between the source and target encoders'
+//! Seed S0's proposed regulariser: per-layer `$W_{1}$` between the source and target encoders'
 //! parameters, estimated by strictly 1-Lipschitz critics, trained adversarially.
 //!
 //! **The reading of "a layer's parameters as a sample"** (the seed leaves it open; see
-//! `docs/methods.md`): layer `j` with weight `W_j` of shape `[out, in, k…]` is the cloud of its
-//! `out` rows flattened to `R^{in·Πk}` — one point per output neuron (dense layers) or per conv
-//! filter. Biases are not part of the points. `p_j` is the source layer's cloud (fixed), `q_j`
-//! the target layer's (trained). Both have `out` points, so the exact `W1(q_j, p_j)` is an
-//! assignment problem ([`super::exact_w1()`]) that the reports can show beside the critic's
-//! estimate.
+//! `docs/methods.md`): layer `j` with weight `$W_j$` of shape `$[\mathrm{out}, \mathrm{in},
+//! k\dots]$` is the cloud of its `out` rows flattened to `$\mathbb{R}^{\mathrm{in}\cdot \prod k}$`
+//! — one point per output neuron (dense layers) or per conv filter. Biases are not part of the
+//! points. `$p_j$` is the source layer's cloud (fixed), `$q_j$` the target layer's (trained). Both
+//! have `out` points, so the exact `$W_{1}(q_j, p_j)$` is an assignment problem
+//! ([`super::exact_w1()`]) that the reports can show beside the critic's estimate.
 //!
-//! One training step, alternating as the seed's `max_φ min_w` prescribes:
+//! One training step, alternating as the seed's `$\max_{\varphi} \min_w$` prescribes:
 //!
 //! ```text
 //! model step:  w ← w − η ∇_w [ task loss + Σ_j λ_j (E_{q_j} f_j(w_j^tgt) − E_{p_j} f_j(w_j^src)) ]
@@ -29,8 +29,9 @@ use super::dual::dual_value;
 use super::exact_w1::exact_w1;
 use crate::{Error, Result};
 
-/// The cloud of a layer's weight on the tape: `[out, in, k…]` → `[out, in·Πk]` (one row per
-/// output neuron or filter). A 1-D weight is refused (a bias is not a layer's weight).
+/// The cloud of a layer's weight on the tape: `$[\mathrm{out}, \mathrm{in}, k\dots]$` →
+/// `$[\mathrm{out}, \mathrm{in}\cdot \prod k]$` (one row per output neuron or filter). A 1-D weight
+/// is refused (a bias is not a layer's weight).
 pub fn layer_samples<'t, F: Float>(weight: Var<'t, F>) -> Result<Var<'t, F>> {
     if weight.ndim() < 2 {
         return Err(Error::config(
@@ -44,8 +45,8 @@ pub fn layer_samples<'t, F: Float>(weight: Var<'t, F>) -> Result<Var<'t, F>> {
     Ok(weight.flatten_from(1)?)
 }
 
-/// The cloud of a layer's weight as an `f64` matrix `[out, in·Πk]` (for critics and the exact
-/// solver).
+/// The cloud of a layer's weight as an `f64` matrix `$[\mathrm{out}, \mathrm{in}\cdot \prod k]$`
+/// (for critics and the exact solver).
 pub fn layer_sample_array<F: Float>(weight: &Tensor<F>) -> Result<Array2<f64>> {
     let shape = weight.shape();
     if shape.len() < 2 {
@@ -66,9 +67,10 @@ pub fn layer_sample_array<F: Float>(weight: &Tensor<F>) -> Result<Array2<f64>> {
 /// The settings shared by the critics of every layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WassersteinConfig {
-    /// The critic architecture (the input dimension is each layer's `in·Πk`). Default:
-    /// orthonormal + MaxMin with hidden widths `[64, 64]` (our choice; for layers with
-    /// `in·Πk ≥ 64` the widths never grow, so `‖∇f‖ = 1` a.e. holds exactly).
+    /// The critic architecture (the input dimension is each layer's `$\mathrm{in}\cdot \prod k$`).
+    /// Default: orthonormal + MaxMin with hidden widths `[64, 64]` (our choice; for layers with
+    /// `$\mathrm{in}\cdot \prod k \ge 64$` the widths never grow, so `$\|\nabla f\| = 1$` a.e.
+    /// holds exactly).
     pub critic: CriticConfig,
     /// Critic ascent steps per model step. Default 5 (`n_critic` of Arjovsky et al., 2017).
     pub critic_steps: usize,
@@ -91,11 +93,11 @@ impl Default for WassersteinConfig {
 pub struct LayerCritic<F: Float> {
     /// The parameter's name in the target model (`"0.weight"`).
     pub name: String,
-    /// `λ_j`.
+    /// `$\lambda_j$`.
     pub lambda: f64,
-    /// `p_j`: the source layer's cloud, `[out, in·Πk]`.
+    /// `$p_j$`: the source layer's cloud, `$[\mathrm{out}, \mathrm{in}\cdot \prod k]$`.
     pub source: Array2<f64>,
-    /// `f_{j, φ_j}`.
+    /// `$f_{j, \varphi_j}$`.
     pub critic: Critic<F>,
     optimizer: Adam<F>,
 }
@@ -107,20 +109,20 @@ pub struct WassersteinRegularizer<F: Float> {
     critic_steps: usize,
 }
 
-/// A layer's measurements: the critic's dual estimate and the exact `W1` of the two clouds.
+/// A layer's measurements: the critic's dual estimate and the exact `$W_{1}$` of the two clouds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerW1 {
-    /// `E_{q_j} f_j − E_{p_j} f_j` on the whole clouds.
+    /// `$\mathbb{E}_{q_j} f_j - \mathbb{E}_{p_j} f_j$` on the whole clouds.
     pub estimate: f64,
-    /// `W1(q_j, p_j)`, exact ([`exact_w1`]).
+    /// `$W_{1}(q_j, p_j)$`, exact ([`exact_w1`]).
     pub exact: f64,
 }
 
 impl<F: Float> WassersteinRegularizer<F> {
-    /// One critic per listed layer of `source` (the source model: its parameter values give
-    /// the fixed clouds `p_j`): `layers` holds `(parameter name, λ_j)`. Errors if a name is not
-    /// a parameter of `source`, is not a weight of ≥ 2 axes, or a `λ_j` is negative or not
-    /// finite.
+    /// One critic per listed layer of `source` (the source model: its parameter values give the
+    /// fixed clouds `$p_j$`): `layers` holds `$(\text{parameter name}, \lambda_j)$`.
+    /// Errors if a name is not a parameter of `source`, is not a weight of ≥ 2 axes, or a
+    /// `$\lambda_j$` is negative or not finite.
     pub fn new(
         source: &dyn Module<F>,
         layers: &[(&str, f64)],
@@ -159,12 +161,16 @@ impl<F: Float> WassersteinRegularizer<F> {
 
     /// The model step's penalty, with the critics fixed:
     ///
-    /// `Ω = Σ_j λ_j [ (1/n_j) Σ_k f_j(q_jk) − (1/n_j) Σ_k f_j(p_jk) ]`,
+    /// ```math
+    /// \Omega = \sum_j \lambda_j [ \frac{1}{n_j} \sum_k f_j(q_{jk}) - \frac{1}{n_j} \sum_k f_j(p_{jk})
+    ///   ],
+    /// ```
     ///
-    /// `q_jk` = row `k` of [`layer_samples`] of the target's weight `j` (a variable: the model
-    /// descends through the critic), `p_jk` = the source's rows (constants). `bound` is the
+    /// `$q_{jk}$` = row `k` of [`layer_samples`] of the target's weight `j` (a variable: the model
+    /// descends through the critic), `$p_{jk}$` = the source's rows (constants). `bound` is the
     /// target's parameters on the step's tape by name (`Ctx::bind_all`). The second term does not
-    /// depend on the model; it makes `Ω` the `λ`-weighted sum of the critics' `W1` estimates.
+    /// depend on the model; it makes `$\Omega$` the `$\lambda$`-weighted sum of the critics'
+    /// `$W_{1}$` estimates.
     pub fn penalty<'t>(&self, bound: &[(String, Var<'t, F>)]) -> Result<Var<'t, F>> {
         let tape = match bound.first() {
             Some((_, v)) => v.tape(),
@@ -203,8 +209,8 @@ impl<F: Float> WassersteinRegularizer<F> {
     }
 
     /// The critics' step, with the model fixed: `critic_steps` Adam ascent steps per layer on
-    /// `E_{q_j} f_j − E_{p_j} f_j` over the whole clouds (`target` is the target model). Returns
-    /// each layer's estimate after its steps.
+    /// `$\mathbb{E}_{q_j} f_j - \mathbb{E}_{p_j} f_j$` over the whole clouds (`target` is the
+    /// target model). Returns each layer's estimate after its steps.
     pub fn critic_ascent(&mut self, target: &dyn Module<F>) -> Result<Vec<f64>> {
         let mut estimates = Vec::with_capacity(self.layers.len());
         for layer in &mut self.layers {
@@ -226,8 +232,8 @@ impl<F: Float> WassersteinRegularizer<F> {
         Ok(estimates)
     }
 
-    /// Each layer's critic estimate and exact `W1` between the target's current cloud and the
-    /// source's (for the reports; the exact solver is `O(out³)`).
+    /// Each layer's critic estimate and exact `$W_{1}$` between the target's current cloud and the
+    /// source's (for the reports; the exact solver is `$O(\mathrm{out}^{3})$`).
     pub fn measure(&self, target: &dyn Module<F>) -> Result<Vec<LayerW1>> {
         self.layers
             .iter()

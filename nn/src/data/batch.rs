@@ -6,7 +6,7 @@ use num_traits::Float;
 use super::dataset::Dataset;
 use super::error::{DataError, Result};
 
-/// An iterator of mini-batches `(x_batch, y_batch)`: `x_batch` is `b × d`, `y_batch` has `b`
+/// An iterator of mini-batches `(x_batch, y_batch)`: `x_batch` is `$b \times d$`, `y_batch` has `b`
 /// targets, with `b = batch_size` except possibly for the last batch.
 ///
 /// Made by [`Dataset::batches`] (stored order) or [`Dataset::shuffled_batches`] (one random

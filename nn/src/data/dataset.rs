@@ -203,10 +203,10 @@ impl<F: Float, Y: Clone> Dataset<F, Y> {
         self.select_unchecked(&permutation(self.len(), rng))
     }
 
-    /// Splits into two disjoint parts of `first` and `len − first` samples, chosen by a random
-    /// permutation drawn from `rng` (e.g. Fashion-MNIST's 60,000 training images into the
-    /// 59,000 "big" and 1,000 "small" parts of S1). Each part keeps the original relative order
-    /// of its samples, so the split only decides membership.
+    /// Splits into two disjoint parts of `first` and `$\mathrm{len} - \mathrm{first}$` samples,
+    /// chosen by a random permutation drawn from `rng` (e.g. Fashion-MNIST's 60,000 training images
+    /// into the 59,000 "big" and 1,000 "small" parts of S1). Each part keeps the original relative
+    /// order of its samples, so the split only decides membership.
     pub fn split<R: Rng + ?Sized>(&self, first: usize, rng: &mut R) -> Result<(Self, Self)> {
         if first > self.len() {
             return Err(DataError::InvalidArgument(format!(

@@ -1,8 +1,8 @@
 //! Loading the image data sets from IDX files into [`Dataset`]s.
 //!
-//! Pixels are bytes `b ∈ {0, …, 255}` and become features `b / 255 ∈ [0, 1]`; each image is
-//! flattened row by row into one row of the feature matrix, with its
-//! [`ImageShape`] (1 × rows × columns) recorded.
+//! Pixels are bytes `$b \in \{0, \dots, 255\}$` and become features `$b / 255 \in[0, 1]$`; each
+//! image is flattened row by row into one row of the feature matrix, with its [`ImageShape`] (1 ×
+//! rows × columns) recorded.
 
 use std::path::Path;
 

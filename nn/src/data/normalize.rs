@@ -21,11 +21,12 @@ pub enum Scope {
 /// is centred but not scaled (scale 1).
 pub const MIN_STD: f64 = 1e-8;
 
-/// The affine map `x'_ij = (x_ij − μ_j) / σ_j`.
+/// The affine map `$x'_{ij} = (x_{ij} - \mu_j) / \sigma_j$`.
 ///
-/// Per feature: `μ_j = (1/n) Σ_i x_ij`, `σ_j = sqrt((1/n) Σ_i (x_ij − μ_j)²)` (the population
-/// standard deviation). Global: the same over all `n·d` entries, and every `μ_j`, `σ_j` equal.
-/// `σ_j < MIN_STD` is replaced by 1. Sums are accumulated in f64 (two passes) whatever `F` is.
+/// Per feature: `$\mu_j = \frac{1}{n} \sum_i x_{ij}$`, `$\sigma_j = \operatorname{sqrt} ((1/n)
+/// \sum_i (x_{ij} - \mu_j)^{2})$` (the population standard deviation). Global: the same over all
+/// `$n\cdot d$` entries, and every `$\mu_j$`, `$\sigma_j$` equal. `σ_j < MIN_STD` is replaced by 1.
+/// Sums are accumulated in f64 (two passes) whatever `F` is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Standardizer<F> {
     scope: Scope,
@@ -74,12 +75,12 @@ impl<F: Float> Standardizer<F> {
         self.scope
     }
 
-    /// The means `μ_j` (length d).
+    /// The means `$\mu_j$` (length d).
     pub fn mean(&self) -> &Array1<F> {
         &self.mean
     }
 
-    /// The divisors `σ_j` (length d; 1 for constant features).
+    /// The divisors `$\sigma_j$` (length d; 1 for constant features).
     pub fn scale(&self) -> &Array1<F> {
         &self.scale
     }

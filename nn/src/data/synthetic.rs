@@ -14,13 +14,15 @@ use super::error::{DataError, Result};
 
 /// Configuration of the S3 "sign" data (Gorpinich, 2021):
 ///
-/// `x1, x2 ~ N(0, 1)`, `x3 = [sign(x1) + sign(x2) > 0]` (1 when both are positive, else 0),
-/// `y = sign(x1·x2 + δ)` with `δ ~ N(0, σ_δ²)`; features `[x1, x2, x3]`, label
-/// `(y + 1) / 2 ∈ {0, 1}`.
+/// `$x_{1}, x_{2} \sim \mathcal{N}(0, 1)$`, `x3 = [sign(x1) + sign(x2) > 0]` (1 when both are
+/// positive, else 0), `$y = \operatorname{sign} (x_{1}\cdot x_{2} + \delta)$` with `$\delta \sim
+/// \mathcal{N}(0, \sigma_{\delta}^{2})$`; features `[x1, x2, x3]`, label `$(y + 1) / 2 \in \{0,
+/// 1\}$`.
 ///
 /// The seed does not give δ's distribution nor the sample sizes; these defaults are our choice.
-/// With σ_δ = 0.5 the Bayes-optimal rule `sign(x1·x2)` is right with probability ≈ 0.769
-/// (Monte Carlo, 4·10⁵ draws), close to the 0.77 best accuracy on the authors' slide.
+/// With σ_δ = 0.5 the Bayes-optimal rule `$\operatorname{sign} (x_{1}\cdot x_{2})$` is right with
+/// probability ≈ 0.769 (Monte Carlo, 4·10⁵ draws), close to the 0.77 best accuracy on the authors'
+/// slide.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignDataConfig {
     /// Teacher's training sample. Default 1000.
@@ -73,7 +75,7 @@ impl SignDataConfig {
 }
 
 /// `m` samples of the sign data (see [`SignDataConfig`]). Per sample, draws `x1`, `x2`, then
-/// `δ`. `sign(0)` — a probability-zero event — counts as negative.
+/// `$\delta$`. `sign(0)` — a probability-zero event — counts as negative.
 pub fn sign_samples<F: Float, R: Rng + ?Sized>(
     m: usize,
     noise_std: f64,
@@ -104,9 +106,10 @@ fn sign(v: f64) -> f64 {
 
 /// Configuration of the S4 synthetic classification data (Grabovoy, 2021):
 ///
-/// `W ∈ R^{n×K}` with entries `N(0, 1)`, `X ∈ R^{m×n}` with entries `N(0, 1)`,
-/// `S = softmax(X W)` row-wise (`s_ik = exp(z_ik) / Σ_j exp(z_ij)`, `z = XW`), `y_i ~ Cat(s_i)`.
-/// Defaults from the seed: n = 10, K = 3, m_train = 1000, m_test = 100.
+/// `$W \in \mathbb{R}^{n\times K}$` with entries `N(0, 1)`, `$X \in \mathbb{R}^{m\times n}$` with
+/// entries `N(0, 1)`, `$S = \operatorname{softmax} (X W)$` row-wise (`$s_{ik} = \exp(z_{ik}) /
+/// \sum_j \exp(z_{ij})$`, `$z = \mathrm{XW}$`), `$y_i \sim \operatorname{Cat} (s_i)$`. Defaults
+/// from the seed: n = 10, K = 3, m_train = 1000, m_test = 100.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SoftmaxDataConfig {
     /// n, the number of features. Default 10.
@@ -147,8 +150,8 @@ pub struct SoftmaxData<F> {
 }
 
 impl SoftmaxDataConfig {
-    /// Draws W (row-major), then the training X (row-major) and its labels, then the test X
-    /// and its labels. Each label uses one uniform draw `u`: `y = min{k : s_1 + … + s_k > u}`.
+    /// Draws W (row-major), then the training X (row-major) and its labels, then the test X and its
+    /// labels. Each label uses one uniform draw `u`: `$y = \min \{k : s_1 + \dots + s_k > u\}$`.
     pub fn generate<F: Float, R: Rng + ?Sized>(&self, rng: &mut R) -> Result<SoftmaxData<F>> {
         if self.n_features == 0 || self.n_classes == 0 {
             return Err(DataError::InvalidArgument(format!(
@@ -209,13 +212,14 @@ fn softmax_rows(mut z: Array2<f64>) -> Array2<f64> {
 
 /// Configuration of the S4 synthetic regression data (Bayesian distillation):
 ///
-/// `w ~ N(0, I_n)`, `X ∈ R^{m×n}` with entries `N(0, 1)`, `y = X w + ε`, `ε ~ N(0, β I)`.
-/// Defaults from the seed: n = 10, m_train = 900, m_test = 124, β = 0.1.
+/// `$w \sim \mathcal{N}(0, I_n)$`, `$X \in \mathbb{R}^{m\times n}$` with entries `N(0, 1)`, `$y = X
+/// w + \varepsilon$`, `$\varepsilon \sim \mathcal{N}(0, \beta I)$`. Defaults from the seed: n = 10,
+/// m_train = 900, m_test = 124, β = 0.1.
 ///
-/// β is read as the **variance** of the noise (standard deviation √0.1 ≈ 0.316): `N(μ, ·)`
-/// with a second argument is mean–variance notation throughout the seeds (`N(0, 1)`, and
-/// methods.md already reads S1's `N(0, 1/10)` as variance 0.1). The reading that β is a
-/// precision (as in Bishop's notation) would give variance 10 and is not taken.
+/// β is read as the **variance** of the noise (standard deviation √0.1 ≈ 0.316): `$\mathcal{N}(\mu,
+/// \cdot)$` with a second argument is mean–variance notation throughout the seeds (`N(0, 1)`, and
+/// methods.md already reads S1's `N(0, 1/10)` as variance 0.1). The reading that β is a precision
+/// (as in Bishop's notation) would give variance 10 and is not taken.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearRegressionConfig {
     /// n, the number of features. Default 10.
@@ -279,7 +283,8 @@ impl LinearRegressionConfig {
     }
 }
 
-/// An `rows × cols` matrix of independent N(0, 1) draws, filled row by row.
+/// An `$\mathrm{rows} \times \mathrm{cols}$` matrix of independent N(0, 1) draws, filled row by
+/// row.
 fn normal_matrix<R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> Array2<f64> {
     Array2::from_shape_simple_fn((rows, cols), || rng.sample(StandardNormal))
 }

@@ -9,11 +9,11 @@ use crate::{Ctx, Module, Param, Result};
 pub enum Activation {
     /// `max(x, 0)`.
     Relu,
-    /// `max(x, αx)`.
+    /// `$\max(x, \alpha x)$`.
     LeakyRelu(f64),
     /// `tanh x`.
     Tanh,
-    /// `1 / (1 + e^{−x})`.
+    /// `$1 / (1 + e^{-x})$`.
     Sigmoid,
     /// `softmax` along the last axis.
     Softmax,

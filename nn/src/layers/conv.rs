@@ -7,7 +7,7 @@ use super::linear::{check_bias, visit_weight_bias, visit_weight_bias_mut};
 use crate::init::{fans, Init};
 use crate::{Ctx, Error, Module, Param, Result};
 
-/// `y[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c]` (cross-correlation with stride, padding and
+/// `$y[n, o] = b[o] + \sum_c W[o, c] \star x[n, c]$` (cross-correlation with stride, padding and
 /// dilation), `W` of shape `[out, in, kh, kw]`.
 ///
 /// The weight and the bias are private (a layer always has a 4-axis `W` and a bias of its
@@ -35,7 +35,8 @@ pub struct Conv2d<F: Float> {
 }
 
 impl<F: Float> Conv2d<F> {
-    /// A `k×k` convolution `in → out` channels with PyTorch's default initialisation.
+    /// A `$k\times k$` convolution `$\mathrm{in} \to \mathrm{out}$` channels with PyTorch's default
+    /// initialisation.
     pub fn new(
         inputs: usize,
         outputs: usize,
@@ -141,7 +142,7 @@ pub struct MaxPool2d {
 }
 
 impl MaxPool2d {
-    /// A square `k×k` window with step `k` (non-overlapping), as `nn.MaxPool2d(k)`.
+    /// A square `$k\times k$` window with step `k` (non-overlapping), as `nn.MaxPool2d(k)`.
     pub fn new(k: usize) -> Self {
         MaxPool2d {
             kernel: [k, k],
@@ -160,8 +161,8 @@ impl<F: Float> Module<F> for MaxPool2d {
     fn visit_params_mut(&mut self, _: &mut dyn FnMut(&str, &mut Param<F>)) {}
 }
 
-/// Flattens every axis after the first: `[n, a, b, …] → [n, a·b·…]`. An input that is already
-/// `[n, d]` passes unchanged.
+/// Flattens every axis after the first: `$[n, a, b, \dots] \to[n, a\cdot b\cdot \dots]$`. An input
+/// that is already `[n, d]` passes unchanged.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Flatten;
 

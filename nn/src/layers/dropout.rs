@@ -7,15 +7,15 @@ use rand::Rng;
 use crate::{Ctx, Error, Module, Param, Result};
 
 /// Inverted dropout: in a training pass each element is zeroed with probability `p` and the
-/// survivors are scaled by `1/(1 − p)`, so that `E[y] = x`; in an evaluation pass `y = x`.
-/// The mask comes from the pass's seeded stream ([`Ctx::train`]).
+/// survivors are scaled by `$1/(1 - p)$`, so that `$\mathbb{E}[y] = x$`; in an evaluation pass `$y =
+/// x$`. The mask comes from the pass's seeded stream ([`Ctx::train`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Dropout {
     p: f64,
 }
 
 impl Dropout {
-    /// Dropout with drop probability `p ∈ [0, 1)`.
+    /// Dropout with drop probability `$p \in[0, 1)$`.
     pub fn new(p: f64) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
             return Err(Error::config(

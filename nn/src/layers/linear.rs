@@ -6,8 +6,8 @@ use rand::Rng;
 use crate::init::{fans, Init};
 use crate::{Ctx, Error, Module, Param, Result};
 
-/// `y = x Wᵀ + b`, with `W` of shape `[out, in]` (PyTorch's layout) and an optional bias `b`
-/// of shape `[out]`. The product reads `Wᵀ` through strides: no transpose is copied.
+/// `$y = x W^{\top} + b$`, with `W` of shape `[out, in]` (PyTorch's layout) and an optional bias
+/// `b` of shape `[out]`. The product reads `$W^{\top}$` through strides: no transpose is copied.
 ///
 /// The weight and the bias are private, so that a layer always has `W` of two axes and `b` of
 /// `W`'s `out`: build one with [`new`](Linear::new), [`with_init`](Linear::with_init) or
@@ -33,12 +33,14 @@ pub struct Linear<F: Float> {
 }
 
 impl<F: Float> Linear<F> {
-    /// A layer `in → out` with PyTorch's default initialisation, with or without bias.
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` with PyTorch's default initialisation, with or
+    /// without bias.
     pub fn new(inputs: usize, outputs: usize, bias: bool, rng: &mut impl Rng) -> Self {
         Self::with_init(inputs, outputs, bias, Init::TorchDefault, rng)
     }
 
-    /// A layer `in → out` whose weight is drawn from `init` (the bias as PyTorch does).
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` whose weight is drawn from `init` (the bias as
+    /// PyTorch does).
     pub fn with_init(
         inputs: usize,
         outputs: usize,
@@ -131,9 +133,10 @@ pub(crate) fn check_bias<F: Float>(
     }
 }
 
-/// `y = x Ŵᵀ + b`: the product with the weight `w` the layer's forward pass uses (`W` itself,
-/// its orthonormalisation, or `W / σ̃`), `Ŵᵀ` read through strides, plus the layer's bias if it
-/// has one. Shared by [`Linear`], [`OrthonormalLinear`](super::OrthonormalLinear) and
+/// `$y = x \hat{W}^{\top} + b$`: the product with the weight `w` the layer's forward pass uses (`W`
+/// itself, its orthonormalisation, or `$W / \tilde{\sigma}$`), `$\hat{W}^{\top}$` read through
+/// strides, plus the layer's bias if it has one. Shared by [`Linear`],
+/// [`OrthonormalLinear`](super::OrthonormalLinear) and
 /// [`SpectralNormLinear`](super::SpectralNormLinear).
 pub(crate) fn affine<'t, F: Float>(
     ctx: &Ctx<'t, F>,

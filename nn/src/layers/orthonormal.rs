@@ -1,15 +1,17 @@
 //! The linear layer with orthonormal weights (strictly 1-Lipschitz): Björck orthonormalisation
 //! written with the tape's own ops, so that gradients flow through every iteration.
 //!
-//! Why orthonormal: for `f(x) = W x` with orthonormal rows (`W Wᵀ = I`), the backward map
-//! `g ↦ Wᵀ g` keeps norms, `‖Wᵀ g‖ = ‖g‖`. A network of such layers, norm-preserving
-//! activations (MaxMin, GroupSort: they permute their input) and a last layer with one output
-//! then has `‖∇f(x)‖ = 1` almost everywhere (Anil, Lucas & Grosse 2019; seed S0's first
-//! theorem). Spectral normalisation alone gives `‖W‖₂ = 1`, hence `‖∇f‖ ≤ 1`, not `= 1`.
+//! Why orthonormal: for `$f(x) = W x$` with orthonormal rows (`$W W^{\top} = I$`), the backward map
+//! `$g \mapsto W^{\top} g$` keeps norms, `$\|W^{\top} g\| = \|g\|$`. A network of such layers,
+//! norm-preserving activations (MaxMin, GroupSort: they permute their input) and a last layer with
+//! one output then has `$\|\nabla f(x)\| = 1$` almost everywhere (Anil, Lucas & Grosse 2019; seed
+//! S0's first theorem). Spectral normalisation alone gives `$\|W\|_{2} = 1$`, hence `$\|\nabla f\|
+//! \le 1$`, not `$= 1$`.
 //!
-//! A layer that widens (`out > in`) can have orthonormal columns only (`Wᵀ W = I`): it is still
-//! 1-Lipschitz, but `‖Wᵀ g‖ ≤ ‖g‖` with equality only for `g` in the range of `W`, so the
-//! gradient norm of a network with a widening layer is `≤ 1`, not `= 1` everywhere.
+//! A layer that widens (`out > in`) can have orthonormal columns only (`$W^{\top} W = I$`): it is
+//! still 1-Lipschitz, but `$\|W^{\top} g\| \le \|g\|$` with equality only for `g` in the range of
+//! `W`, so the gradient norm of a network with a widening layer is `$\le 1$`, not `$= 1$`
+//! everywhere.
 
 use autograd::{Float, Tape, Tensor, Var};
 use ndarray::{Array2, Ix2};
@@ -19,10 +21,10 @@ use super::linear::{affine, visit_weight_bias, visit_weight_bias_mut};
 use crate::init::{fans, Init};
 use crate::{Ctx, Error, Module, Param, Result};
 
-/// The default number of Björck iterations of [`OrthonormalLinear`]: 15. With the pre-scaling
-/// of [`bjorck`], every singular value starts in `(0, 1]`; one starting at `σ₀ ≥ 0.02` is
-/// within `1e-15` of 1 after 15 iterations ([`bjorck_residual`]`(0.02, 15)`; checked by a
-/// test). Weights drawn orthogonal start at `σ₀ = r^{−1/8} ≥ 0.42` for `r ≤ 1000`.
+/// The default number of Björck iterations of [`OrthonormalLinear`]: 15. With the pre-scaling of
+/// [`bjorck`], every singular value starts in `(0, 1]`; one starting at `$\sigma_{0} \ge 0.02$` is
+/// within `1e-15` of 1 after 15 iterations ([`bjorck_residual`]`(0.02, 15)`; checked by a test).
+/// Weights drawn orthogonal start at `$\sigma_{0} = r^{-1/8} \ge 0.42$` for `$r \le 1000$`.
 pub const DEFAULT_BJORCK_ITERATIONS: usize = 15;
 
 /// Björck–Bowie orthonormalisation (1971), first order, of `w` (`[out, in]`), on the tape:
@@ -34,15 +36,16 @@ pub const DEFAULT_BJORCK_ITERATIONS: usize = 15;
 /// A_{k+1} = 1.5 A_k − 0.5 A_k A_kᵀ A_k          (k = 0 … iterations − 1)
 /// ```
 ///
-/// and returns `A_iterations`. Each step maps every singular value `σ` of `A_k` to
-/// `g(σ) = σ (3 − σ²) / 2` and keeps the singular vectors, so the iteration converges to the
-/// orthogonal polar factor `U Vᵀ` of `W = U Σ Vᵀ` exactly when every singular value of `A₀`
-/// lies in `(0, √3)` — the convergence condition, which the pre-scaling by `s` ensures (all
-/// `σ ∈ (0, 1]`, for `W` of full rank; a zero singular value stays zero). On `(0, 1]`,
-/// `g(σ) ∈ (σ, 1]` and `1 − g(σ) = (1 − σ)² (2 + σ) / 2`: growth by up to 1.5 per step while `σ`
-/// is small, then quadratic convergence. Since `g([0, 1]) ⊆ [0, 1]`, `‖A_k‖₂ ≤ 1` at every `k`:
+/// and returns `A_iterations`. Each step maps every singular value `$\sigma$` of `$A_k$` to
+/// `$g(\sigma) = \sigma(3 - \sigma^{2}) / 2$` and keeps the singular vectors, so the iteration
+/// converges to the orthogonal polar factor `$U V^{\top}$` of `$W = U \sum V^{\top}$` exactly when
+/// every singular value of `$A_{0}$` lies in `$(0, \sqrt{3})$` — the convergence condition, which
+/// the pre-scaling by `s` ensures (all `$\sigma \in(0, 1]$`, for `W` of full rank; a zero singular
+/// value stays zero). On `(0, 1]`, `$g(\sigma) \in(\sigma, 1]$` and `$1 - g(\sigma) = (1 -
+/// \sigma)^{2} (2 + \sigma) / 2$`: growth by up to 1.5 per step while `$\sigma$` is small, then
+/// quadratic convergence. Since `$g([0, 1]) \subseteq[0, 1]$`, `$\|A_k\|_{2} \le 1$` at every `k`:
 /// a layer with these weights is 1-Lipschitz whatever the iteration count, and orthonormal to
-/// within [`bjorck_residual`]`(σ_min(W)/s, iterations)`.
+/// within [`bjorck_residual`]`$(\sigma_{\min}(W)/s, \mathrm{iterations})$`.
 ///
 /// The result is a polynomial in `W / s`: smooth wherever `W ≠ 0`, so first and second
 /// derivatives through all the iterations are exact on the tape. Errors if `w` is not a matrix
@@ -87,10 +90,11 @@ pub fn bjorck<'t, F: Float>(w: Var<'t, F>, iterations: usize) -> Result<Var<'t, 
     Ok(a)
 }
 
-/// `1 − g^k(σ₀)`, `g(σ) = σ (3 − σ²) / 2`: how far from 1 a singular value that starts at `σ₀`
-/// (after the pre-scaling of [`bjorck`]) is after `k` iterations, in exact arithmetic (computed
-/// in `f64`). For `σ₀ ∈ (0, 1]` it is in `[0, 1)` and decreasing in `k` and `σ₀`, so
-/// `bjorck_residual(σ_min(W)/s, k)` bounds `max_i |σ_i(A_k) − 1|`.
+/// `$1 - g^k(\sigma_{0})$`, `$g(\sigma) = \sigma(3 - \sigma^{2}) / 2$`: how far from 1 a singular
+/// value that starts at `$\sigma_{0}$` (after the pre-scaling of [`bjorck`]) is after `k`
+/// iterations, in exact arithmetic (computed in `f64`). For `$\sigma_{0} \in(0, 1]$` it is in `[0, 1)`
+/// and decreasing in `k` and `$\sigma_{0}$`, so `bjorck_residual(σ_min(W)/s, k)` bounds `$\max_i |\sigma_i(A_k) -
+/// 1|$`.
 pub fn bjorck_residual(sigma0: f64, iterations: usize) -> f64 {
     let mut s = sigma0;
     for _ in 0..iterations {
@@ -99,11 +103,12 @@ pub fn bjorck_residual(sigma0: f64, iterations: usize) -> f64 {
     1.0 - s
 }
 
-/// `y = x Ŵᵀ + b` with `Ŵ = bjorck(W, iterations)` ([`bjorck`]): the trained parameter `W`
-/// (`[out, in]`) is unconstrained, the layer uses its orthonormal polar factor (to the
-/// iterations' accuracy). Rows of `Ŵ` are orthonormal if `out ≤ in` (then `‖∇(uᵀ f)‖ = ‖u‖`
-/// for every `u`: gradient-norm preserving), columns if `out > in` (1-Lipschitz only; see the
-/// module documentation).
+/// `$y = x \hat{W}^{\top} + b$` with `$\hat{W} = \mathrm{bjorck}(W, \mathrm{iterations})$`
+/// ([`bjorck`]): the trained parameter `W` (`[out, in]`) is unconstrained, the layer uses its
+/// orthonormal polar factor (to the iterations' accuracy). Rows of `$\hat{W}$` are orthonormal if
+/// `$\mathrm{out} \le \mathrm{in}$` (then `$\|\nabla(u^{\top} f)\| = \|u\|$` for every `u`:
+/// gradient-norm preserving), columns if `out > in` (1-Lipschitz only; see the module
+/// documentation).
 #[derive(Clone, Debug)]
 pub struct OrthonormalLinear<F: Float> {
     /// `W`, `[out, in]`: the unconstrained parameter.
@@ -115,8 +120,9 @@ pub struct OrthonormalLinear<F: Float> {
 }
 
 impl<F: Float> OrthonormalLinear<F> {
-    /// A layer `in → out` whose `W` is drawn orthogonal ([`Init::Orthogonal`], gain 1), with a
-    /// zero bias if `bias`, and [`DEFAULT_BJORCK_ITERATIONS`].
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` whose `W` is drawn orthogonal
+    /// ([`Init::Orthogonal`], gain 1), with a zero bias if `bias`, and
+    /// [`DEFAULT_BJORCK_ITERATIONS`].
     pub fn new(inputs: usize, outputs: usize, bias: bool, rng: &mut impl Rng) -> Self {
         let shape = [outputs, inputs];
         let weight =
@@ -141,21 +147,22 @@ impl<F: Float> OrthonormalLinear<F> {
         (self.weight.shape()[1], self.weight.shape()[0])
     }
 
-    /// Whether the layer is gradient-norm preserving (`out ≤ in`: orthonormal rows).
+    /// Whether the layer is gradient-norm preserving (`$\mathrm{out} \le \mathrm{in}$`: orthonormal
+    /// rows).
     pub fn preserves_gradient_norm(&self) -> bool {
         let (i, o) = self.dims();
         o <= i
     }
 
-    /// `Ŵ`, the orthonormalised weight the forward pass uses (computed without recording).
+    /// `$\hat{W}$`, the orthonormalised weight the forward pass uses (computed without recording).
     pub fn orthonormal_weight(&self) -> Result<Tensor<F>> {
         let tape = Tape::new();
         let _guard = tape.no_grad();
         Ok(bjorck(tape.constant(self.weight.value().clone()), self.iterations)?.value())
     }
 
-    /// `max_{ij} |(Ŵ Ŵᵀ − I)_{ij}|` (or of `Ŵᵀ Ŵ` if `out > in`), in `f64`: how far the
-    /// forward pass's weight is from orthonormal.
+    /// `$\max_{\mathrm{ij}} |(\hat{W} \hat{W}^{\top} - I)_{\mathrm{ij}}|$` (or of `$\hat{W}^{\top}
+    /// \hat{W}$` if `out > in`), in `f64`: how far the forward pass's weight is from orthonormal.
     pub fn orthonormality_error(&self) -> Result<f64> {
         let w = self.orthonormal_weight()?;
         let w: Array2<f64> = w
@@ -214,9 +221,9 @@ mod tests {
         }
     }
 
-    /// A diagonal `W = diag(3, 0.5)`: Björck acts on each singular value separately, so the
-    /// result is `diag(1 − r(3/s), 1 − r(0.5/s))` with `s = (3⁸ + 0.5⁸)^{1/8}` (G² is diagonal
-    /// with entries σ⁴, so ‖G²‖_F = (Σ σ⁸)^{1/2}).
+    /// A diagonal `W = diag(3, 0.5)`: Björck acts on each singular value separately, so the result
+    /// is `$\operatorname{diag} (1 - r(3/s), 1 - r(0.5/s))$` with `$s = (3^{8} + 0.5^{8})^{1/8}$`
+    /// (G² is diagonal with entries σ⁴, so ‖G²‖_F = (Σ σ⁸)^{1/2}).
     #[test]
     fn acts_on_singular_values_by_the_scalar_map() {
         let tape = Tape::<f64>::new();

@@ -1,5 +1,5 @@
-//! The spectrally normalised linear layer (Miyato et al., 2018): `‖Ŵ‖₂ ≈ 1`, so the layer is
-//! (about) 1-Lipschitz, but its gradient norm is `≤ 1`, not `= 1` (compare
+//! The spectrally normalised linear layer (Miyato et al., 2018): `$\|\hat{W}\|_{2} \approx 1$`, so
+//! the layer is (about) 1-Lipschitz, but its gradient norm is `$\le 1$`, not `$= 1$` (compare
 //! [`OrthonormalLinear`](super::OrthonormalLinear)).
 
 use autograd::{Float, Var};
@@ -11,8 +11,8 @@ use super::linear::{affine, visit_weight_bias, visit_weight_bias_mut};
 use crate::init::{fans, Init};
 use crate::{Ctx, Module, Param, Result};
 
-/// `y = x Ŵᵀ + b` with `Ŵ = W / σ̃(W)`, `σ̃(W) = ũᵀ W ṽ` the power-iteration estimate of the
-/// largest singular value:
+/// `$y = x \hat{W}^{\top} + b$` with `$\hat{W} = W / \tilde{\sigma}(W)$`, `$\tilde{\sigma}(W) =
+/// \tilde{u}^{\top} W \tilde{v}$` the power-iteration estimate of the largest singular value:
 ///
 /// ```text
 /// from the stored u (‖u‖ = 1), power_iterations times:
@@ -35,8 +35,9 @@ pub struct SpectralNormLinear<F: Float> {
 }
 
 impl<F: Float> SpectralNormLinear<F> {
-    /// A layer `in → out` with PyTorch's default initialisation of `W` and `b`, one power
-    /// iteration (Miyato et al.'s choice), and `u` drawn uniformly on the unit sphere.
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` with PyTorch's default initialisation of `W` and
+    /// `b`, one power iteration (Miyato et al.'s choice), and `u` drawn uniformly on the unit
+    /// sphere.
     pub fn new(inputs: usize, outputs: usize, bias: bool, rng: &mut impl Rng) -> Self {
         let shape = [outputs, inputs];
         let weight = Param::new(Init::TorchDefault.sample::<F>(&shape, fans(&shape), rng));
@@ -61,7 +62,7 @@ impl<F: Float> SpectralNormLinear<F> {
             .expect("a layer weight is a matrix")
     }
 
-    /// `(ũ, ṽ)` after `power_iterations` iterations from the stored `u`.
+    /// `$(\tilde{u}, \tilde{v})$` after `power_iterations` iterations from the stored `u`.
     fn singular_vectors(&self) -> (Array1<f64>, Array1<f64>) {
         let w = self.weight_f64();
         let mut u = self.u.clone();
@@ -73,7 +74,7 @@ impl<F: Float> SpectralNormLinear<F> {
         (u, v)
     }
 
-    /// `σ̃(W)`, the estimate the next forward pass divides by.
+    /// `$\tilde{\sigma}(W)$`, the estimate the next forward pass divides by.
     pub fn sigma_estimate(&self) -> f64 {
         let (u, v) = self.singular_vectors();
         u.dot(&self.weight_f64().dot(&v))
@@ -85,7 +86,7 @@ impl<F: Float> SpectralNormLinear<F> {
     }
 }
 
-/// `x / ‖x‖`, or `x` unchanged if it is zero.
+/// `$x / \|x\|$`, or `x` unchanged if it is zero.
 fn normalized(x: Array1<f64>) -> Array1<f64> {
     let n = x.dot(&x).sqrt();
     if n > 0.0 {
@@ -123,7 +124,7 @@ mod tests {
     use rand::SeedableRng;
 
     /// Refreshing converges to the largest singular value: for `diag(3, 1, 0.5)` (gap 3:1) the
-    /// error after k refreshes shrinks like `(1/3)^{2k}`; 20 refreshes reach round-off.
+    /// error after k refreshes shrinks like `$\frac{1}{3}^{2k}$`; 20 refreshes reach round-off.
     #[test]
     fn refresh_converges_to_the_top_singular_value() {
         let mut rng = StdRng::seed_from_u64(1);

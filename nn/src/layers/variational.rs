@@ -8,27 +8,30 @@ use rand_distr::StandardNormal;
 use crate::init::{fans, Init};
 use crate::{Ctx, Error, Module, Param, Result};
 
-/// A parameter tensor with a mean-field Gaussian distribution `q(w) = N(μ, diag(σ²))`, stored
-/// as the mean `μ` and the log-variance `ρ = ln σ²` (both trainable, same shape).
+/// A parameter tensor with a mean-field Gaussian distribution `$q(w) = \mathcal{N}(\mu,
+/// \operatorname{diag} (\sigma^{2}))$`, stored as the mean `$\mu$` and the log-variance `$\rho =
+/// \ln \sigma^{2}$` (both trainable, same shape).
 ///
-/// A training pass draws `w = μ + exp(ρ/2) ⊙ ε`, `ε ~ N(0, I)` from the pass's seeded stream
-/// ([`Ctx::with_rng`]): the reparameterisation trick, so `w` is differentiable in `μ` and `ρ`
-/// (`∂w/∂μ = 1`, `∂w/∂ρ = ½ exp(ρ/2) ε`) and the noise is fixed by the pass's seed (two passes
-/// with the same seed draw the same `ε`). An evaluation pass uses the mean, `w = μ`.
+/// A training pass draws `$w = \mu + \exp(\rho/2) \odot \varepsilon$`, `$\varepsilon \sim
+/// \mathcal{N}(0, I)$` from the pass's seeded stream ([`Ctx::with_rng`]): the reparameterisation
+/// trick, so `w` is differentiable in `$\mu$` and `$\rho$` (`$\partial w/\partial \mu = 1$`,
+/// `$\partial w/\partial \rho = \tfrac{1}{2} \exp(\rho/2) \varepsilon$`) and the noise is fixed by
+/// the pass's seed (two passes with the same seed draw the same `$\varepsilon$`). An evaluation
+/// pass uses the mean, `$w = \mu$`.
 ///
-/// A pruned parameter carries a 0/1 `mask` `m` of its shape: every pass then uses `m ⊙ w`, so
-/// a removed entry is exactly 0 in training and evaluation and the forward pass gives its `μ`
-/// and `ρ` no gradient (pruning by relative density, `methods::hypernet::prune`).
+/// A pruned parameter carries a 0/1 `mask` `m` of its shape: every pass then uses `$m \odot w$`, so
+/// a removed entry is exactly 0 in training and evaluation and the forward pass gives its `$\mu$`
+/// and `$\rho$` no gradient (pruning by relative density, `methods::hypernet::prune`).
 ///
 /// The means and log-variances may also come from elsewhere than the two parameters — a
 /// hypernetwork's output: bind them with [`Ctx::substitute`] before the pass, and
-/// [`GaussianParam::draw`] uses the substituted variables (it reads `μ` and `ρ` through
+/// [`GaussianParam::draw`] uses the substituted variables (it reads `$\mu$` and `$\rho$` through
 /// [`Ctx::param`]).
 #[derive(Clone, Debug)]
 pub struct GaussianParam<F: Float> {
-    /// `μ`.
+    /// `$\mu$`.
     pub mean: Param<F>,
-    /// `ρ = ln σ²`.
+    /// `$\rho = \ln \sigma^{2}$`.
     pub log_var: Param<F>,
     /// `m`, the kept entries (1) and the removed ones (0); `None`: nothing removed.
     pub mask: Option<Tensor<F>>,
@@ -90,7 +93,7 @@ impl<F: Float> GaussianParam<F> {
 
     /// `w` for this pass: a reparameterised draw when `sample` (noise from the pass's stream),
     /// the mean otherwise, times the mask when there is one. Returns `w` with the variables
-    /// bound to `μ` and `ρ`.
+    /// bound to `$\mu$` and `$\rho$`.
     pub fn draw<'t>(&self, ctx: &Ctx<'t, F>, sample: bool) -> Result<Var<'t, F>> {
         let w = self.unmasked_draw(ctx, sample)?;
         match &self.mask {
@@ -125,11 +128,11 @@ impl<F: Float> GaussianParam<F> {
     }
 }
 
-/// The variational affine layer `y = x Wᵀ + b` with `W ~ q(W)`, `b ~ q(b)` mean-field
-/// Gaussians ([`GaussianParam`]): in a training pass `W` and `b` are reparameterised draws
-/// (one per pass, shared by the batch), in an evaluation pass their means. `W` is `[out, in]`
-/// as in [`Linear`](super::Linear). Parameters: `weight.mean`, `weight.log_var`,
-/// `bias.mean`, `bias.log_var`.
+/// The variational affine layer `$y = x W^{\top} + b$` with `$W \sim q(W)$`, `$b \sim q(b)$`
+/// mean-field Gaussians ([`GaussianParam`]): in a training pass `W` and `b` are reparameterised
+/// draws (one per pass, shared by the batch), in an evaluation pass their means. `W` is `[out, in]`
+/// as in [`Linear`](super::Linear). Parameters: `weight.mean`, `weight.log_var`, `bias.mean`,
+/// `bias.log_var`.
 #[derive(Clone, Debug)]
 pub struct VariationalLinear<F: Float> {
     /// `q(W)`.
@@ -139,8 +142,8 @@ pub struct VariationalLinear<F: Float> {
 }
 
 impl<F: Float> VariationalLinear<F> {
-    /// A layer `in → out` whose means are drawn from `init` (the bias mean as PyTorch draws a
-    /// bias) and whose log-variances all equal `log_var`.
+    /// A layer `$\mathrm{in} \to \mathrm{out}$` whose means are drawn from `init` (the bias mean as
+    /// PyTorch draws a bias) and whose log-variances all equal `log_var`.
     pub fn new(
         inputs: usize,
         outputs: usize,
@@ -209,9 +212,9 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
-    /// Same seed → same draw; evaluation → the mean; the draw is `μ + exp(ρ/2) ε` with `ε`
-    /// recovered from `(w − μ) / σ` having sample mean ≈ 0 and variance ≈ 1 (4000 draws:
-    /// standard errors 0.016 and 0.022; tolerances 5 of them).
+    /// Same seed → same draw; evaluation → the mean; the draw is `$\mu + \exp(\rho/2) \varepsilon$`
+    /// with `$\varepsilon$` recovered from `$(w - \mu) / \sigma$` having sample mean ≈ 0 and
+    /// variance ≈ 1 (4000 draws: standard errors 0.016 and 0.022; tolerances 5 of them).
     #[test]
     fn draws_are_seeded_reparameterised_gaussians() {
         let mut rng = StdRng::seed_from_u64(0);

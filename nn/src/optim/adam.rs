@@ -13,14 +13,14 @@ use super::{
 };
 use crate::{Grads, Module, Result};
 
-/// How [`Adam`] applies its weight decay `λ`.
+/// How [`Adam`] applies its weight decay `$\lambda$`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightDecay {
-    /// L2 regularisation: `λ w` is added to the gradient before the moments see it
+    /// L2 regularisation: `$\lambda w$` is added to the gradient before the moments see it
     /// (PyTorch's `Adam(weight_decay=λ)`). State kind `"adam"`.
     L2,
-    /// Decoupled decay, AdamW: `w ← w − η λ w` before the Adam update, outside the moments
-    /// (PyTorch's `AdamW`). State kind `"adamw"`.
+    /// Decoupled decay, AdamW: `$w \leftarrow w - \eta \lambda w$` before the Adam update, outside
+    /// the moments (PyTorch's `AdamW`). State kind `"adamw"`.
     Decoupled,
 }
 
@@ -28,23 +28,23 @@ pub enum WeightDecay {
 /// and the setters: `AdamConfig::adam(1e-3).betas(0.9, 0.99).eps(1e-6)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamConfig {
-    /// Step size `η > 0` (the paper's `α`).
+    /// Step size `$\eta > 0$` (the paper's `$\alpha$`).
     pub lr: f64,
-    /// Decay rate of the first-moment estimate, `β₁ ∈ [0, 1)`.
+    /// Decay rate of the first-moment estimate, `$\beta_{1} \in[0, 1)$`.
     pub beta1: f64,
-    /// Decay rate of the second-moment estimate, `β₂ ∈ [0, 1)`.
+    /// Decay rate of the second-moment estimate, `$\beta_{2} \in[0, 1)$`.
     pub beta2: f64,
-    /// `ε > 0`, added to `√v̂` in the denominator.
+    /// `$\varepsilon > 0$`, added to `$\sqrt{\hat{v}}$` in the denominator.
     pub eps: f64,
-    /// Weight decay `λ ≥ 0`.
+    /// Weight decay `$\lambda \ge 0$`.
     pub weight_decay: f64,
-    /// How `λ` is applied.
+    /// How `$\lambda$` is applied.
     pub decay: WeightDecay,
 }
 
 impl AdamConfig {
-    /// Adam with step size `lr` and the paper's (and PyTorch's) defaults `β₁ = 0.9`,
-    /// `β₂ = 0.999`, `ε = 10⁻⁸`; no weight decay.
+    /// Adam with step size `lr` and the paper's (and PyTorch's) defaults `$\beta_{1} = 0.9$`,
+    /// `$\beta_{2} = 0.999$`, `$\varepsilon = 10^{-8}$`; no weight decay.
     pub fn adam(lr: f64) -> Self {
         AdamConfig {
             lr,
@@ -66,20 +66,20 @@ impl AdamConfig {
         }
     }
 
-    /// Sets `β₁` and `β₂`.
+    /// Sets `$\beta_{1}$` and `$\beta_{2}$`.
     pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
         self.beta1 = beta1;
         self.beta2 = beta2;
         self
     }
 
-    /// Sets `ε`.
+    /// Sets `$\varepsilon$`.
     pub fn eps(mut self, eps: f64) -> Self {
         self.eps = eps;
         self
     }
 
-    /// Sets `λ` (keeping the decay style).
+    /// Sets `$\lambda$` (keeping the decay style).
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
@@ -101,7 +101,7 @@ impl AdamConfig {
         }
     }
 
-    /// Checks every setting against its range (`η ≥ 0` when `restoring`, else `η > 0`).
+    /// Checks every setting against its range (`$\eta \ge 0$` when `restoring`, else `$\eta > 0$`).
     fn validate(&self, restoring: bool) -> Result<()> {
         let name = self.display_name();
         if restoring {
@@ -125,10 +125,10 @@ struct Moments<F> {
     t: u64,
 }
 
-/// Adam, Algorithm 1 of Kingma & Ba (2015), with bias correction, and its AdamW variant.
-/// For each parameter `w` with gradient `g`, at the parameter's step `t = 1, 2, …`, with
-/// `η` = `lr` (the paper's `α`), `β₁` = `beta1`, `β₂` = `beta2`, `ε` = `eps`,
-/// `λ` = `weight_decay`, moments `m₀ = v₀ = 0`:
+/// Adam, Algorithm 1 of Kingma & Ba (2015), with bias correction, and its AdamW variant. For each
+/// parameter `w` with gradient `g`, at the parameter's step `$t = 1, 2, \dots$`, with `$\eta$` =
+/// `lr` (the paper's `$\alpha$`), `$\beta_{1}$` = `beta1`, `$\beta_{2}$` = `beta2`, `$\varepsilon$` =
+/// `eps`, `$\lambda$` = `weight_decay`, moments `$m_{0} = v_{0} = 0$`:
 ///
 /// ```text
 /// g ← g + λ w                       (WeightDecay::L2 only)

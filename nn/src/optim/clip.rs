@@ -9,7 +9,7 @@ use crate::{Error, Grads, Module, Result};
 /// How gradients are clipped.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum GradClip {
-    /// Every entry clamped to `[−c, c]` ([`Grads::clip_value`]).
+    /// Every entry clamped to `$[-c, c]$` ([`Grads::clip_value`]).
     Value(f64),
     /// Scaled down to global norm `c` when above it ([`Grads::clip_norm`]).
     Norm(f64),

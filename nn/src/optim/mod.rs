@@ -61,12 +61,12 @@ pub trait Optimizer<F: Float> {
     /// shape, or if two parameters share a name.
     fn step(&mut self, model: &mut dyn Module<F>, grads: &Grads<F>) -> Result<()>;
 
-    /// The current learning rate `η`.
+    /// The current learning rate `$\eta$`.
     fn learning_rate(&self) -> f64;
 
-    /// Sets `η` (a schedule does this each epoch). Any finite `η ≥ 0` is accepted here — a
-    /// cosine schedule ends at `η_min`, which may be 0 — unlike the constructors, which require
-    /// `η > 0`.
+    /// Sets `$\eta$` (a schedule does this each epoch). Any finite `$\eta \ge 0$` is accepted here
+    /// — a cosine schedule ends at `$\eta_{\min}$`, which may be 0 — unlike the constructors, which
+    /// require `$\eta > 0$`.
     fn set_learning_rate(&mut self, lr: f64) -> Result<()>;
 
     /// How many times [`Optimizer::step`] has run (restored by [`Optimizer::load_state`]).
@@ -95,7 +95,7 @@ fn check_lr(what: &str, lr: f64) -> Result<()> {
     }
 }
 
-/// Checks a learning rate set later (by a schedule or a restored state): finite and `≥ 0`.
+/// Checks a learning rate set later (by a schedule or a restored state): finite and `$\ge 0$`.
 fn check_lr_settable(what: &str, lr: f64) -> Result<()> {
     check_non_negative(&format!("{what} learning rate (lr, η)"), lr)
 }
@@ -109,7 +109,7 @@ fn check_unit(what: &str, x: f64) -> Result<()> {
     }
 }
 
-/// Checks that `x` is finite and `≥ 0` (weight decay).
+/// Checks that `x` is finite and `$\ge 0$` (weight decay).
 fn check_non_negative(what: &str, x: f64) -> Result<()> {
     if x.is_finite() && x >= 0.0 {
         Ok(())

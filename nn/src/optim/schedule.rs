@@ -7,9 +7,9 @@ use autograd::Float;
 use super::{check_lr, check_non_negative, Optimizer};
 use crate::{Error, Result};
 
-/// A learning-rate schedule `η(t)` for `t = 0, 1, 2, …` (epochs or steps, as the caller counts;
-/// `η(0)` is the base rate `η`). Built by the checked constructors; set an optimiser's rate
-/// with [`LrSchedule::apply`] at the start of each epoch.
+/// A learning-rate schedule `$\eta(t)$` for `$t = 0, 1, 2, \dots$` (epochs or steps, as the caller
+/// counts; `$\eta(0)$` is the base rate `$\eta$`). Built by the checked constructors; set an
+/// optimiser's rate with [`LrSchedule::apply`] at the start of each epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LrSchedule(Kind);
 
@@ -31,14 +31,14 @@ enum Kind {
 }
 
 impl LrSchedule {
-    /// `η(t) = η` (`lr`).
+    /// `$\eta(t) = \eta$` (`lr`).
     pub fn constant(lr: f64) -> Result<Self> {
         check_lr("constant schedule", lr)?;
         Ok(LrSchedule(Kind::Constant { lr }))
     }
 
-    /// Step decay, `η(t) = η · γ^⌊t/s⌋` with `η` = `lr`, `γ` = `gamma ∈ (0, 1]`,
-    /// `s` = `step_size ≥ 1` (PyTorch's `StepLR`).
+    /// Step decay, `$\eta(t) = \eta \cdot \gamma^{\lfloor}t/s\rfloor$` with `$\eta$` = `lr`,
+    /// `$\gamma$` = `$\mathrm{gamma} \in(0, 1]$`, `s` = `step_size ≥ 1` (PyTorch's `StepLR`).
     pub fn step_decay(lr: f64, gamma: f64, step_size: usize) -> Result<Self> {
         check_lr("step-decay schedule", lr)?;
         if !(gamma > 0.0 && gamma <= 1.0) {
@@ -60,16 +60,16 @@ impl LrSchedule {
         }))
     }
 
-    /// Cosine annealing from `η` (`lr`) down to `η_min` (`lr_min`) over `T` (`period ≥ 1`)
-    /// epochs (Loshchilov & Hutter 2017, without restarts):
+    /// Cosine annealing from `$\eta$` (`lr`) down to `$\eta_{\min}$` (`lr_min`) over `T`
+    /// (`$\mathrm{period} \ge 1$`) epochs (Loshchilov & Hutter 2017, without restarts):
     ///
     /// ```text
     /// η(t) = η_min + (η − η_min) (1 + cos(π t / T)) / 2     for t ≤ T
     /// η(t) = η_min                                          for t > T
     /// ```
     ///
-    /// After `T` the rate stays at `η_min` (PyTorch's `CosineAnnealingLR` would follow the
-    /// cosine back up instead: a restart nobody asked for). `0 ≤ η_min ≤ η`.
+    /// After `T` the rate stays at `$\eta_{\min}$` (PyTorch's `CosineAnnealingLR` would follow the
+    /// cosine back up instead: a restart nobody asked for). `$0 \le \eta_{\min} \le \eta$`.
     pub fn cosine(lr: f64, lr_min: f64, period: usize) -> Result<Self> {
         check_lr("cosine schedule", lr)?;
         check_non_negative(
@@ -114,7 +114,7 @@ impl LrSchedule {
         }
     }
 
-    /// Sets `optimizer`'s learning rate to `η(t)`.
+    /// Sets `optimizer`'s learning rate to `$\eta(t)$`.
     pub fn apply<F: Float>(&self, optimizer: &mut dyn Optimizer<F>, t: usize) -> Result<()> {
         optimizer.set_learning_rate(self.lr_at(t))
     }

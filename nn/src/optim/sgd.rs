@@ -14,13 +14,13 @@ use crate::{Error, Grads, Module, Result};
 /// `SgdConfig::new(0.1).momentum(0.9).nesterov(true).weight_decay(5e-4)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SgdConfig {
-    /// Learning rate `η > 0`.
+    /// Learning rate `$\eta > 0$`.
     pub lr: f64,
-    /// Momentum `μ ∈ [0, 1)`; 0 is plain SGD.
+    /// Momentum `$\mu \in[0, 1)$`; 0 is plain SGD.
     pub momentum: f64,
-    /// Nesterov momentum (needs `μ > 0`).
+    /// Nesterov momentum (needs `$\mu > 0$`).
     pub nesterov: bool,
-    /// L2 weight decay `λ ≥ 0`, added to the gradient.
+    /// L2 weight decay `$\lambda \ge 0$`, added to the gradient.
     pub weight_decay: f64,
 }
 
@@ -35,7 +35,7 @@ impl SgdConfig {
         }
     }
 
-    /// Sets the momentum `μ`.
+    /// Sets the momentum `$\mu$`.
     pub fn momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
         self
@@ -47,14 +47,14 @@ impl SgdConfig {
         self
     }
 
-    /// Sets the weight decay `λ`.
+    /// Sets the weight decay `$\lambda$`.
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
         self.weight_decay = weight_decay;
         self
     }
 
-    /// Checks every setting against its range (`η` as [`Optimizer::set_learning_rate`] does
-    /// when `restoring`, else `η > 0`).
+    /// Checks every setting against its range (`$\eta$` as [`Optimizer::set_learning_rate`] does
+    /// when `restoring`, else `$\eta > 0$`).
     fn validate(&self, restoring: bool) -> Result<()> {
         if restoring {
             check_lr_settable("SGD", self.lr)?;
@@ -73,9 +73,9 @@ impl SgdConfig {
     }
 }
 
-/// SGD in PyTorch's formulation (`torch.optim.SGD` without dampening). For each parameter `w`
-/// with gradient `g`, learning rate `η` (`lr`), momentum `μ` (`momentum`) and weight decay `λ`
-/// (`weight_decay`), with a momentum buffer `b` per parameter:
+/// SGD in PyTorch's formulation (`torch.optim.SGD` without dampening). For each parameter `w` with
+/// gradient `g`, learning rate `$\eta$` (`lr`), momentum `$\mu$` (`momentum`) and weight decay
+/// `$\lambda$` (`weight_decay`), with a momentum buffer `b` per parameter:
 ///
 /// ```text
 /// g ← g + λ w                      (L2 weight decay)
@@ -86,8 +86,8 @@ impl SgdConfig {
 /// w ← w − η g
 /// ```
 ///
-/// With `μ = 0` this is plain `w ← w − η (g + λ w)` and no buffer is kept. Arithmetic is in the
-/// parameter's element type `F`, as in PyTorch.
+/// With `$\mu = 0$` this is plain `$w \leftarrow w - \eta(g + \lambda w)$` and no buffer is kept.
+/// Arithmetic is in the parameter's element type `F`, as in PyTorch.
 #[derive(Clone, Debug)]
 pub struct Sgd<F: Float> {
     config: SgdConfig,

@@ -150,7 +150,7 @@ impl<F: Float> StateLoader<F> {
         })
     }
 
-    /// Takes the scalar `key` as a whole number `≥ min`.
+    /// Takes the scalar `key` as a whole number `$\ge \min$`.
     pub(super) fn count(&mut self, key: &str, min: u64) -> u64 {
         let x = self.scalar(key);
         if x.is_nan() {
@@ -219,7 +219,7 @@ impl<F: Float> StateLoader<F> {
         out
     }
 
-    /// Takes every scalar `"{prefix}.{name}"` as a whole number `≥ min`, by parameter name.
+    /// Takes every scalar `"{prefix}.{name}"` as a whole number `$\ge \min$`, by parameter name.
     pub(super) fn counters(&mut self, prefix: &str, min: u64) -> BTreeMap<String, u64> {
         let start = format!("{prefix}.");
         let keys: Vec<String> = self
@@ -266,7 +266,7 @@ impl<F: Float> StateLoader<F> {
     }
 }
 
-/// `x` as a `u64` if it is a whole number in `[min, 2⁵³]` (where `f64` counts exactly).
+/// `x` as a `u64` if it is a whole number in `$[\min, 2^{53}]$` (where `f64` counts exactly).
 fn whole_number(x: f64, min: u64) -> Option<u64> {
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2⁵³
     (x.fract() == 0.0 && x >= min as f64 && x <= EXACT).then_some(x as u64)

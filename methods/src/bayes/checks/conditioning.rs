@@ -1,13 +1,15 @@
 //! Neuron and layer removal: the closed-form conditional (both forms of the theorem) against
 //! Monte-Carlo conditioning of samples from a random Gaussian.
 //!
-//! Monte-Carlo conditioning: for jointly Gaussian `(x', x'')`, `E[x' | x'']` is affine in `x''`
-//! and the residual covariance does not depend on `x''`. So the ordinary least-squares fit of
-//! the kept coordinates on `[1, x'']` over the samples estimates the conditional mean at `a`
-//! (the fit's prediction) and the conditional covariance (the residuals' covariance), from
-//! sample moments only — no use of the closed form — with standard errors from the same
-//! samples: `SE(mean_k) = √(Σ̂_kk · z_aᵀ (ZᵀZ)⁻¹ z_a)`, `z_a = [1, a]`, and, for the covariance
-//! (Wishart with `ν = N − 1 − |R|` degrees of freedom), `SE(Σ̂_ij) = √((Σ̂_ii Σ̂_jj + Σ̂_ij²)/ν)`.
+//! Monte-Carlo conditioning: for jointly Gaussian `(x', x'')`, `E[x' | x'']` is affine in `x''` and
+//! the residual covariance does not depend on `x''`. So the ordinary least-squares fit of the kept
+//! coordinates on `[1, x'']` over the samples estimates the conditional mean at `a` (the fit's
+//! prediction) and the conditional covariance (the residuals' covariance), from sample moments only
+//! — no use of the closed form — with standard errors from the same samples:
+//! `$\mathrm{SE}(\operatorname{mean} _k) = \sqrt{\hat{\Sigma}_{kk} \cdot z_a^{\top}
+//! (Z^{\top}Z)^{-1} z_a}$`, `$z_a = [1, a]$`, and, for the covariance (Wishart with `$\nu = N - 1 - |R|$`
+//! degrees of freedom), `$\mathrm{SE}(\hat{\Sigma}_{ij}) = \sqrt{(\hat{\Sigma}_{ii}
+//! \hat{\Sigma}_{jj} + \hat{\Sigma}_{ij}^{2})/\nu}$`.
 
 use ndarray::{concatenate, Array1, Array2, Axis};
 use rand::rngs::StdRng;
@@ -87,7 +89,8 @@ fn mc_conditional(
     })
 }
 
-/// The largest `|closed − mc| / SE` over the mean and the covariance entries.
+/// The largest `$|\mathrm{closed} - \mathrm{mc}| / \mathrm{SE}$` over the mean and the covariance
+/// entries.
 fn worst_z(mean: &Array1<f64>, cov: &Array2<f64>, mc: &McConditional) -> (f64, f64) {
     let zm = mean
         .iter()
@@ -112,13 +115,14 @@ fn worst_z(mean: &Array1<f64>, cov: &Array2<f64>, mc: &McConditional) -> (f64, f
 
 /// Checks the conditioning theorem on the two removals of Bayesian distillation, each in
 /// covariance and precision form, against Monte-Carlo conditioning (see the module
-/// documentation): neuron removal `φ` (neuron 1 of the first hidden layer: its incoming row
-/// and outgoing column conditioned on 0) and layer removal `ψ` (a neuron of each hidden
+/// documentation): neuron removal `$\varphi$` (neuron 1 of the first hidden layer: its incoming row
+/// and outgoing column conditioned on 0) and layer removal `$\psi$` (a neuron of each hidden
 /// layer removed, then the now-square middle layer conditioned on `I`).
 ///
-/// The Gaussian: mean `N(0, 0.5²)` per coordinate, covariance `B Bᵀ/d + 0.3 I`. Measured:
-/// the largest standardised error `|closed − MC| / SE` over all mean and covariance entries
-/// of both forms; passes at ≤ [`Z_TOLERANCE`]. One outcome per removal.
+/// The Gaussian: mean `$\mathcal{N}(0, 0.5^{2})$` per coordinate, covariance `$B B^{\top}/d + 0.3
+/// I$`. Measured: the largest standardised error `$|\mathrm{closed} - \mathrm{MC}| / \mathrm{SE}$`
+/// over all mean and covariance entries of both forms; passes at ≤ [`Z_TOLERANCE`]. One outcome per
+/// removal.
 pub fn check_conditioning_mc(cfg: &ConditioningMcConfig) -> Result<Vec<CheckOutcome>> {
     if cfg.samples < 1000 || cfg.sizes.len() != 4 || cfg.sizes[2] < 2 {
         return Err(Error::config(

@@ -20,10 +20,10 @@ pub struct KfacCheckConfig {
     pub instances: usize,
     /// Seed. Default 5.
     pub seed: u64,
-    /// Pass when the largest difference, relative to the largest entry compared, is at most
-    /// this. Default 1e-10: both sides are Cholesky solves on matrices with condition numbers
-    /// ≲ 100 (factors `BBᵀ/n + 0.2 I`, Kronecker products ≲ 10⁴), so rounding is ≲ `κ · d ·
-    /// 1.1e-16 ≈ 1e-12`; a wrong factor update is off by O(1).
+    /// Pass when the largest difference, relative to the largest entry compared, is at most this.
+    /// Default 1e-10: both sides are Cholesky solves on matrices with condition numbers ≲ 100
+    /// (factors `$\mathrm{BB}^{\top}/n + 0.2 I$`, Kronecker products ≲ 10⁴), so rounding is ≲
+    /// `$\kappa \cdot d \cdot 1.1e-16 \approx 1e-12$`; a wrong factor update is off by O(1).
     pub tolerance: f64,
 }
 
@@ -41,7 +41,7 @@ fn normal(rng: &mut StdRng, r: usize, c: usize) -> Array2<f64> {
     Array2::from_shape_simple_fn((r, c), || rng.sample::<f64, _>(StandardNormal))
 }
 
-/// `max |a − b|` and `max |b|` over the means and matrices of two Gaussians.
+/// `$\max|a - b|$` and `max |b|` over the means and matrices of two Gaussians.
 fn differences(a: &DenseGaussian, b: &DenseGaussian) -> (f64, f64) {
     let mut diff: f64 = 0.0;
     let mut scale: f64 = 0.0;
@@ -65,14 +65,14 @@ fn differences(a: &DenseGaussian, b: &DenseGaussian) -> (f64, f64) {
 
 /// Two checks in one outcome.
 ///
-/// 1. On `instances` random `4 × 5` matrix normals per form (covariance, precision), rows
+/// 1. On `instances` random `$4 \times 5$` matrix normals per form (covariance, precision), rows
 ///    `{1, 3}` and then column `{0}` are conditioned on random values by
-///    [`MatrixNormal::condition_rows`] / [`MatrixNormal::condition_cols`] (the closed form in
-///    the factors), and compared with [`condition`] on the dense `U ⊗ V` (or `P ⊗ Q`) with the
-///    same 11 coordinates removed at once.
+///    [`MatrixNormal::condition_rows`] / [`MatrixNormal::condition_cols`] (the closed form in the
+///    factors), and compared with [`condition`] on the dense `$U \otimes V$` (or `$P \otimes Q$`)
+///    with the same 11 coordinates removed at once.
 /// 2. A K-FAC posterior over `[2, 3, 3, 2]` is aligned to `[2, 2, 2]` (a neuron of each hidden
 ///    layer, then the square middle layer) by [`WeightGaussian::condition_on`], and compared
-///    with the same alignment of its densified (block-diagonal `P_l ⊗ Q_l`) full form.
+///    with the same alignment of its densified (block-diagonal `$P_l \otimes Q_l$`) full form.
 ///
 /// Measured: the largest difference of means and matrices relative to the largest entry.
 pub fn check_kfac_conditioning(cfg: &KfacCheckConfig) -> Result<CheckOutcome> {

@@ -1,5 +1,5 @@
-//! The exact `KL(q ‖ p)` (mean-field `q`; full, diagonal and K-FAC `p`) against Monte-Carlo
-//! estimates of `E_q[ln q(w) − ln p(w)]`.
+//! The exact `$\mathrm{KL} (q \| p)$` (mean-field `q`; full, diagonal and K-FAC `p`) against
+//! Monte-Carlo estimates of `$\mathbb{E}_q[\ln q(w) - \ln p(w)]$`.
 
 use std::f64::consts::PI;
 
@@ -39,8 +39,8 @@ impl Default for KlMcConfig {
     }
 }
 
-/// One prior per structure: random means, precisions `BBᵀ/n + I/2` (full and K-FAC factors),
-/// `U[0.5, 3)` (diagonal).
+/// One prior per structure: random means, precisions `$\mathrm{BB}^{\top}/n + I/2$` (full and K-FAC
+/// factors), `U[0.5, 3)` (diagonal).
 fn random_priors(sizes: &[usize], rng: &mut StdRng) -> Result<Vec<WeightGaussian>> {
     let d: usize = sizes.windows(2).map(|w| w[0] * w[1]).sum();
     let mean: Array1<f64> = (0..d)
@@ -66,12 +66,13 @@ fn random_priors(sizes: &[usize], rng: &mut StdRng) -> Result<Vec<WeightGaussian
     ])
 }
 
-/// For each prior structure, a random mean-field `q` (means `N(0, 0.7²)`, log-variances
-/// `N(−1, 0.3²)`) and `KL(q ‖ p)` from [`kl_divergence`] (the structured closed form, on a
-/// tape) against the Monte-Carlo mean of `ln q(w) − ln p(w)` over `samples` draws `w ~ q`,
-/// with `ln p` from the prior densified (`P ⊗ Q` blocks for K-FAC) and factored by Cholesky —
-/// independent of the structured formulas. Measured: `|closed − MC| / SE`, `SE` the sample
-/// standard deviation over `√samples`; passes at ≤ [`Z_TOLERANCE`]. One outcome per structure.
+/// For each prior structure, a random mean-field `q` (means `$\mathcal{N}(0, 0.7^{2})$`,
+/// log-variances `$\mathcal{N}(-1, 0.3^{2})$`) and `$\mathrm{KL} (q \| p)$` from [`kl_divergence`]
+/// (the structured closed form, on a tape) against the Monte-Carlo mean of `$\ln q(w) - \ln p(w)$`
+/// over `samples` draws `$w \sim q$`, with `ln p` from the prior densified (`$P \otimes Q$` blocks
+/// for K-FAC) and factored by Cholesky — independent of the structured formulas. Measured:
+/// `$|\mathrm{closed} - \mathrm{MC}| / \mathrm{SE}$`, `SE` the sample standard deviation over
+/// `$\sqrt{\mathrm{samples}}$`; passes at ≤ [`Z_TOLERANCE`]. One outcome per structure.
 pub fn check_kl_mc(cfg: &KlMcConfig) -> Result<Vec<CheckOutcome>> {
     if cfg.samples < 100 || cfg.sizes.len() < 2 {
         return Err(Error::config(

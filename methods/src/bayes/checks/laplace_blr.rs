@@ -22,15 +22,15 @@ pub struct LaplaceBlrConfig {
     pub samples: usize,
     /// Features `n`. Default 5.
     pub features: usize,
-    /// Noise variance `s²`. Default 0.5.
+    /// Noise variance `$s^{2}$`. Default 0.5.
     pub noise_var: f64,
-    /// Prior precision `α`. Default 2.
+    /// Prior precision `$\alpha$`. Default 2.
     pub prior_precision: f64,
     /// Seed. Default 11.
     pub seed: u64,
-    /// Pass when every precision and mean differs from the exact one by at most this,
-    /// relative to the largest entry. Default 1e-10: the exact precision is a sum of `N`
-    /// products (rounding ≲ `N · 1.1e-16` relative), the mean a Cholesky solve with `κ ≲ 10²`.
+    /// Pass when every precision and mean differs from the exact one by at most this, relative to
+    /// the largest entry. Default 1e-10: the exact precision is a sum of `N` products (rounding ≲
+    /// `$N \cdot 1.1e-16$` relative), the mean a Cholesky solve with `$\kappa ≲ 10^{2}$`.
     pub tolerance: f64,
 }
 
@@ -47,18 +47,20 @@ impl Default for LaplaceBlrConfig {
     }
 }
 
-/// Bayesian linear regression `y = Xw + ε`, `ε ~ N(0, s² I)`, prior `w ~ N(0, α⁻¹ I)`: the
-/// exact posterior is `N(m, Λ⁻¹)` with `Λ = XᵀX / s² + α I` and `m = Λ⁻¹ Xᵀ y / s²`. The
-/// teacher is the one-layer no-bias network `f(x) = wᵀx` at `w = m` (the posterior mode).
+/// Bayesian linear regression `$y = \mathrm{Xw} + \varepsilon$`, `$\varepsilon \sim \mathcal{N}(0,
+/// s^{2} I)$`, prior `$w \sim \mathcal{N}(0, \alpha^{-1} I)$`: the exact posterior is
+/// `$\mathcal{N}(m, \Lambda^{-1})$` with `$\Lambda = X^{\top}X / s^{2} + \alpha I$` and `$m =
+/// \Lambda^{-1} X^{\top} y / s^{2}$`. The teacher is the one-layer no-bias network `$f(x) =
+/// w^{\top}x$` at `$w = m$` (the posterior mode).
 ///
-/// Compared with the exact `Λ`: the Laplace precision with the exact Hessian (Hessian-vector
-/// products) and with the GGN, full and diagonal (the negative log posterior is quadratic, so
-/// its Hessian is `Λ` everywhere, and the GGN equals the Hessian for a model linear in `w`);
-/// and K-FAC with `α = 0` against `XᵀX / s²` (one output: `G = N/s²` is a scalar and the
-/// Kronecker product is exact; with `α > 0` the damped factors are an approximation by design).
-/// Also: the gradient of the negative log posterior at `m` (`‖∇‖` relative to `‖Xᵀy‖/s²`),
-/// which must vanish (the mean of the Laplace posterior is the mode). Measured: the largest of
-/// these relative errors.
+/// Compared with the exact `$\Lambda$`: the Laplace precision with the exact Hessian
+/// (Hessian-vector products) and with the GGN, full and diagonal (the negative log posterior is
+/// quadratic, so its Hessian is `$\Lambda$` everywhere, and the GGN equals the Hessian for a model
+/// linear in `w`); and K-FAC with `$\alpha = 0$` against `$X^{\top}X / s^{2}$` (one output: `$G =
+/// N/s^{2}$` is a scalar and the Kronecker product is exact; with `$\alpha > 0$` the damped factors
+/// are an approximation by design). Also: the gradient of the negative log posterior at `m`
+/// (`$\|\nabla \|$` relative to `$\|X^{\top}y\|/s^{2}$`), which must vanish (the mean of the
+/// Laplace posterior is the mode). Measured: the largest of these relative errors.
 pub fn check_laplace_blr(cfg: &LaplaceBlrConfig) -> Result<CheckOutcome> {
     let (n, p) = (cfg.samples, cfg.features);
     if n == 0 || p == 0 || !(cfg.noise_var > 0.0 && cfg.prior_precision > 0.0) {

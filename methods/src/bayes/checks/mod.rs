@@ -34,14 +34,14 @@ pub use laplace_blr::{check_laplace_blr, LaplaceBlrConfig};
 use super::linalg::{cholesky, Jitter};
 use crate::Result;
 
-/// Monte-Carlo checks pass when `|closed form − estimate| ≤ 5` standard errors for every
-/// compared entry: with a few dozen entries per check, a correct closed form fails with
-/// probability `≈ 30 · 5.7e-7 ≈ 2e-5` (the seeds are fixed, so the verdict is reproducible),
+/// Monte-Carlo checks pass when `|closed form − estimate| ≤ 5` standard errors for every compared
+/// entry: with a few dozen entries per check, a correct closed form fails with probability
+/// `$\approx 30 \cdot 5.7e-7 \approx 2e-5$` (the seeds are fixed, so the verdict is reproducible),
 /// while an error of a few standard errors is caught.
 pub const Z_TOLERANCE: f64 = 5.0;
 
-/// A random symmetric positive-definite `n × n` matrix `B Bᵀ / n + shift · I` (`B` standard
-/// normal): eigenvalues in about `[shift, 4 + shift]`.
+/// A random symmetric positive-definite `$n \times n$` matrix `$B B^{\top} / n + \mathrm{shift}
+/// \cdot I$` (`B` standard normal): eigenvalues in about `[shift, 4 + shift]`.
 pub fn random_spd(n: usize, shift: f64, rng: &mut impl Rng) -> Mat<f64> {
     let b = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
     let mut a = &b * b.transpose();
@@ -54,7 +54,7 @@ pub fn random_spd(n: usize, shift: f64, rng: &mut impl Rng) -> Mat<f64> {
     a
 }
 
-/// `n` samples (rows) of `N(mean, cov)`: `x = m + L z`, `cov = L Lᵀ`.
+/// `n` samples (rows) of `N(mean, cov)`: `$x = m + L z$`, `$\mathrm{cov} = L L^{\top}$`.
 pub fn sample_gaussian(
     mean: &Array1<f64>,
     cov: &Mat<f64>,

@@ -1,23 +1,25 @@
 //! The S4 normalising-constant theorem, checked numerically.
 //!
-//! **Statement** (Grabovoy 2020, as transcribed): if `ε < g_k < 1 − ε` for all `k`, then with
-//! `C = (−1)^K K^{K/2} 2^{−K(K−1)/2} Π_k g_k log g_k`, `p(s|x,g) = C Π_k g_k^{s_k}` is a density.
-//! The domain of `s` is not stated. We integrate over four candidates, numerically and in closed
-//! form. Write `a_k = log(1/g_k) > 0`, so `Π_k g_k^{s_k} = exp(−Σ_k a_k s_k)` and
-//! `C = K^{K/2} 2^{−K(K−1)/2} Π_k g_k a_k > 0`:
+//! **Statement** (Grabovoy 2020, as transcribed): if `$\varepsilon < g_k < 1 - \varepsilon$` for
+//! all `k`, then with `$C = (-1)^K K^{K/2} 2^{-K(K-1)/2} \prod_k g_k \log g_k$`, `$p(s|x,g) = C
+//! \prod_k g_k^{s_k}$` is a density. The domain of `s` is not stated. We integrate over four
+//! candidates, numerically and in closed form. Write `$a_k = \log\frac{1}{g_k} > 0$`, so `$\prod_k
+//! g_k^{s_k} = \exp(-\sum_k a_k s_k)$` and `$C = K^{K/2} 2^{-K(K-1)/2} \prod_k g_k a_k > 0$`:
 //!
-//! * positive orthant `s ∈ [0, ∞)^K`: `∫ Π g^s ds = Π_k 1/a_k`, so
-//!   `∫ p ds = K^{K/2} 2^{−K(K−1)/2} Π_k g_k` — at most `K^{−K/2} 2^{−K(K−1)/2}` (at `g_k = 1/K`),
-//!   i.e. `≤ 1/4` for `K = 2`, `≤ 0.024` for `K = 3`; never 1. The orthant density needs
-//!   `C = Π_k log(1/g_k)` instead.
-//! * probability simplex `s_k ≥ 0, Σ s_k = 1`, with the `(K−1)`-dimensional Lebesgue measure of
-//!   `(s_1, …, s_{K−1})`: `∫ e^{−a·s} ds = (−1)^{K−1} e^{−t}[a_1, …, a_K]`, the divided difference
-//!   of `t ↦ e^{−t}` at the `a_k` (Hermite–Genocchi); `e^{−a}/(K−1)!` when all `a_k` are equal.
-//!   (The surface measure multiplies every simplex integral by `√K`.)
-//! * unit cube `s ∈ [0, 1]^K`: `Π_k (1 − g_k)/a_k`.
-//! * the one-hot vertices `s ∈ {e_1, …, e_K}` (counting measure): `Σ_k g_k = 1`, so `∫ p = C`.
+//! * positive orthant `$s \in[0, \infty)^K$`: `$\int \prod g^s \mathrm{ds} = \prod_k 1/a_k$`, so
+//!   `$\int p \mathrm{ds} = K^{K/2} 2^{-K(K-1)/2} \prod_k g_k$` — at most `$K^{-K/2}
+//!   2^{-K(K-1)/2}$` (at `$g_k = 1/K$`), i.e. `$\le 1/4$` for `$K = 2$`, `$\le 0.024$` for `$K =
+//!   3$`; never 1. The orthant density needs `$C = \prod_k \log\frac{1}{g_k}$` instead.
+//! * probability simplex `$s_k \ge 0, \sum s_k = 1$`, with the `$(K-1)$`-dimensional Lebesgue
+//!   measure of `$(s_1, \dots, s_{K-1})$`: `$\int e^{-a\cdot s} \mathrm{ds} = (-1)^{K-1}
+//!   e^{-t}[a_1, \dots, a_K]$`, the divided difference of `$t \mapsto e^{-t}$` at the `$a_k$`
+//!   (Hermite–Genocchi); `$e^{-a}/(K-1)!$` when all `$a_k$` are equal. (The surface measure
+//!   multiplies every simplex integral by `$\sqrt{K}$`.)
+//! * unit cube `$s \in[0, 1]^K$`: `$\prod_k (1 - g_k)/a_k$`.
+//! * the one-hot vertices `$s \in \{e_1, \dots, e_K\}$` (counting measure): `$\sum_k g_k = 1$`, so
+//!   `$\int p = C$`.
 //!
-//! The whole space `R^K` diverges. Each integral of `p` is `C` times the integral above.
+//! The whole space `$\mathbb{R}^K$` diverges. Each integral of `p` is `C` times the integral above.
 
 use super::quadrature::Rule;
 use super::{CheckKind, CheckOutcome};
@@ -26,13 +28,13 @@ use crate::{Error, Result};
 /// A candidate domain of `s`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Domain {
-    /// `[0, ∞)^K`.
+    /// `$[0, \infty)^K$`.
     Orthant,
-    /// `{s ≥ 0, Σ s_k = 1}`, measure `ds_1 … ds_{K−1}`.
+    /// `$\{s \ge 0, \sum s_k = 1\}$`, measure `$\mathrm{ds}_1 \dots \mathrm{ds}_{K-1}$`.
     Simplex,
-    /// `[0, 1]^K`.
+    /// `$[0, 1]^K$`.
     UnitCube,
-    /// `{e_1, …, e_K}`, counting measure.
+    /// `$\{e_1, \dots, e_K\}$`, counting measure.
     OneHotVertices,
 }
 
@@ -59,24 +61,24 @@ impl Domain {
 /// The cases and the quadrature of the check.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NormalizingConfig {
-    /// The student outputs `g` (each a probability vector with `0 < g_k < 1`), `K = g.len()`.
-    /// Default: four for `K = 2` and four for `K = 3`, from uniform to `g_max = 0.95`.
+    /// The student outputs `g` (each a probability vector with `$0 < g_k < 1$`), `K = g.len()`.
+    /// Default: four for `$K = 2$` and four for `$K = 3$`, from uniform to `g_max = 0.95`.
     pub cases: Vec<Vec<f64>>,
     /// Gauss–Legendre nodes per panel. Default 12.
     pub nodes: usize,
     /// Panels per axis of the finer rule (the coarser has half). Default 16.
     pub panels: usize,
-    /// Step `h` of the finer exp-sinh rule on the orthant (the coarser has `2h`), on
-    /// `τ ∈ [−4.5, 3.3]`. Default 1/32 (machine precision for `e^{−a s}`, `a ≥ 0.01`, i.e.
-    /// `g_k ≤ 0.99`; the coarser `h = 1/16` is off by up to 1e-8 there). The rule does not
+    /// Step `h` of the finer exp-sinh rule on the orthant (the coarser has `2h`), on `$\tau
+    /// \in[-4.5, 3.3]$`. Default 1/32 (machine precision for `$e^{-a s}$`, `$a \ge 0.01$`, i.e.
+    /// `$g_k \le 0.99$`; the coarser `$h = 1/16$` is off by up to 1e-8 there). The rule does not
     /// depend on `g`.
     pub orthant_step: f64,
-    /// Tolerance on `|∫ p − 1|` for the theorem, and on the relative gap between quadrature and
-    /// closed form. Default 1e-8: on the default cases the finer rules agree with the closed
-    /// forms to ≤ 4e-12 relative and the coarser ones (half the panels, twice the exp-sinh
-    /// step) to ≤ 7e-11 (both printed), a margin above 100; a wrong closed form (a missing
-    /// factor, a sign) is off by O(1). Any domain on which the seed's `C` normalised would
-    /// pass; the observed gaps `|∫p − 1|` are ≥ 0.75.
+    /// Tolerance on `$|\int p - 1|$` for the theorem, and on the relative gap between quadrature
+    /// and closed form. Default 1e-8: on the default cases the finer rules agree with the closed
+    /// forms to ≤ 4e-12 relative and the coarser ones (half the panels, twice the exp-sinh step) to
+    /// ≤ 7e-11 (both printed), a margin above 100; a wrong closed form (a missing factor, a sign)
+    /// is off by O(1). Any domain on which the seed's `C` normalised would pass; the observed gaps
+    /// `$|\int p - 1|$` are ≥ 0.75.
     pub tolerance: f64,
 }
 
@@ -101,7 +103,7 @@ impl Default for NormalizingConfig {
     }
 }
 
-/// One integral: `∫_D C Π_k g_k^{s_k} ds` numerically and in closed form.
+/// One integral: `$\int_D C \prod_k g_k^{s_k} \mathrm{ds}$` numerically and in closed form.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IntegralRow {
     /// The domain `D`.
@@ -110,26 +112,29 @@ pub struct IntegralRow {
     pub g: Vec<f64>,
     /// The seed's `C` at `g`.
     pub c: f64,
-    /// `∫_D C Π g^s ds` by quadrature (the finer rule; exact sum for the vertices).
+    /// `$\int_D C \prod g^s \mathrm{ds}$` by quadrature (the finer rule; exact sum for the
+    /// vertices).
     pub numeric: f64,
-    /// `|fine − coarse|`: the coarser rule's error, an upper estimate of the finer rule's
-    /// (0 for the vertices, which are summed exactly).
+    /// `$|\mathrm{fine} - \mathrm{coarse}|$`: the coarser rule's error, an upper estimate of the
+    /// finer rule's (0 for the vertices, which are summed exactly).
     pub quadrature_error: f64,
     /// The closed form of the same integral (module documentation).
     pub closed_form: f64,
 }
 
-/// The seed's constant `C = (−1)^K K^{K/2} 2^{−K(K−1)/2} Π_k g_k log g_k` for `g` = `g`
-/// (`K = g.len()`); computed as `K^{K/2} 2^{−K(K−1)/2} Π_k g_k log(1/g_k)`, which is the same
-/// number (`(−1)^K Π log g_k = Π log(1/g_k)`) and positive for `0 < g_k < 1`.
+/// The seed's constant `$C = (-1)^K K^{K/2} 2^{-K(K-1)/2} \prod_k g_k \log g_k$` for `g` = `g` (`K =
+/// g.len()`); computed as `$K^{K/2} 2^{-K(K-1)/2} \prod_k g_k \log\frac{1}{g_k}$`, which is the
+/// same number (`$(-1)^K \prod \log g_k = \prod \log\frac{1}{g_k}$`) and positive for `$0 < g_k <
+/// 1$`.
 pub fn seed_normalizing_constant(g: &[f64]) -> f64 {
     let k = g.len() as f64;
     let factor = k.powf(k / 2.0) * 2f64.powf(-k * (k - 1.0) / 2.0);
     factor * g.iter().map(|&gk| gk * (1.0 / gk).ln()).product::<f64>()
 }
 
-/// `(−1)^{K−1} e^{−t}[a_1, …, a_K]` = `∫_simplex e^{−a·s} ds` (see the module documentation),
-/// by the divided-difference table; equal nodes use `f[a, …, a] (m+1 times) = f^{(m)}(a)/m!`.
+/// `$(-1)^{K-1} e^{-t}[a_1, \dots, a_K]$` = `$\int_{\mathrm{simplex}} e^{-a\cdot s} \mathrm{ds}$`
+/// (see the module documentation), by the divided-difference table; equal nodes use `$f[a, \dots,
+/// a] (m+1 \text{ times}) = f^{(m)}(a)/m!$`.
 fn simplex_closed_form(a: &[f64]) -> f64 {
     let mut nodes = a.to_vec();
     nodes.sort_by(f64::total_cmp);
@@ -150,7 +155,7 @@ fn simplex_closed_form(a: &[f64]) -> f64 {
     (-1f64).powi(nodes.len() as i32 - 1) * table[0]
 }
 
-/// `∫_D Π g^s ds` (without `C`) in closed form.
+/// `$\int_D \prod g^s \mathrm{ds}$` (without `C`) in closed form.
 fn closed_form(domain: Domain, g: &[f64]) -> f64 {
     let a: Vec<f64> = g.iter().map(|&gk| (1.0 / gk).ln()).collect();
     match domain {
@@ -161,13 +166,13 @@ fn closed_form(domain: Domain, g: &[f64]) -> f64 {
     }
 }
 
-/// The `τ` range of the exp-sinh rule: nodes from `s ≈ 2e-31` (below which the integral of a
-/// function bounded by 1 is negligible) to `s ≈ 2e9` (where `e^{−a s} < e^{−180}` for every
-/// `a ≥ 1e-7`, i.e. `g_k ≤ 1 − 1e-7`).
+/// The `$\tau$` range of the exp-sinh rule: nodes from `$s \approx 2e-31$` (below which the
+/// integral of a function bounded by 1 is negligible) to `$s \approx 2e9$` (where `$e^{-a s} <
+/// e^{-180}$` for every `$a \ge 1e-7$`, i.e. `$g_k \le 1 - 1e-7$`).
 const TAU_RANGE: (f64, f64) = (-4.5, 3.3);
 
-/// `∫_D Π g^s ds` (without `C`) by a tensor-product rule: exp-sinh with step `h = step` on the
-/// orthant, composite Gauss–Legendre with `panels` panels per axis elsewhere.
+/// `$\int_D \prod g^s \mathrm{ds}$` (without `C`) by a tensor-product rule: exp-sinh with step `h =
+/// step` on the orthant, composite Gauss–Legendre with `panels` panels per axis elsewhere.
 fn quadrature(domain: Domain, g: &[f64], cfg: &NormalizingConfig, panels: usize, step: f64) -> f64 {
     let a: Vec<f64> = g.iter().map(|&gk| (1.0 / gk).ln()).collect();
     let k = a.len();
@@ -207,7 +212,7 @@ fn check_case(g: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// Every integral `∫_D C Π g^s ds` for every case of `cfg` and every domain.
+/// Every integral `$\int_D C \prod g^s \mathrm{ds}$` for every case of `cfg` and every domain.
 pub fn normalizing_integrals(cfg: &NormalizingConfig) -> Result<Vec<IntegralRow>> {
     let mut rows = Vec::new();
     for g in &cfg.cases {
@@ -266,10 +271,10 @@ pub fn check_normalizing(cfg: &NormalizingConfig) -> Result<[CheckOutcome; 2]> {
     ])
 }
 
-/// The seed's statement: `∫_D C Π g^s ds = 1` for every case, on some candidate domain `D`.
-/// Measured: `min_D max_g |∫_D p − 1|` (the best domain's worst case); passes if that is
-/// `≤ tolerance`. On the default cases it does not hold on any domain (see the module
-/// documentation for why): the outcome says so and lists every integral.
+/// The seed's statement: `$\int_D C \prod g^s \mathrm{ds} = 1$` for every case, on some candidate
+/// domain `D`. Measured: `$\min_D \max_g |\int_D p - 1|$` (the best domain's worst case); passes if
+/// that is `$\le \mathrm{tolerance}$`. On the default cases it does not hold on any domain (see the
+/// module documentation for why): the outcome says so and lists every integral.
 pub fn theorem_outcome(rows: &[IntegralRow], tolerance: f64) -> CheckOutcome {
     let mut best = (f64::INFINITY, Domain::Orthant);
     let mut summary = String::new();

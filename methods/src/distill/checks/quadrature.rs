@@ -1,23 +1,25 @@
-//! Quadrature rules: Gauss–Legendre on `[0, 1]`, exp-sinh on `[0, ∞)`, and their tensor
+//! Quadrature rules: Gauss–Legendre on `[0, 1]`, exp-sinh on `$[0, \infty)$`, and their tensor
 //! products.
 //!
-//! The `n`-point rule on `[−1, 1]` has nodes `x_j` at the roots of the Legendre polynomial
-//! `P_n` and weights `w_j = 2 / ((1 − x_j²) P_n'(x_j)²)`; it integrates polynomials of degree
-//! `≤ 2n − 1` exactly. Roots are found by Newton's method from `cos(π (j − 1/4) / (n + 1/2))`,
-//! with `P_n` and `P_n'` from the three-term recurrence
-//! `(k+1) P_{k+1}(x) = (2k+1) x P_k(x) − k P_{k−1}(x)`, `P_n'(x) = n (x P_n − P_{n−1}) / (x² − 1)`.
-//! A composite rule splits `[0, 1]` into equal panels, each with its own mapped `n`-point rule.
+//! The `n`-point rule on `$[-1, 1]$` has nodes `$x_j$` at the roots of the Legendre polynomial
+//! `$P_n$` and weights `$w_j = 2 / ((1 - x_j^{2}) P_n'(x_j)^{2})$`; it integrates polynomials of
+//! degree `$\le 2n - 1$` exactly. Roots are found by Newton's method from `$\cos(\pi(j - 1/4) / (n +
+//! 1/2))$`, with `$P_n$` and `$P_n'$` from the three-term recurrence `$(k+1) P_{k+1}(x) = (2k+1) x
+//! P_k(x) - k P_{k-1}(x)$`, `$P_n'(x) = n (x P_n - P_{n-1}) / (x^{2} - 1)$`. A composite rule
+//! splits `[0, 1]` into equal panels, each with its own mapped `n`-point rule.
 //!
-//! The exp-sinh rule (Takahasi & Mori's double-exponential family) for `∫_0^∞ f(s) ds`
-//! substitutes `s = exp((π/2) sinh τ)`, `ds = s (π/2) cosh τ dτ`, and applies the trapezoidal
-//! rule with step `h` on `τ ∈ [τ_lo, τ_hi]`. Its nodes are spaced geometrically in `s`, so one
-//! rule serves integrands decaying like `e^{−a s}` for rates `a` over many orders of magnitude,
-//! without being told `a`; the error falls like `e^{−c/h}` for analytic integrands.
+//! The exp-sinh rule (Takahasi & Mori's double-exponential family) for `$\int_0^{\infty} f(s)
+//! \mathrm{ds}$` substitutes `$s = \exp((\pi/2) \mathrm{sinh} \tau)$`, `$\mathrm{ds} = s (\pi/2)
+//! \mathrm{cosh} \tau d\tau$`, and applies the trapezoidal rule with step `h` on `$\tau
+//! \in[\tau_{lo}, \tau_{hi}]$`. Its nodes are spaced geometrically in `s`, so one rule serves
+//! integrands decaying like `$e^{-a s}$` for rates `a` over many orders of magnitude, without being
+//! told `a`; the error falls like `$e^{-c/h}$` for analytic integrands.
 
 use std::f64::consts::PI;
 
-/// A one-dimensional quadrature rule: `∫ f ≈ Σ_j weights[j] · f(nodes[j])` over its interval
-/// (`[0, 1]` for the Gauss–Legendre rules, `[0, ∞)` for exp-sinh).
+/// A one-dimensional quadrature rule: `$\int f \approx \sum_j \mathrm{weights}[j] \cdot
+/// f(\mathrm{nodes}[j])$` over its interval (`[0, 1]` for the Gauss–Legendre rules, `$[0, \infty)$`
+/// for exp-sinh).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
     /// The nodes, inside the rule's interval.
@@ -26,7 +28,7 @@ pub struct Rule {
     pub weights: Vec<f64>,
 }
 
-/// `P_n(x)` and `P_{n−1}(x)` by the three-term recurrence.
+/// `$P_n(x)$` and `$P_{n-1}(x)$` by the three-term recurrence.
 fn legendre_pair(n: usize, x: f64) -> (f64, f64) {
     let (mut p_prev, mut p) = (1.0, x);
     for k in 1..n {
@@ -38,7 +40,7 @@ fn legendre_pair(n: usize, x: f64) -> (f64, f64) {
 }
 
 impl Rule {
-    /// The `n`-point Gauss–Legendre rule mapped to `[0, 1]` (`n ≥ 1`).
+    /// The `n`-point Gauss–Legendre rule mapped to `[0, 1]` (`$n \ge 1$`).
     pub fn gauss_legendre(n: usize) -> Self {
         let n = n.max(1);
         let mut nodes = Vec::with_capacity(n);
@@ -87,8 +89,8 @@ impl Rule {
         Rule { nodes, weights }
     }
 
-    /// The exp-sinh rule on `[0, ∞)` with step `h > 0` on `τ ∈ [τ_lo, τ_hi]` = `tau_range`
-    /// (module documentation). Nodes whose weight underflows or overflows are dropped.
+    /// The exp-sinh rule on `$[0, \infty)$` with step `h > 0` on `$\tau \in[\tau_{lo}, \tau_{hi}]$` =
+    /// `tau_range` (module documentation). Nodes whose weight underflows or overflows are dropped.
     pub fn exp_sinh(h: f64, tau_range: (f64, f64)) -> Self {
         let (lo, hi) = (
             (tau_range.0 / h).floor() as i64,
@@ -107,9 +109,9 @@ impl Rule {
         Rule { nodes, weights }
     }
 
-    /// The integral of `f` over the product of `dim` copies of this rule's interval
-    /// (`[0, 1]^dim`, or `[0, ∞)^dim`) by the tensor-product rule (`dim ≥ 1`); `f` receives the
-    /// point as a slice of length `dim`.
+    /// The integral of `f` over the product of `dim` copies of this rule's interval (`[0, 1]^dim`,
+    /// or `$[0, \infty)^{\mathrm{dim}}$`) by the tensor-product rule (`$\mathrm{dim} \ge 1$`); `f`
+    /// receives the point as a slice of length `dim`.
     pub fn integrate_tensor(&self, dim: usize, mut f: impl FnMut(&[f64]) -> f64) -> f64 {
         let m = self.nodes.len();
         let mut digits = vec![0usize; dim];

@@ -26,12 +26,13 @@ pub struct RegressionTheoremConfig {
     pub features: usize,
     /// Seed of the instances. Default 2020 (the theorem's year).
     pub seed: u64,
-    /// Gradient descent stops when `‖∇L‖₂ ≤ grad_tol`. Default 1e-11: a hundred times the
-    /// rounding floor of the f64 gradient (`≈ 1.1e-16 ×` the magnitudes summed, here ≲ 1e-13).
+    /// Gradient descent stops when `‖∇L‖₂ ≤ grad_tol`. Default 1e-11: a hundred times the rounding
+    /// floor of the f64 gradient (`$\approx 1.1e-16 \times$` the magnitudes summed, here ≲ 1e-13).
     pub grad_tol: f64,
     /// Gradient descent gives up after this many steps. Default 200 000.
     pub max_steps: usize,
-    /// Pass when `max ‖w_GD − w_WLS‖ / ‖w_WLS‖ ≤ tolerance`. Default 1e-8; see [`check_regression_theorem`].
+    /// Pass when `max ‖w_GD − w_WLS‖ / ‖w_WLS‖ ≤ tolerance`. Default 1e-8; see
+    /// [`check_regression_theorem`].
     pub tolerance: f64,
 }
 
@@ -58,10 +59,12 @@ struct Instance {
     cfg: ProbRegressionConfig,
 }
 
-/// Draws, in this order: `X` (`n × p`, N(0,1), row-major), `w_true` (N(0,1)), label noise
-/// (`y = X w_true + 0.5·N(0,1)`), `w_teacher = w_true + 0.5·N(0,1)` (so the teacher answers
-/// `s_i = x_iᵀ w_teacher` disagree with the labels and move the minimiser), the mask of `I`
-/// (each object with probability 1/2), then `λ ~ U[0, 1]`, `σ ~ U[0.5, 2]`, `σ_s ~ U[0.5, 2]`.
+/// Draws, in this order: `X` (`$n \times p$`, N(0,1), row-major), `w_true` (N(0,1)), label noise
+/// (`$y = X w_{\mathrm{true}} + 0.5\cdot \mathcal{N}(0,1)$`), `$w_{\mathrm{teacher}} =
+/// w_{\mathrm{true}} + 0.5\cdot \mathcal{N}(0,1)$` (so the teacher answers `$s_i = x_i^{\top}
+/// w_{\mathrm{teacher}}$` disagree with the labels and move the minimiser), the mask of `I` (each
+/// object with probability 1/2), then `$\lambda \sim U[0, 1]$`, `$\sigma \sim U[0.5, 2]$`,
+/// `$\sigma_s \sim U[0.5, 2]$`.
 fn draw_instance(n: usize, p: usize, rng: &mut StdRng) -> Instance {
     let mut normal = || -> f64 { rng.sample(StandardNormal) };
     let x = Array2::from_shape_simple_fn((n, p), &mut normal);
@@ -94,10 +97,10 @@ struct Descent {
     grad_norm: f64,
 }
 
-/// Full-batch gradient descent on [`prob_regression_loss`] with `g(x) = wᵀx`, from `w = 0`, with
-/// the gradient from the tape. Step `η = 1/L̂`, `L̂` the largest Hessian eigenvalue estimated by
-/// 50 power iterations with the tape's exact Hessian-vector products (`η < 2/L` keeps the
-/// descent stable whenever `L̂ > L/2`).
+/// Full-batch gradient descent on [`prob_regression_loss`] with `$g(x) = w^{\top}x$`, from `$w =
+/// 0$`, with the gradient from the tape. Step `$\eta = 1/\hat{L}$`, `$\hat{L}$` the largest Hessian
+/// eigenvalue estimated by 50 power iterations with the tape's exact Hessian-vector products
+/// (`$\eta < 2/L$` keeps the descent stable whenever `$\hat{L} > L/2$`).
 fn descend(inst: &Instance, cfg: &RegressionTheoremConfig) -> Result<Descent> {
     let p = inst.x.ncols();
     let loss_and_grad = |w: &Array1<f64>, direction: Option<&Array1<f64>>| -> Result<_> {
@@ -160,13 +163,14 @@ fn descend(inst: &Instance, cfg: &RegressionTheoremConfig) -> Result<Descent> {
 /// found by gradient descent on the tape ([`prob_regression_loss`], gradients by
 /// `Tape::grad`) is compared with the closed form ([`solve_prob_regression`]).
 ///
-/// Measured: `max_instances ‖w_GD − w_WLS‖₂ / ‖w_WLS‖₂`. Tolerance (default 1e-8),
-/// justified: the objective is `μ`-strongly convex with `μ = (2/n)·λ_min(XᵀDX)`, so at the
-/// stopping point `‖w_GD − w*‖ ≤ ‖∇L(w_GD)‖/μ ≤ grad_tol/μ` (printed per instance, ≈ 1e-11
-/// relative on the default instances), and the Cholesky solution is within `≈ κ · 1.1e-16` of
-/// `w*`. Both are orders of magnitude below 1e-8, while an error in either form (a weight
-/// `σ'_i`, a target `y''_i`) moves the minimiser by `O(λ)` relative. Also fails if descent did
-/// not reach `grad_tol` within `max_steps`.
+/// Measured: `max_instances ‖w_GD − w_WLS‖₂ / ‖w_WLS‖₂`. Tolerance (default 1e-8), justified: the
+/// objective is `$\mu$`-strongly convex with `$\mu = (2/n)\cdot
+/// \lambda_{\min}(X^{\top}\mathrm{DX})$`, so at the stopping point `‖w_GD − w*‖ ≤ ‖∇L(w_GD)‖/μ ≤
+/// grad_tol/μ` (printed per instance, ≈ 1e-11 relative on the default instances), and the Cholesky
+/// solution is within `$\approx \kappa \cdot 1.1e-16$` of `w*`. Both are orders of magnitude below
+/// 1e-8, while an error in either form (a weight `$\sigma'_i$`, a target `y''_i`) moves the
+/// minimiser by `$O(\lambda)$` relative. Also fails if descent did not reach `grad_tol` within
+/// `max_steps`.
 pub fn check_regression_theorem(cfg: &RegressionTheoremConfig) -> Result<CheckOutcome> {
     if cfg.instances == 0 || cfg.features == 0 || cfg.samples < cfg.features {
         return Err(Error::config(

@@ -1,17 +1,19 @@
 //! Temperature limits of `softmax(z/T)`, and Hinton's high-temperature gradient, measured with
 //! the engine (f64 tapes).
 //!
-//! * `T → 0` (unique maximum `z_m`): `softmax(z/T) → e_m`. With `d(T) = ‖softmax(z/T) − e_m‖₁ =
-//!   2(1 − p_m)` and `p_k ≤ e^{(z_k − z_m)/T}`: `d(T) ≤ 2 Σ_{k≠m} e^{−(z_m − z_k)/T}`.
-//!   (With a tie for the maximum the limit is uniform over the tied classes.)
-//! * `T → ∞`: `softmax(z/T) → (1/K, …, 1/K)`. With `r = (max z − min z)/T`, every
-//!   `p_k ∈ [e^{−r}/K, e^{r}/K]`, so `d(T) = ‖softmax(z/T) − 1/K‖₁ ≤ e^r − 1`; to first order
-//!   `T·d(T) → (1/K) Σ_k |z_k − z̄|`.
-//! * Hinton et al. (2015): for the soft-target loss `−Σ_k p_k log q_k`, `p = softmax(v/T)`,
-//!   `q = softmax(z/T)`, the gradient `∂/∂z_i = (q_i − p_i)/T` approaches `(z_i − v_i)/(K T²)`
-//!   when `Σ z = Σ v = 0`. Expanding `q_i = (1/K)(1 + z_i/T + (z_i² − mean z²)/(2T²)) + O(T⁻³)`,
-//!   the relative error is `c₁/T + O(T⁻²)` with `c₁ = ‖d − mean(d)‖ / (2‖z − v‖)`,
-//!   `d = z² − v²` (elementwise).
+//! * `$T \to 0$` (unique maximum `$z_m$`): `$\operatorname{softmax} (z/T) \to e_m$`. With `$d(T) =
+//!   \|\operatorname{softmax} (z/T) - e_m\|_{1} = 2(1 - p_m)$` and `$p_k \le e^{(z_k - z_m)/T}$`:
+//!   `$d(T) \le 2 \sum_{k\ne m} e^{-(z_m - z_k)/T}$`. (With a tie for the maximum the limit is
+//!   uniform over the tied classes.)
+//! * `$T \to \infty$`: `$\operatorname{softmax} (z/T) \to(1/K, \dots, 1/K)$`. With `$r = (\max z -
+//!   \min z)/T$`, every `$p_k \in[e^{-r}/K, e^{r}/K]$`, so `$d(T) = \|\operatorname{softmax} (z/T) -
+//!   1/K\|_{1} \le e^r - 1$`; to first order `$T\cdot d(T) \to\frac{1}{K} \sum_k |z_k - \bar{z}|$`.
+//! * Hinton et al. (2015): for the soft-target loss `$-\sum_k p_k \log q_k$`, `$p =
+//!   \operatorname{softmax} (v/T)$`, `$q = \operatorname{softmax} (z/T)$`, the gradient
+//!   `$\partial/\partial z_i = (q_i - p_i)/T$` approaches `$(z_i - v_i)/(K T^{2})$` when `$\sum z =
+//!   \sum v = 0$`. Expanding `$q_i = (1/K)(1 + z_i/T + (z_i^{2} - \operatorname{mean}
+//!   z^{2})/(2T^{2})) + O(T^{-3})$`, the relative error is `$c_{1}/T + O(T^{-2})$` with `$c_{1} =
+//!   \|d - \operatorname{mean} (d)\| / (2\|z - v\|)$`, `$d = z^{2} - v^{2}$` (elementwise).
 
 use autograd::Tape;
 use ndarray::Array1;
@@ -26,12 +28,12 @@ use crate::{Error, Result};
 /// The logits and temperature sequences of the three checks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TemperatureConfig {
-    /// `z` for the two softmax limits (unique maximum). Default `[2, 1, 0.5, −1]` (our choice:
+    /// `z` for the two softmax limits (unique maximum). Default `$[2, 1, 0.5, -1]$` (our choice:
     /// a gap of 1 to the runner-up).
     pub logits: Vec<f64>,
-    /// Decreasing temperatures for `T → 0`. Default 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01.
+    /// Decreasing temperatures for `$T \to 0$`. Default 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01.
     pub low_temperatures: Vec<f64>,
-    /// Increasing temperatures for `T → ∞`. Default 1, 10, 10², 10³, 10⁴.
+    /// Increasing temperatures for `$T \to \infty$`. Default 1, 10, 10², 10³, 10⁴.
     pub high_temperatures: Vec<f64>,
     /// Increasing temperatures for Hinton's gradient. Default 1, 2, 5, 10, 20, 50 (the brief).
     pub gradient_temperatures: Vec<f64>,
@@ -39,9 +41,10 @@ pub struct TemperatureConfig {
     pub gradient_classes: usize,
     /// Seed of the zero-mean logits `z, v` (N(0,1), then centred). Default 2015.
     pub seed: u64,
-    /// Tolerance on `|slope + 1|`, the log-log slope of the relative error between the last
-    /// two gradient temperatures. Default 0.1: the slope is `−1 + O(c₂/(c₁ T))`, and the
-    /// `O(T⁻²)` share of the error, `|T·err − c₁|/c₁`, is printed (≈ 0.01–0.05 at T = 20–50).
+    /// Tolerance on `|slope + 1|`, the log-log slope of the relative error between the last two
+    /// gradient temperatures. Default 0.1: the slope is `$-1 + O(c_{2}/(c_{1} T))$`, and the
+    /// `$O(T^{-2})$` share of the error, `$|T\cdot \mathrm{err} - c_{1}|/c_{1}$`, is printed (≈ 0.01–0.05
+    /// at T = 20–50).
     pub slope_tolerance: f64,
 }
 
@@ -82,9 +85,9 @@ fn strictly_decreasing(v: &[f64]) -> bool {
         .all(|w| w[1] < w[0] || (w[1] == 0.0 && w[0] == 0.0))
 }
 
-/// `softmax(z/T) → e_m` as `T → 0`: along `cfg.low_temperatures`, `d(T)` must not increase
-/// and stay below the bound `2 Σ_{k≠m} e^{−(z_m − z_k)/T}` plus rounding (`2K · 1.1e-16`).
-/// Measured: `d` at the smallest `T`; tolerance: the bound there.
+/// `$\operatorname{softmax} (z/T) \to e_m$` as `$T \to 0$`: along `cfg.low_temperatures`, `d(T)`
+/// must not increase and stay below the bound `$2 \sum_{k\ne m} e^{-(z_m - z_k)/T}$` plus rounding
+/// (`$2K \cdot 1.1e-16$`). Measured: `d` at the smallest `T`; tolerance: the bound there.
 pub fn check_low_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutcome> {
     let z = &cfg.logits;
     check_logits(z, &cfg.low_temperatures)?;
@@ -125,10 +128,10 @@ pub fn check_low_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutco
     })
 }
 
-/// `softmax(z/T) → uniform` as `T → ∞`: along `cfg.high_temperatures`, `d(T)` must decrease
-/// and stay below `e^{r} − 1`, `r = (max z − min z)/T`. Measured: `d` at the largest `T`;
-/// tolerance: the bound there. The detail also prints `T·d(T)` against its limit
-/// `(1/K) Σ |z_k − z̄|`.
+/// `$\operatorname{softmax} (z/T) \to \mathrm{uniform}$` as `$T \to \infty$`: along
+/// `cfg.high_temperatures`, `d(T)` must decrease and stay below `$e^{r} - 1$`, `$r = (\max z - \min
+/// z)/T$`. Measured: `d` at the largest `T`; tolerance: the bound there. The detail also prints
+/// `$T\cdot d(T)$` against its limit `$\frac{1}{K} \sum|z_k - \bar{z}|$`.
 pub fn check_high_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutcome> {
     let z = &cfg.logits;
     check_logits(z, &cfg.high_temperatures)?;
@@ -170,13 +173,14 @@ pub fn check_high_temperature_limit(cfg: &TemperatureConfig) -> Result<CheckOutc
 pub struct GradientErrorRow {
     /// `T`.
     pub temperature: f64,
-    /// `‖∇_z L_T − (z − v)/(K T²)‖₂ / ‖(z − v)/(K T²)‖₂`, the gradient from the tape.
+    /// `$\|\nabla_z L_T - (z - v)/(K T^{2})\|_{2} / \|(z - v)/(K T^{2})\|_{2}$`, the gradient from
+    /// the tape.
     pub relative_error: f64,
 }
 
 /// The zero-mean logits `z, v` (drawn `z` then `v`, N(0,1), each centred) and, per
 /// temperature, the relative error of Hinton's approximation, with the gradient of
-/// [`soft_target_loss`] (unscaled, batch of one) taken on the tape. Also returns `c₁`.
+/// [`soft_target_loss`] (unscaled, batch of one) taken on the tape. Also returns `$c_{1}$`.
 pub fn hinton_gradient_errors(cfg: &TemperatureConfig) -> Result<(Vec<GradientErrorRow>, f64)> {
     let k = cfg.gradient_classes;
     check_logits(&vec![0.0; k], &cfg.gradient_temperatures)?;

@@ -16,7 +16,7 @@
 //!    `"2:w₁ w₂"` (the prefix keeps the two kinds apart);
 //! 4. hash: `h = mix(FNV-1a-64(bytes))` (`mix` the SplitMix64 finaliser, so that every bit of
 //!    `h` depends on every byte); bucket `h mod d`, sign `+1` if the top bit of `h` is 0, else
-//!    `−1` (the sign makes collisions cancel in expectation: Weinberger et al., 2009);
+//!    `$-1$` (the sign makes collisions cancel in expectation: Weinberger et al., 2009);
 //! 5. value: the signed count of n-grams per bucket (term frequency), then the vector is
 //!    divided by its Euclidean norm (an empty text gives the zero vector).
 //!
@@ -94,7 +94,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
 }
 
 impl HashingFeaturizer {
-    /// A featuriser with `dim ≥ 1` buckets, with or without bigrams.
+    /// A featuriser with `$\mathrm{dim} \ge 1$` buckets, with or without bigrams.
     pub fn new(dim: usize, bigrams: bool) -> Result<Self> {
         if dim == 0 {
             return Err(Error::config(

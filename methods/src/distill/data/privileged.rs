@@ -4,15 +4,16 @@
 //! This is the classic "clean features as privileged information" setting of generalised
 //! distillation (Lopez-Paz et al., 2016), written from its description:
 //!
-//! * `α ~ N(0, I_d)`, a fixed direction;
-//! * per object: privileged (clean) features `x*_i ~ N(0, I_d)`, label
-//!   `y_i = [αᵀx*_i / ‖α‖ + δ_i > 0]` with `δ_i ~ N(0, τ²)` (`τ` = `label_noise_std`), and the
-//!   student's features `x_i = x*_i + ν ε_i`, `ε_i ~ N(0, I_d)` (`ν` = `noise_std`);
-//! * `I`: a uniformly random subset of the training objects of size `round(ρ n)`
-//!   (`ρ` = `privileged_fraction`): only they have `x*` (hence a teacher answer).
+//! * `$\alpha \sim \mathcal{N}(0, I_d)$`, a fixed direction;
+//! * per object: privileged (clean) features `$x^{*}_i \sim \mathcal{N}(0, I_d)$`, label `$y_i =
+//!   [\alpha^{\top}x^{*}_i / \|\alpha \| + \delta_i > 0]$` with `$\delta_i \sim \mathcal{N}(0,
+//!   \tau^{2})$` (`$\tau$` = `label_noise_std`), and the student's features `$x_i = x^{*}_i + \nu
+//!   \varepsilon_i$`, `$\varepsilon_i \sim \mathcal{N}(0, I_d)$` (`$\nu$` = `noise_std`);
+//! * `I`: a uniformly random subset of the training objects of size `$\mathrm{round}(\rho n)$`
+//!   (`$\rho$` = `privileged_fraction`): only they have `x*` (hence a teacher answer).
 //!
-//! With `ν = 0` the student sees what the teacher sees and the teacher can add nothing beyond
-//! the labels; as `ν` grows the labels become noisier functions of `x` while the teacher,
+//! With `$\nu = 0$` the student sees what the teacher sees and the teacher can add nothing beyond
+//! the labels; as `$\nu$` grows the labels become noisier functions of `x` while the teacher,
 //! trained on `x*`, stays accurate — the regime where its soft answers should help most.
 
 use ndarray::{Array1, Array2};
@@ -34,13 +35,13 @@ pub struct PrivilegedDataConfig {
     pub train: usize,
     /// Test objects. Default 1000.
     pub test: usize,
-    /// `ν`, the standard deviation of the noise on the student's features. Default 1 (as
+    /// `$\nu$`, the standard deviation of the noise on the student's features. Default 1 (as
     /// large as the signal per feature).
     pub noise_std: f64,
-    /// `τ`, the standard deviation of the noise in the label's margin. Default 0 (labels a
+    /// `$\tau$`, the standard deviation of the noise in the label's margin. Default 0 (labels a
     /// deterministic function of `x*`).
     pub label_noise_std: f64,
-    /// `ρ = |I| / n`. Default 1 (every training object has its privileged features).
+    /// `$\rho = |I| / n$`. Default 1 (every training object has its privileged features).
     pub privileged_fraction: f64,
 }
 
@@ -60,12 +61,12 @@ impl Default for PrivilegedDataConfig {
 /// The generated data: both views of the training and test objects.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PrivilegedData<F> {
-    /// `α`, the true direction.
+    /// `$\alpha$`, the true direction.
     pub alpha: Array1<F>,
     /// The student's training set: noisy features `x` and labels (2 classes).
     pub train: Dataset<F>,
     /// `x*` of the training objects in `I`, one row per element of `I` in ascending order (the
-    /// teacher's training inputs, and the inputs of its answers `s_i = f(x*_i)`).
+    /// teacher's training inputs, and the inputs of its answers `$s_i = f(x^{*}_i)$`).
     pub train_privileged: Array2<F>,
     /// The training objects that have privileged features.
     pub index: IndexSet,
@@ -76,7 +77,7 @@ pub struct PrivilegedData<F> {
 }
 
 /// One split: clean features, noisy features, labels. Per object draws `x*` (d values),
-/// then `ε` (d values), then `δ`.
+/// then `$\varepsilon$` (d values), then `$\delta$`.
 fn draw_split<R: Rng + ?Sized>(
     cfg: &PrivilegedDataConfig,
     alpha: &Array1<f64>,
@@ -131,8 +132,9 @@ impl PrivilegedDataConfig {
         Ok(())
     }
 
-    /// Draws, in this order: `α`, the training split, the test split (see `draw_split`), then
-    /// the index set `I` (`rand::seq::index::sample` of `round(ρ n)` out of `n`).
+    /// Draws, in this order: `$\alpha$`, the training split, the test split (see `draw_split`),
+    /// then the index set `I` (`rand::seq::index::sample` of `$\mathrm{round}(\rho n)$` out of
+    /// `n`).
     pub fn generate<F: autograd::Float, R: Rng + ?Sized>(
         &self,
         rng: &mut R,

@@ -20,9 +20,9 @@ pub struct ElboBoundConfig {
     pub objects: usize,
     /// Weights `d`.
     pub dims: usize,
-    /// `s_n²`, the known noise variance.
+    /// `$s_n^{2}$`, the known noise variance.
     pub noise_variance: f64,
-    /// `s²`, the prior variance (the seed's 0.1).
+    /// `$s^{2}$`, the prior variance (the seed's 0.1).
     pub prior_variance: f64,
     /// Random `q` tried besides the exact posterior (perturbed means, diagonal covariances).
     pub trials: usize,
@@ -43,7 +43,8 @@ impl Default for ElboBoundConfig {
     }
 }
 
-/// `KL(N(m, S) ‖ N(0, s² I)) = ½ [tr S / s² + ‖m‖² / s² − d − ln|S| + d ln s²]` (full `S`).
+/// `$\mathrm{KL} (\mathcal{N}(m, S) \| \mathcal{N}(0, s^{2} I)) = \tfrac{1}{2} [\operatorname{tr} S
+/// / s^{2} + \|m\|^{2} / s^{2} - d - \ln|S| + d \ln s^{2}]$` (full `S`).
 fn kl_full(m: &Array1<f64>, s: &Array2<f64>, prior_variance: f64) -> Result<f64> {
     let d = m.len() as f64;
     let log_det = cholesky(&to_faer(s.view()), "q's covariance", Jitter::Never)?.log_det();
@@ -52,7 +53,8 @@ fn kl_full(m: &Array1<f64>, s: &Array2<f64>, prior_variance: f64) -> Result<f64>
             + d * prior_variance.ln()))
 }
 
-/// `E_q log p(y | X, w) = −(n/2) ln(2π s_n²) − (‖y − X m‖² + tr(XᵀX S)) / (2 s_n²)`.
+/// `$\mathbb{E}_q \log p(y | X, w) = -(n/2) \ln(2\pi s_n^{2}) - (\|y - X m\|^{2} +
+/// \operatorname{tr} (X^{\top}X S)) / (2 s_n^{2})$`.
 fn expected_log_lik(
     x: &Array2<f64>,
     y: &Array1<f64>,
@@ -67,7 +69,7 @@ fn expected_log_lik(
     -0.5 * n * (2.0 * std::f64::consts::PI * sn2).ln() - (r.dot(&r) + trace) / (2.0 * sn2)
 }
 
-/// `KL(q ‖ p(w | D))` between full Gaussians `N(m, S)` and `N(m*, S*)`.
+/// `$\mathrm{KL} (q \| p(w | D))$` between full Gaussians `N(m, S)` and `N(m*, S*)`.
 fn kl_between(
     m: &Array1<f64>,
     s: &Array2<f64>,
@@ -86,16 +88,18 @@ fn kl_between(
     Ok(0.5 * ((precision_post * s).sum() + diff.dot(&precision_post.dot(&diff)) - d - ld_s - ld_p))
 }
 
-/// For `y = X w + ε`, `ε ~ N(0, s_n² I)`, prior `w ~ N(0, s² I)` (random `X`, `w`, `ε`):
-/// `log p(D) = log N(y; 0, s_n² I + s² X Xᵀ)` (Cholesky of the `n × n` covariance) against
-/// `ELBO(q) = E_q log p(y | X, w) − KL(q ‖ p)`.
+/// For `$y = X w + \varepsilon$`, `$\varepsilon \sim \mathcal{N}(0, s_n^{2} I)$`, prior `$w \sim
+/// \mathcal{N}(0, s^{2} I)$` (random `X`, `w`, `$\varepsilon$`): `log p(D) = log N(y; 0, s_n² I +
+/// s² X Xᵀ)` (Cholesky of the `$n \times n$` covariance) against `$\mathrm{ELBO}(q) = \mathbb{E}_q
+/// \log p(y | X, w) - \mathrm{KL} (q \| p)$`.
 ///
-/// Two outcomes: (1) at the exact posterior `q* = N(m*, S*)`, `S* = (XᵀX/s_n² + I/s²)⁻¹`,
-/// `m* = S* Xᵀy / s_n²`, `|ELBO(q*) − log p(D)| ≤ 1e-9 (1 + |log p(D)|)` (f64 round-off of a
-/// few dozen terms); (2) for the best mean-field `q` (posterior mean, `S = diag(1/Λ*_jj)`) and
-/// `trials` random diagonal `q`, `ELBO(q) < log p(D)`, and the gap equals `KL(q ‖ p(w | D))`
-/// to the same tolerance (so a wrong ELBO term cannot pass by luck). The KL of the diagonal `q`
-/// to the prior is the engine's [`kl`] of [`DiagGaussian`]s.
+/// Two outcomes: (1) at the exact posterior `$q^{*} = \mathcal{N}(m^{*}, S^{*})$`, `$S^{*} =
+/// (X^{\top}X/s_n^{2} + I/s^{2})^{-1}$`, `$m^{*} = S^{*} X^{\top}y / s_n^{2}$`,
+/// `$|\mathrm{ELBO}(q^{*}) - \log p(D)| \le 1e-9 (1 + |\log p(D)|)$` (f64 round-off of a few dozen
+/// terms); (2) for the best mean-field `q` (posterior mean, `$S = \operatorname{diag}
+/// (1/\Lambda^{*}_{jj})$`) and `trials` random diagonal `q`, `ELBO(q) < log p(D)`, and the gap
+/// equals `$\mathrm{KL} (q \| p(w | D))$` to the same tolerance (so a wrong ELBO term cannot pass
+/// by luck). The KL of the diagonal `q` to the prior is the engine's [`kl`] of [`DiagGaussian`]s.
 pub fn check_elbo_bound(cfg: &ElboBoundConfig) -> Result<Vec<CheckOutcome>> {
     let (n, d) = (cfg.objects, cfg.dims);
     if n == 0 || d == 0 || !(cfg.noise_variance > 0.0 && cfg.prior_variance > 0.0) {

@@ -18,7 +18,7 @@ pub struct DiagKlMcConfig {
     pub dims: usize,
     /// Random pairs `(q, p)`.
     pub pairs: usize,
-    /// Draws `w ~ q` per pair.
+    /// Draws `$w \sim q$` per pair.
     pub samples: usize,
     /// The seed.
     pub seed: u64,
@@ -45,10 +45,11 @@ fn log_density(w: &Array1<f64>, mu: &Array1<f64>, rho: &Array1<f64>) -> f64 {
         .sum()
 }
 
-/// For `pairs` random `q = N(μ_q, diag e^{ρ_q})`, `p = N(μ_p, diag e^{ρ_p})`: the engine's
-/// [`kl`]`(&q, &p, Reduction::Sum)` against the mean of `ln q(w) − ln p(w)` over `samples`
-/// draws `w ~ q`. Measured: the largest `|closed − MC| / SE`, `SE` the sample standard
-/// deviation over `√samples`; passes at ≤ [`Z_TOLERANCE`].
+/// For `pairs` random `$q = \mathcal{N}(\mu_q, \operatorname{diag} e^{\rho_q})$`, `$p =
+/// \mathcal{N}(\mu_p, \operatorname{diag} e^{\rho_p})$`: the engine's [`kl`]`(&q, &p,
+/// Reduction::Sum)` against the mean of `$\ln q(w) - \ln p(w)$` over `samples` draws `$w \sim q$`.
+/// Measured: the largest `$|\mathrm{closed} - \mathrm{MC}| / \mathrm{SE}$`, `SE` the sample
+/// standard deviation over `$\sqrt{\mathrm{samples}}$`; passes at ≤ [`Z_TOLERANCE`].
 pub fn check_diag_kl_mc(cfg: &DiagKlMcConfig) -> Result<CheckOutcome> {
     if cfg.samples < 100 || cfg.dims == 0 || cfg.pairs == 0 {
         return Err(Error::config(

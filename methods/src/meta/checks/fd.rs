@@ -1,6 +1,6 @@
-//! Finite-difference hypergradients: the reference (central differences of the whole function
-//! `a ↦ L_val(U^k(w, λ(a)))`), and the authors' estimate (a DARTS-style finite difference of
-//! the mixed second derivative only), with or without their precedence slip.
+//! Finite-difference hypergradients: the reference (central differences of the whole function `$a
+//! \mapsto L_{\mathrm{val}}(U^k(w, \lambda(a)))$`), and the authors' estimate (a DARTS-style finite
+//! difference of the mixed second derivative only), with or without their precedence slip.
 
 use autograd::Tape;
 use nn::Module;
@@ -10,12 +10,14 @@ use crate::meta::metaparams::MetaParams;
 use crate::meta::step::{InnerOptimizer, InnerState};
 use crate::Result;
 
-/// The central difference of `L_val(U^k(w, λ(a)))` in each coordinate of `a`:
+/// The central difference of `$L_{\mathrm{val}}(U^k(w, \lambda(a)))$` in each coordinate of `a`:
 ///
-/// `h_i ≈ (F(a + ε e_i) − F(a − ε e_i)) / (2ε)`, `F(a) = L_val(U^k(w, λ(a)))`
+/// `$h_i \approx(F(a + \varepsilon e_i) - F(a - \varepsilon e_i)) / (2\varepsilon)$`, `$F(a) =
+/// L_{\mathrm{val}}(U^k(w, \lambda(a)))$`
 ///
-/// ([`unrolled_val_loss`], `k = train.len()`), `ε` = `step`. Six evaluations of `F`. Its error
-/// is `ε²/6 |F'''|` (truncation) plus `u·|F|/ε` (rounding, `u` the unit round-off).
+/// ([`unrolled_val_loss`], `k = train.len()`), `$\varepsilon$` = `step`. Six evaluations of `F`.
+/// Its error is `$\varepsilon^{2}/6 |F'''|$` (truncation) plus `$u\cdot|F|/\varepsilon$` (rounding,
+/// `u` the unit round-off).
 pub fn central_difference_hypergradient(
     model: &dyn Module<f64>,
     meta: &MetaParams,
@@ -40,11 +42,11 @@ pub fn central_difference_hypergradient(
 /// How the authors' estimate divides the difference of the two gradients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FdFormula {
-    /// `(p − n) / (2ε)`: the central difference as intended.
+    /// `$(p - n) / (2\varepsilon)$`: the central difference as intended.
     Central,
-    /// `(p − n) / 2 · ε`: the authors' line `(p-n) / 2.*eps`, which Python reads as
-    /// `((p − n) / 2) · ε` (inherited from a public DARTS implementation). It is the intended
-    /// value times `ε²`.
+    /// `$(p - n) / 2 \cdot \varepsilon$`: the authors' line `(p-n) / 2.*eps`, which Python reads as
+    /// `$((p - n) / 2) \cdot \varepsilon$` (inherited from a public DARTS implementation). It is
+    /// the intended value times `$\varepsilon^{2}$`.
     PrecedenceSlip,
 }
 
@@ -59,11 +61,12 @@ pub enum FdFormula {
 /// h  = −γ H                        γ = the optimiser's learning rate (Adam's η too)
 /// ```
 ///
-/// For SGD with [`FdFormula::Central`] this approximates the exact greedy hypergradient (the
-/// chain rule gives `h = −γ (∂²L_train/∂a∂w) d`, and `H` is a central difference of
-/// `(∂²L_train/∂a∂w) d` along `d`, error `O(ε²)`). For Adam it is not the hypergradient of the
-/// Adam step: it leaves out the Jacobian of `m̂ / (√v̂ + ε_Adam)`. Symbols → arguments as in
-/// [`crate::meta::hypergradient`], with `batch` the one training batch.
+/// For SGD with [`FdFormula::Central`] this approximates the exact greedy hypergradient (the chain
+/// rule gives `$h = -\gamma(\partial^{2}L_{\mathrm{train}}/\partial a\partial w) d$`, and `H` is a
+/// central difference of `$(\partial^{2}L_{\mathrm{train}}/\partial a\partial w) d$` along `d`,
+/// error `$O(\varepsilon^{2})$`). For Adam it is not the hypergradient of the Adam step: it leaves
+/// out the Jacobian of `$\hat{m} / (\sqrt{\hat{v}} + \varepsilon_{\mathrm{Adam}})$`. Symbols →
+/// arguments as in [`crate::meta::hypergradient`], with `batch` the one training batch.
 pub fn authors_fd_hypergradient(
     model: &dyn Module<f64>,
     meta: &MetaParams,

@@ -2,11 +2,11 @@
 //! Adam, one step and `k` unrolled steps; and the same comparison catching the authors'
 //! finite-difference precedence slip.
 //!
-//! The problem: the seed's sign data (`nn::data::synthetic::sign_samples`, `x ∈ R³`, two
-//! classes), a smooth student `3 → hidden → 2` with `tanh` (a ReLU's kinks would make finite
-//! differences unreliable), a teacher whose logits are `(−c x1 x2, c x1 x2)` with `c = 1.5`
-//! (it knows the rule `y = sign(x1 x2 + δ)`), `k + 1` training batches and one validation
-//! batch.
+//! The problem: the seed's sign data (`nn::data::synthetic::sign_samples`, `$x \in
+//! \mathbb{R}^{3}$`, two classes), a smooth student `$3 \to \mathrm{hidden} \to 2$` with `tanh` (a
+//! ReLU's kinks would make finite differences unreliable), a teacher whose logits are `$(-c x_{1}
+//! x_{2}, c x_{1} x_{2})$` with `$c = 1.5$` (it knows the rule `$y = \operatorname{sign} (x_{1}
+//! x_{2} + \delta)$`), `k + 1` training batches and one validation batch.
 
 use ndarray::Array2;
 use nn::data::synthetic::sign_samples;
@@ -26,7 +26,7 @@ use crate::{Error, Result};
 /// The optimiser a check differentiates through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepKind {
-    /// `U = w − γ g`.
+    /// `$U = w - \gamma g$`.
     Sgd,
     /// Adam with bias correction, from a warm state.
     Adam,
@@ -53,18 +53,20 @@ pub struct HypergradCheckConfig {
     pub hidden: usize,
     /// `k` of the unrolled check. Default 5.
     pub unrolled_steps: usize,
-    /// SGD's `γ`. Default 0.5 (large enough that the step moves the validation loss visibly).
+    /// SGD's `$\gamma$`. Default 0.5 (large enough that the step moves the validation loss
+    /// visibly).
     pub sgd_lr: f64,
-    /// Adam's `η`. Default 0.05 (other settings PyTorch's, as the authors used).
+    /// Adam's `$\eta$`. Default 0.05 (other settings PyTorch's, as the authors used).
     pub adam_lr: f64,
     /// Real Adam steps taken before the check, so that Adam's moments are warm (the authors'
     /// calculator skipped the hypergradient while Adam's state was empty). Default 3.
     pub warmup_steps: usize,
-    /// The coordinates `a` at which the hypergradient is checked. Default `[0.3, −0.5, 0.2]`
-    /// (`β1 ≈ 0.57`, `β2 ≈ 0.38`, `T ≈ 5.5`).
+    /// The coordinates `a` at which the hypergradient is checked. Default `$[0.3, -0.5, 0.2]$`
+    /// (`$\beta_{1} \approx 0.57$`, `$\beta_{2} \approx 0.38$`, `$T \approx 5.5$`).
     pub raw: [f64; 3],
-    /// The finite-difference step in `a`. Default `1e-5`: truncation `ε²/6·|F'''| ≈ 2e-11`
-    /// for `|F'''| ≲ 1`, rounding `u·|F|/ε ≈ 1e-11` for `F ≈ 1`.
+    /// The finite-difference step in `a`. Default `1e-5`: truncation `$\varepsilon^{2}/6\cdot|F'''|
+    /// \approx 2e-11$` for `|F'''| ≲ 1`, rounding `$u\cdot|F|/\varepsilon \approx 1e-11$` for `$F
+    /// \approx 1$`.
     pub fd_step: f64,
     /// Absolute tolerance. Default `1e-9`: a hundred times the finite difference's error
     /// budget above, and far below the hypergradients compared (≳ 1e-5 in this problem, listed
@@ -96,7 +98,7 @@ impl Default for HypergradCheckConfig {
 pub struct CheckProblem {
     /// The student, at its (warmed-up) parameters `w`.
     pub model: Sequential<f64>,
-    /// `λ`.
+    /// `$\lambda$`.
     pub meta: MetaParams,
     /// The optimiser and the soft term's scaling.
     pub lower: LowerLevel,
@@ -108,7 +110,7 @@ pub struct CheckProblem {
     pub val: ValBatch<f64>,
 }
 
-/// The teacher's logits `(−c x1 x2, c x1 x2)`, `c = 1.5`.
+/// The teacher's logits `$(-c x_{1} x_{2}, c x_{1} x_{2})$`, `$c = 1.5$`.
 fn teacher_logits(x: &Array2<f64>) -> Array2<f64> {
     let mut v = Array2::zeros((x.nrows(), 2));
     for (i, row) in x.rows().into_iter().enumerate() {
@@ -120,7 +122,7 @@ fn teacher_logits(x: &Array2<f64>) -> Array2<f64> {
 }
 
 /// The problem of the module documentation with `steps` unrolled training batches (plus
-/// `cfg.warmup_steps` for Adam's warm-up, taken with the same `λ`).
+/// `cfg.warmup_steps` for Adam's warm-up, taken with the same `$\lambda$`).
 pub fn check_problem(
     cfg: &HypergradCheckConfig,
     kind: StepKind,
@@ -181,8 +183,8 @@ pub fn check_problem(
     Ok(problem)
 }
 
-/// `max_i |c_i − r_i| / (atol + rtol·|r_i|)` (≤ 1: every component within tolerance; NaN if
-/// any value is NaN, which then fails every `≤` comparison).
+/// `$\max_i |c_i - r_i| / (\mathrm{atol} + \mathrm{rtol}\cdot|r_i|)$` (≤ 1: every component within
+/// tolerance; NaN if any value is NaN, which then fails every `$\le$` comparison).
 pub fn worst_ratio(candidate: &[f64; 3], reference: &[f64; 3], atol: f64, rtol: f64) -> f64 {
     candidate
         .iter()
@@ -199,9 +201,9 @@ fn row(label: &str, h: &[f64; 3]) -> String {
 }
 
 /// The exact hypergradient through `steps` unrolled steps of `kind` against central finite
-/// differences of `a ↦ L_val(U^k(w, λ(a)))`, component by component: passes when
-/// `|exact − fd| ≤ atol + rtol·|fd|` in each of the three. Measured: the worst ratio of the
-/// error to its tolerance (≤ 1 passes).
+/// differences of `$a \mapsto L_{\mathrm{val}}(U^k(w, \lambda(a)))$`, component by component:
+/// passes when `|exact − fd| ≤ atol + rtol·|fd|` in each of the three. Measured: the worst ratio of
+/// the error to its tolerance (≤ 1 passes).
 pub fn check_hypergradient(
     cfg: &HypergradCheckConfig,
     kind: StepKind,
@@ -243,12 +245,12 @@ pub fn check_hypergradient(
     })
 }
 
-/// The same comparison applied to the authors' estimate with their precedence slip
-/// (`(p − n)/2·ε`, see [`FdFormula::PrecedenceSlip`]), one SGD step: the check must reject
-/// it. Passes when the slipped estimate's worst ratio exceeds 1 (the comparison fails) while
-/// the exact hypergradient's is within 1. The detail also lists the authors' estimate without
-/// the slip (close to the exact value for SGD, off by its `O(ε²)` error) and with an Adam step
-/// (which it does not differentiate: the formula is SGD's).
+/// The same comparison applied to the authors' estimate with their precedence slip (`$(p -
+/// n)/2\cdot \varepsilon$`, see [`FdFormula::PrecedenceSlip`]), one SGD step: the check must reject
+/// it. Passes when the slipped estimate's worst ratio exceeds 1 (the comparison fails) while the
+/// exact hypergradient's is within 1. The detail also lists the authors' estimate without the slip
+/// (close to the exact value for SGD, off by its `$O(\varepsilon^{2})$` error) and with an Adam
+/// step (which it does not differentiate: the formula is SGD's).
 pub fn check_precedence_slip_is_caught(cfg: &HypergradCheckConfig) -> Result<CheckOutcome> {
     let p = check_problem(cfg, StepKind::Sgd, 1)?;
     let args = (&p.model, &p.meta, &p.lower, &p.state);

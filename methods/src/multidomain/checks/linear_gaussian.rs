@@ -1,25 +1,28 @@
 //! The ELBO of our VAE code on a linear-Gaussian model, where everything has a closed form.
 //!
-//! Model: `p(z) = N(0, σ_p² I_k)`, `p(x|z) = N(W z + b, s² I_d)`; encoder output
-//! `q(z|x) = N(m, diag v)`. Then
+//! Model: `$p(z) = \mathcal{N}(0, \sigma_p^{2} I_k)$`, `$p(x|z) = \mathcal{N}(W z + b, s^{2}
+//! I_d)$`; encoder output `q(z|x) = N(m, diag v)`. Then
 //!
-//! * `p(x) = N(x; b, C)`, `C = σ_p² W Wᵀ + s² I`;
-//! * the posterior is `p(z|x) = N(μ*, P⁻¹)`, `P = I/σ_p² + WᵀW/s²`, `μ* = P⁻¹ Wᵀ(x − b)/s²`;
-//! * `log p(x) − ELBO(q) = KL(q ‖ p(z|x))
-//!    = ½ [tr(P diag v) + (μ* − m)ᵀ P (μ* − m) − k − Σ_j ln v_j − ln det P] ≥ 0`,
-//!   zero exactly when `q` is the posterior (possible for a diagonal `q` when `WᵀW` is
-//!   diagonal, i.e. `W` has orthogonal columns);
-//! * `ELBO(m, v, W, b) = −(d/2) ln(2π s²) − [‖r‖² + Σ_j v_j ‖W_j‖²]/(2s²)
-//!    − ½ Σ_j [(v_j + m_j²)/σ_p² − 1 − ln v_j + ln σ_p²]`, `r = x − W m − b`, with gradients
-//!   `∂m = Wᵀr/s² − m/σ_p²`, `∂(ln v_j) = ½ − v_j ‖W_j‖²/(2s²) − v_j/(2σ_p²)`,
-//!   `∂W = (r mᵀ − W diag v)/s²`, `∂b = r/s²`.
+//! * `p(x) = N(x; b, C)`, `$C = \sigma_p^{2} W W^{\top} + s^{2} I$`;
+//! * the posterior is `$p(z|x) = \mathcal{N}(\mu^{*}, P^{-1})$`, `$P = I/\sigma_p^{2} +
+//!   W^{\top}W/s^{2}$`, `$\mu^{*} = P^{-1} W^{\top}(x - b)/s^{2}$`;
+//! * `$\log p(x) - \mathrm{ELBO}(q) = \mathrm{KL} (q \| p(z|x)) = \tfrac{1}{2} [\operatorname{tr}
+//!   (P \operatorname{diag} v) + (\mu^{*} - m)^{\top} P (\mu^{*} - m) - k - \sum_j \ln v_j - \ln
+//!   \det P] \ge 0$`, zero exactly when `q` is the posterior (possible for a diagonal `q` when
+//!   `$W^{\top}W$` is diagonal, i.e. `W` has orthogonal columns);
+//! * `$\mathrm{ELBO}(m, v, W, b) = -(d/2) \ln(2\pi s^{2}) - [\|r\|^{2} + \sum_j v_j
+//!   \|W_j\|^{2}]/(2s^{2})
+//!    - \tfrac{1}{2} \sum_j [(v_j + m_j^{2})/\sigma_p^{2} - 1 - \ln v_j + \ln \sigma_p^{2}]$`, `$r =
+//!      x - W m - b$`, with gradients `$\partial m = W^{\top}r/s^{2} - m/\sigma_p^{2}$`,
+//!      `$\partial(\ln v_j) = \tfrac{1}{2} - v_j \|W_j\|^{2}/(2s^{2}) - v_j/(2\sigma_p^{2})$`,
+//!      `$\partial W = (r m^{\top} - W \operatorname{diag} v)/s^{2}$`, `$\partial b = r/s^{2}$`.
 //!
 //! Our ELBO ([`elbo()`] with [`Likelihood::Gaussian`], the linear decoder on the tape) is a
-//! one-sample estimate, a quadratic polynomial in the noise `ε`. Its average over the `2k`
-//! sigma points `ε = ±√k e_j` (mean 0, covariance `I`, as the standard normal) is therefore its
-//! expectation **exactly**: the checks compare that average with `log p(x)` and the KL above,
-//! and the average of the reparameterised gradients over Monte-Carlo draws of `ε` with the
-//! gradient formulas above.
+//! one-sample estimate, a quadratic polynomial in the noise `$\varepsilon$`. Its average over the
+//! `2k` sigma points `$\varepsilon = \pm \sqrt{k} e_j$` (mean 0, covariance `I`, as the standard
+//! normal) is therefore its expectation **exactly**: the checks compare that average with `log
+//! p(x)` and the KL above, and the average of the reparameterised gradients over Monte-Carlo draws
+//! of `$\varepsilon$` with the gradient formulas above.
 
 use autograd::functional::{DiagGaussian, Reduction};
 use autograd::Tape;
@@ -41,10 +44,10 @@ pub struct LinearGaussianConfig {
     pub observed: usize,
     /// `k`, the latent dimension. Default 3.
     pub latent: usize,
-    /// `s²`, the decoder's noise variance. Default 0.5.
+    /// `$s^{2}$`, the decoder's noise variance. Default 0.5.
     pub noise_variance: f64,
-    /// `σ_p`, the prior's standard deviation. Default 1.3 (not 1, so that a dropped `σ_p`
-    /// shows).
+    /// `$\sigma_p$`, the prior's standard deviation. Default 1.3 (not 1, so that a dropped
+    /// `$\sigma_p$` shows).
     pub prior_std: f64,
     /// Seed of the instances and of the Monte-Carlo draws. Default 2014 (Kingma & Welling).
     pub seed: u64,
@@ -52,12 +55,12 @@ pub struct LinearGaussianConfig {
     /// 1e-10: every quantity is a sum of a few dozen f64 terms of order ≤ 10², so rounding is
     /// ≲ 1e-13 — the tolerance leaves a factor ≈ 10³, and a missing term is off by O(1).
     pub tolerance: f64,
-    /// Monte-Carlo draws of `ε` for the gradient check. Default 4,000.
+    /// Monte-Carlo draws of `$\varepsilon$` for the gradient check. Default 4,000.
     pub gradient_samples: usize,
-    /// The largest allowed `|mean − exact| / (sd/√N)` over the gradient's coordinates. Default
-    /// 5: with `k + k + d·k + d = 30` coordinates the chance that an unbiased estimator exceeds
-    /// it anywhere is ≈ 30 × 5.7e-7 ≈ 2e-5, while a bias of 10% of a coordinate's size is
-    /// ≳ 10 standard errors at N = 4,000.
+    /// The largest allowed `$|\operatorname{mean} - \mathrm{exact}| / (\mathrm{sd}/\sqrt{N})$` over
+    /// the gradient's coordinates. Default 5: with `$k + k + d\cdot k + d = 30$` coordinates the
+    /// chance that an unbiased estimator exceeds it anywhere is ≈ 30 × 5.7e-7 ≈ 2e-5, while a bias
+    /// of 10% of a coordinate's size is ≳ 10 standard errors at N = 4,000.
     pub z_limit: f64,
 }
 
@@ -104,7 +107,7 @@ impl LinearGaussianConfig {
 /// One linear-Gaussian model, a data point and an encoder output.
 #[derive(Clone, Debug)]
 pub struct Instance {
-    /// `W`, `d × k`.
+    /// `W`, `$d \times k$`.
     pub w: Array2<f64>,
     /// `b`, `d`.
     pub b: Array1<f64>,
@@ -116,8 +119,9 @@ pub struct Instance {
     pub log_v: Array1<f64>,
 }
 
-/// Draws `W ~ N(0, 1)` (with orthonormalised columns scaled by `U[0.5, 2]` when
-/// `orthogonal`), `b ~ N(0, 1)`, `x` from the model, `m ~ N(0, 1)`, `ln v ~ U[−2, 0.5]`.
+/// Draws `$W \sim \mathcal{N}(0, 1)$` (with orthonormalised columns scaled by `U[0.5, 2]` when
+/// `orthogonal`), `$b \sim \mathcal{N}(0, 1)$`, `x` from the model, `$m \sim \mathcal{N}(0, 1)$`,
+/// `$\ln v \sim U[-2, 0.5]$`.
 fn draw(c: &LinearGaussianConfig, orthogonal: bool, rng: &mut StdRng) -> Instance {
     let (d, k) = (c.observed, c.latent);
     let mut normal = |n: usize| Array1::from_shape_simple_fn(n, || rng.sample(StandardNormal));
@@ -177,7 +181,7 @@ fn cholesky(a: &Array2<f64>) -> Result<Array2<f64>> {
     Ok(l)
 }
 
-/// `A⁻¹ y` for `A = L Lᵀ`.
+/// `$A^{-1} y$` for `$A = L L^{\top}$`.
 fn cholesky_solve(l: &Array2<f64>, y: &Array1<f64>) -> Array1<f64> {
     let n = l.nrows();
     let mut u = y.clone();
@@ -195,13 +199,14 @@ fn cholesky_solve(l: &Array2<f64>, y: &Array1<f64>) -> Array1<f64> {
 pub struct ClosedForms {
     /// `log p(x)`.
     pub log_evidence: f64,
-    /// `KL(q ‖ p(z|x))`.
+    /// `$\mathrm{KL} (q \| p(z|x))$`.
     pub kl_to_posterior: f64,
     /// The exact ELBO from the formula of the module documentation.
     pub elbo: f64,
 }
 
-/// `log p(x)`, `KL(q ‖ p(z|x))` and the ELBO formula for `inst` (see the module documentation).
+/// `log p(x)`, `$\mathrm{KL} (q \| p(z|x))$` and the ELBO formula for `inst` (see the module
+/// documentation).
 pub fn closed_forms(inst: &Instance, c: &LinearGaussianConfig) -> Result<ClosedForms> {
     let (d, k) = (c.observed, c.latent);
     let (s2, p2) = (c.noise_variance, c.prior_std * c.prior_std);
@@ -237,8 +242,9 @@ pub fn closed_forms(inst: &Instance, c: &LinearGaussianConfig) -> Result<ClosedF
     })
 }
 
-/// Our ELBO code on the instance, with the noise rows `eps` (`[n, k]`) as the batch: the mean
-/// of the one-sample estimates (`Reduction::Mean`), and the gradients in `(m, ln v, W, b)` flattened in that order.
+/// Our ELBO code on the instance, with the noise rows `eps` (`[n, k]`) as the batch: the mean of
+/// the one-sample estimates (`Reduction::Mean`), and the gradients in `(m, ln v, W, b)` flattened
+/// in that order.
 fn tape_elbo(
     inst: &Instance,
     c: &LinearGaussianConfig,
@@ -276,7 +282,7 @@ fn tape_elbo(
     Ok((value.item().expect("a scalar"), flat))
 }
 
-/// The `2k` sigma points `±√k e_j`: mean 0, covariance `I`.
+/// The `2k` sigma points `$\pm \sqrt{k} e_j$`: mean 0, covariance `I`.
 fn sigma_points(k: usize) -> Array2<f64> {
     let r = (k as f64).sqrt();
     Array2::from_shape_fn((2 * k, k), |(p, j)| {
@@ -318,8 +324,9 @@ fn exact_gradient(inst: &Instance, c: &LinearGaussianConfig) -> Array1<f64> {
         .collect()
 }
 
-/// `ELBO ≤ log p(x)`, with `log p(x) − ELBO = KL(q ‖ p(z|x))`, on random encoders: our ELBO code
-/// averaged over the sigma points (its exact expectation) against the closed forms.
+/// `$\mathrm{ELBO} \le \log p(x)$`, with `$\log p(x) - \mathrm{ELBO} = \mathrm{KL} (q \| p(z|x))$`,
+/// on random encoders: our ELBO code averaged over the sigma points (its exact expectation) against
+/// the closed forms.
 pub fn check_elbo_bound(c: &LinearGaussianConfig) -> Result<CheckOutcome> {
     c.validate()?;
     let mut rng = StdRng::seed_from_u64(c.seed);
@@ -410,9 +417,9 @@ pub fn check_elbo_exact_posterior(c: &LinearGaussianConfig) -> Result<CheckOutco
     })
 }
 
-/// Per coordinate, `|mean − exact| / (sd/√N)` of `N` reparameterised one-sample gradients,
-/// the noise drawn as `noise_scale · N(0, 1)` (1 for the estimator; another value makes a
-/// biased one, for the tests).
+/// Per coordinate, `$|\operatorname{mean} - \mathrm{exact}| / (\mathrm{sd}/\sqrt{N})$` of `N`
+/// reparameterised one-sample gradients, the noise drawn as `noise_scale · N(0, 1)` (1 for the
+/// estimator; another value makes a biased one, for the tests).
 fn gradient_z_scores(
     inst: &Instance,
     c: &LinearGaussianConfig,
@@ -499,7 +506,7 @@ pub fn check_reparameterized_gradient(c: &LinearGaussianConfig) -> Result<CheckO
 }
 
 /// `P(|Z| > t)` for a standard normal `Z`, by the complementary error function's continued
-/// fraction bound `φ(t)/t` (within 4% for `t ≥ 5`): only printed.
+/// fraction bound `$\varphi(t)/t$` (within 4% for `$t \ge 5$`): only printed.
 fn two_sided_tail(t: f64) -> f64 {
     2.0 * (-0.5 * t * t).exp() / (t * (2.0 * std::f64::consts::PI).sqrt())
 }

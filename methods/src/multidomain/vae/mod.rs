@@ -1,5 +1,5 @@
-//! S1's variational autoencoder: one shared encoder, two decoders (clothes, digits), trained on
-//! the paired sample by the ELBO with both reconstructions; its map `φ(x) = digit_decoder(encoder(x))`
+//! S1's variational autoencoder: one shared encoder, two decoders (clothes, digits), trained on the
+//! paired sample by the ELBO with both reconstructions; its map `φ(x) = digit_decoder(encoder(x))`
 //! carries a clothes image to a digit a digit teacher can read.
 //!
 //! ```text
@@ -11,9 +11,9 @@
 //!           synthetic_digits ("synthetic MNIST")
 //! ```
 //!
-//! Symbols → names: `q(z|x) = N(μ, diag σ²)` → a `DiagGaussian` (its `mean`, `log_var` =
-//! `ln σ²`); `ε` → `noise`;
-//! `p(z) = N(0, σ_p² I)` → `prior_std`; the latent size 64 → `VaeConfig::latent`.
+//! Symbols → names: `$q(z|x) = \mathcal{N}(\mu, \operatorname{diag} \sigma^{2})$` → a
+//! `DiagGaussian` (its `mean`, `log_var` = `$\ln \sigma^{2}$`); `$\varepsilon$` → `noise`; `$p(z) =
+//! \mathcal{N}(0, \sigma_p^{2} I)$` → `prior_std`; the latent size 64 → `VaeConfig::latent`.
 
 pub mod elbo;
 pub mod model;

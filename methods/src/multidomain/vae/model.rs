@@ -10,11 +10,11 @@
 //! digit_decoder    the same shape, its own weights
 //! ```
 //!
-//! The authors' encoder gives `σ = softplus(·)`; we give `ln σ²` (smooth, unconstrained, the
-//! Kingma & Welling parametrisation). Both decoders output Bernoulli logits
-//! ([`Likelihood::Bernoulli`]); an image is `σ(logits)`, the mean of the pixel distribution.
-//! The prior is `N(0, σ_p² I)` with `σ_p = 1` by default (S1 writes `σ²` without a value; the
-//! authors' code uses `N(0, I)`).
+//! The authors' encoder gives `$\sigma = \mathrm{softplus}(\cdot)$`; we give `$\ln \sigma^{2}$`
+//! (smooth, unconstrained, the Kingma & Welling parametrisation). Both decoders output Bernoulli
+//! logits ([`Likelihood::Bernoulli`]); an image is `$\sigma(\mathrm{logits})$`, the mean of the
+//! pixel distribution. The prior is `$\mathcal{N}(0, \sigma_p^{2} I)$` with `$\sigma_p = 1$` by
+//! default (S1 writes `$\sigma^{2}$` without a value; the authors' code uses `N(0, I)`).
 
 use autograd::functional::{DiagGaussian, Reduction};
 use autograd::{Float, Tape, Var};
@@ -38,7 +38,7 @@ pub struct VaeConfig {
     pub hidden: usize,
     /// `k`, the latent size. Default 64 (S1); 2 for the latent-grid figures.
     pub latent: usize,
-    /// `σ_p`, the prior's standard deviation. Default 1 (the authors' code).
+    /// `$\sigma_p$`, the prior's standard deviation. Default 1 (the authors' code).
     pub prior_std: f64,
 }
 
@@ -54,7 +54,7 @@ impl Default for VaeConfig {
 }
 
 impl VaeConfig {
-    /// Checks every size `≥ 1` and `σ_p` finite and `> 0`; the error names the key.
+    /// Checks every size `$\ge 1$` and `$\sigma_p$` finite and `> 0`; the error names the key.
     pub fn validate(&self) -> Result<()> {
         for (what, v) in [
             ("VAE latent size (latent)", self.latent),
@@ -160,7 +160,8 @@ impl<F: Float> Vae<F> {
         &self.config
     }
 
-    /// The encoder `q(z|x) = N(μ(x), diag σ²(x))` of a batch `x` (`[B, input_dim]`).
+    /// The encoder `$q(z|x) = \mathcal{N}(\mu(x), \operatorname{diag} \sigma^{2}(x))$` of a batch
+    /// `x` (`[B, input_dim]`).
     pub fn encode<'t>(&self, ctx: &Ctx<'t, F>, x: Var<'t, F>) -> Result<DiagGaussian<'t, F>> {
         let shape = x.shape();
         if shape.len() != 2 || shape[1] != self.config.input_dim {
@@ -194,12 +195,13 @@ impl<F: Float> Vae<F> {
     /// The one-sample ELBO of a batch of clothes images with their paired digits, reduced over
     /// the batch by `reduction` (see [`elbo`]):
     ///
-    /// `ELBO = R_i [log p(c_i | z_i) + log p(d_i | z_i) − KL(q(z|c_i) ‖ N(0, σ_p² I))]`,
-    /// `z_i = μ(c_i) + σ(c_i) ⊙ ε_i`, `R_i` = `Σ_i` or `(1/B) Σ_i`,
+    /// `$\mathrm{ELBO} = R_i [\log p(c_i | z_i) + \log p(d_i | z_i) - \mathrm{KL} (q(z|c_i) \|
+    /// \mathcal{N}(0, \sigma_p^{2} I))]$`, `$z_i = \mu(c_i) + \sigma(c_i) \odot \varepsilon_i$`,
+    /// `$R_i$` = `$\sum_i$` or `$\frac{1}{B} \sum_i$`,
     ///
-    /// both reconstructions from the same `z_i`, Bernoulli likelihoods on the pixel
-    /// intensities. `c` = `clothes`, `d` = `digits` (both `[B, input_dim]`), `ε` = `noise`
-    /// (`[B, k]`; fixed, the ELBO is a smooth function of the rest).
+    /// both reconstructions from the same `$z_i$`, Bernoulli likelihoods on the pixel intensities.
+    /// `c` = `clothes`, `d` = `digits` (both `[B, input_dim]`), `$\varepsilon$` = `noise` (`[B,
+    /// k]`; fixed, the ELBO is a smooth function of the rest).
     pub fn elbo<'t>(
         &self,
         ctx: &Ctx<'t, F>,
@@ -225,15 +227,16 @@ impl<F: Float> Vae<F> {
         elbo(&reconstructions, &q, self.config.prior_std, reduction)
     }
 
-    /// `rows × k` draws of `N(0, 1)` from `rng`, row after row.
+    /// `$\mathrm{rows} \times k$` draws of `N(0, 1)` from `rng`, row after row.
     pub fn draw_noise(&self, rows: usize, rng: &mut dyn RngCore) -> Array2<F> {
         Array2::from_shape_simple_fn((rows, self.config.latent), || {
             F::from_f64(rng.sample::<f64, _>(StandardNormal))
         })
     }
 
-    /// `σ(decoder(μ(x)))`: each row of `x` encoded to its mean code and decoded by `which`
-    /// (with [`Decoder::Digits`], the map `φ`; with [`Decoder::Clothes`], the reconstruction).
+    /// `$\sigma(\mathrm{decoder}(\mu(x)))$`: each row of `x` encoded to its mean code and decoded
+    /// by `which` (with [`Decoder::Digits`], the map `$\varphi$`; with [`Decoder::Clothes`], the
+    /// reconstruction).
     pub fn reconstruct(&self, x: ArrayView2<'_, F>, which: Decoder) -> Result<Array2<F>> {
         self.without_grad(x, |ctx, xb| {
             let q = self.encode(ctx, xb)?;
@@ -241,9 +244,10 @@ impl<F: Float> Vae<F> {
         })
     }
 
-    /// `per_image` samples for every row of `x`: `z ~ q(z|x) = N(μ(x), diag σ²(x))`, decoded by
-    /// `which` to `σ(decoder(z))`. Rows are image-major (the samples of row 0 first); the noise
-    /// is drawn from `rng` in that order.
+    /// `per_image` samples for every row of `x`: `$z \sim q(z|x) = \mathcal{N}(\mu(x),
+    /// \operatorname{diag} \sigma^{2}(x))$`, decoded by `which` to `$\sigma(\mathrm{decoder}(z))$`.
+    /// Rows are image-major (the samples of row 0 first); the noise is drawn from `rng` in that
+    /// order.
     pub fn sample(
         &self,
         x: ArrayView2<'_, F>,
@@ -270,7 +274,8 @@ impl<F: Float> Vae<F> {
         })
     }
 
-    /// `σ(decoder(z))` for given latent codes `z` (`[n, k]`): the latent-grid figures.
+    /// `$\sigma(\mathrm{decoder}(z))$` for given latent codes `z` (`[n, k]`): the latent-grid
+    /// figures.
     pub fn decode_latent(&self, which: Decoder, z: ArrayView2<'_, F>) -> Result<Array2<F>> {
         if z.ncols() != self.config.latent {
             return Err(Error::config(
@@ -353,11 +358,13 @@ pub enum VaeMapMode {
     /// writes `φ(x) = digit_decoder(encoder(x))`, a function of `x`.
     #[default]
     Mean,
-    /// `φ(x) = σ(digit_decoder(z))`, `z ~ q(z|x)`: a fresh sample per call (the authors' code).
+    /// `φ(x) = σ(digit_decoder(z))`, `$z \sim q(z|x)$`: a fresh sample per call (the authors'
+    /// code).
     Sample,
 }
 
-/// The learned map `φ: clothes → digits` of S1, a [`DomainMap`] over a trained [`Vae`].
+/// The learned map `$\varphi : \mathrm{clothes} \to \mathrm{digits}$` of S1, a [`DomainMap`] over a
+/// trained [`Vae`].
 pub struct VaeMap<'a, F: Float> {
     /// The trained VAE.
     pub vae: &'a Vae<F>,

@@ -1,5 +1,5 @@
-//! Training S1's VAE on the paired sample, and what a trained VAE generates: the pairing of
-//! every clothes image with a random digit of the same class index, the batch loss `−ELBO` for
+//! Training S1's VAE on the paired sample, and what a trained VAE generates: the pairing of every
+//! clothes image with a random digit of the same class index, the batch loss `$-\mathrm{ELBO}$` for
 //! `nn::train::fit`, and "synthetic MNIST".
 
 use std::ops::Neg;
@@ -55,10 +55,10 @@ pub fn pair_by_class(
         .collect())
 }
 
-/// The batch loss `−ELBO` of [`Vae::elbo`] on the paired sample, averaged over the batch
-/// (`Reduction::Mean`), for `nn::train::fit` on the clothes data set: the digit paired with training image `i` is row `i` of `digits`, and the
-/// noise `ε` is drawn from the pass's seeded stream (`Ctx::with_rng`), so a training is
-/// reproducible from its seed.
+/// The batch loss `$-\mathrm{ELBO}$` of [`Vae::elbo`] on the paired sample, averaged over the batch
+/// (`Reduction::Mean`), for `nn::train::fit` on the clothes data set: the digit paired with
+/// training image `i` is row `i` of `digits`, and the noise `$\varepsilon$` is drawn from the
+/// pass's seeded stream (`Ctx::with_rng`), so a training is reproducible from its seed.
 pub struct PairedElbo<F: Float> {
     /// One digit per clothes training image (`[n, input_dim]`), aligned with it.
     pub digits: ndarray::Array2<F>,
@@ -81,11 +81,11 @@ impl<F: Float> BatchLoss<F, Vae<F>> for PairedElbo<F> {
     }
 }
 
-/// "Synthetic MNIST" (S1): `per_image` digits generated from every clothes image of `clothes`
-/// by sampling the latent, `z ~ q(z|x)`, and decoding with the digit decoder to `σ(logits)`;
-/// each generated digit carries its clothes image's label. Rows are image-major; the noise is
-/// drawn from `rng`. S1 takes 70 per image of the 1,000-image small part and splits the 70,000
-/// into 60,000 / 10,000 ([`Dataset::split`]).
+/// "Synthetic MNIST" (S1): `per_image` digits generated from every clothes image of `clothes` by
+/// sampling the latent, `$z \sim q(z|x)$`, and decoding with the digit decoder to
+/// `$\sigma(\mathrm{logits})$`; each generated digit carries its clothes image's label. Rows are
+/// image-major; the noise is drawn from `rng`. S1 takes 70 per image of the 1,000-image small part
+/// and splits the 70,000 into 60,000 / 10,000 ([`Dataset::split`]).
 ///
 /// The authors' code decodes one sample per image and repeats it 70 times; here every one of
 /// the `per_image` digits has its own latent sample, as the seed describes.

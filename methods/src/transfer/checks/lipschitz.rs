@@ -1,16 +1,17 @@
 //! The seed's three theorems on strictly 1-Lipschitz networks, measured with the tape's
 //! gradients at random points (f64):
 //!
-//! 1. `f(x) = W x` with orthonormal `W` (Björck): `‖∇(uᵀ f)‖ = ‖u‖` for every `u` (one output:
-//!    `‖∇f‖ = 1`);
-//! 2. networks of such layers with MaxMin / GroupSort: `‖∇f‖ = 1` almost everywhere;
-//! 3. `t(x, y) = α f(x) + β g(y)`, `α = √(1 − β²)`: `‖∇t‖ = 1`.
+//! 1. `$f(x) = W x$` with orthonormal `W` (Björck): `$\|\nabla(u^{\top} f)\| = \|u\|$` for every
+//!    `u` (one output: `$\|\nabla f\| = 1$`);
+//! 2. networks of such layers with MaxMin / GroupSort: `$\|\nabla f\| = 1$` almost everywhere;
+//! 3. `$t(x, y) = \alpha f(x) + \beta g(y)$`, `$\alpha = \sqrt{1 - \beta^{2}}$`: `$\|\nabla t\| =
+//!    1$`.
 //!
-//! The weights are generic (the critic's orthogonal initialisation plus Gaussian noise), so
-//! Björck has real work to do. The tolerance covers round-off only: products of `L`
-//! orthonormal `r × r` factors in f64 are isometric to `~L·r·1.1e-16` (≈ 1e-14 here), Björck's
-//! own residual is below 1e-15 ([`nn::layers::bjorck_residual`]), and a construction that
-//! only bounds the norm (spectral normalisation, printed for contrast) misses by O(0.1).
+//! The weights are generic (the critic's orthogonal initialisation plus Gaussian noise), so Björck
+//! has real work to do. The tolerance covers round-off only: products of `L` orthonormal `$r \times
+//! r$` factors in f64 are isometric to `$\sim L\cdot r\cdot 1.1e-16$` (≈ 1e-14 here), Björck's own
+//! residual is below 1e-15 ([`nn::layers::bjorck_residual`]), and a construction that only bounds
+//! the norm (spectral normalisation, printed for contrast) misses by O(0.1).
 
 use autograd::Tape;
 use ndarray::{Array2, Axis};
@@ -33,7 +34,8 @@ pub struct LipschitzCheckConfig {
     pub points: usize,
     /// Seed of the weights and points. Default 2022 (the seed's year).
     pub seed: u64,
-    /// Pass when `max |‖∇f‖ − 1| ≤ tolerance`. Default 1e-10 (see the module documentation).
+    /// Pass when `$\max|\|\nabla f\| - 1| \le \mathrm{tolerance}$`. Default 1e-10 (see the module
+    /// documentation).
     pub tolerance: f64,
 }
 
@@ -53,8 +55,9 @@ fn normal_matrix(rows: usize, cols: usize, scale: f64, rng: &mut StdRng) -> Arra
     })
 }
 
-/// Adds `N(0, (0.3/√in)²)` noise to every weight and `N(0, 1)` values to every bias of `m`,
-/// so that weights are generic (not already orthonormal) and kinks fall among the points.
+/// Adds `$\mathcal{N}(0, (0.3/\sqrt{\mathrm{in}})^{2})$` noise to every weight and `N(0, 1)` values
+/// to every bias of `m`, so that weights are generic (not already orthonormal) and kinks fall among
+/// the points.
 fn perturb(m: &mut dyn Module<f64>, rng: &mut StdRng) {
     m.visit_params_mut(&mut |_, p| {
         let fan_in = p.shape().get(1).copied().unwrap_or(1) as f64;
@@ -70,7 +73,8 @@ fn perturb(m: &mut dyn Module<f64>, rng: &mut StdRng) {
     });
 }
 
-/// `‖∇_x Σ_i f(x_i)‖` row by row, i.e. `‖∇f(x_i)‖` for a critic (rows are independent).
+/// `$\|\nabla_x \sum_i f(x_i)\|$` row by row, i.e. `$\|\nabla f(x_i)\|$` for a critic (rows are
+/// independent).
 pub fn gradient_norms(critic: &dyn Module<f64>, x: &Array2<f64>) -> Result<Vec<f64>> {
     let tape = Tape::new();
     let ctx = Ctx::eval(&tape);
@@ -82,7 +86,7 @@ pub fn gradient_norms(critic: &dyn Module<f64>, x: &Array2<f64>) -> Result<Vec<f
         .collect())
 }
 
-/// `max |v − 1|`, NaN if any value is NaN (so that a NaN cannot pass).
+/// `$\max|v - 1|$`, NaN if any value is NaN (so that a NaN cannot pass).
 fn max_deviation(values: &[f64]) -> f64 {
     values
         .iter()
@@ -97,9 +101,10 @@ fn summary(values: &[f64]) -> String {
     format!("min {min:.12}, mean {mean:.12}, max {max:.12}")
 }
 
-/// Theorem 1: for orthonormal linear layers `d → k` (`k ≤ d`: orthonormal rows; `k = 1` is
-/// `f(x) = w x` with `‖ŵ‖ = 1`), `‖∇_x (uᵀ f(x))‖ / ‖u‖ = 1` for random `u` at random `x`.
-/// Shapes 16→1, 16→8, 16→16, 40→7, from generic weights. Measured: `max |ratio − 1|`.
+/// Theorem 1: for orthonormal linear layers `$d \to k$` (`$k \le d$`: orthonormal rows; `$k = 1$`
+/// is `$f(x) = w x$` with `$\|\hat{w}\| = 1$`), `$\|\nabla_x (u^{\top} f(x))\| / \|u\| = 1$` for
+/// random `u` at random `x`. Shapes 16→1, 16→8, 16→16, 40→7, from generic weights. Measured:
+/// `$\max|\mathrm{ratio} - 1|$`.
 pub fn check_orthonormal_linear(cfg: &LipschitzCheckConfig) -> Result<CheckOutcome> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut detail = String::from("in→out  Björck ‖ŴŴᵀ − I‖_max  ‖∇(uᵀf)‖/‖u‖ over random u, x\n");
@@ -140,10 +145,11 @@ pub fn check_orthonormal_linear(cfg: &LipschitzCheckConfig) -> Result<CheckOutco
     })
 }
 
-/// Theorem 2: critics of orthonormal layers that never widen, with MaxMin or GroupSort(4),
-/// have `‖∇f(x)‖ = 1` at random `x`. Measured: `max |‖∇f‖ − 1|` over both. The detail adds,
-/// for contrast (not checked): a critic whose first layer widens (2 → 16: `‖∇f‖ ≤ 1` only)
-/// and a spectrally normalised one (`‖∇f‖ ≤ 1`, typically well below).
+/// Theorem 2: critics of orthonormal layers that never widen, with MaxMin or GroupSort(4), have
+/// `$\|\nabla f(x)\| = 1$` at random `x`. Measured: `$\max|\|\nabla f\| - 1|$` over both. The
+/// detail adds, for contrast (not checked): a critic whose first layer widens (2 → 16: `$\|\nabla
+/// f\| \le 1$` only) and a spectrally normalised one (`$\|\nabla f\| \le 1$`, typically well
+/// below).
 pub fn check_groupsort_network(cfg: &LipschitzCheckConfig) -> Result<CheckOutcome> {
     let mut rng = StdRng::seed_from_u64(cfg.seed + 1);
     let mut detail = String::from("network                              ‖∇f(x)‖ over random x\n");
@@ -197,9 +203,9 @@ pub fn check_groupsort_network(cfg: &LipschitzCheckConfig) -> Result<CheckOutcom
     })
 }
 
-/// Theorem 3: `t(x, y) = α f(x) + β g(y)` with `f, g` strictly 1-Lipschitz critics on `R^8`
-/// (orthonormal, MaxMin, `8→8→8→4→1`), for `β ∈ {0, 0.3, 0.6, 0.8, 1}`: `‖∇_{(x,y)} t‖ = 1` at
-/// random `(x, y)`. Measured: `max |‖∇t‖ − 1|`.
+/// Theorem 3: `$t(x, y) = \alpha f(x) + \beta g(y)$` with `f, g` strictly 1-Lipschitz critics on
+/// `$\mathbb{R}^8$` (orthonormal, MaxMin, `$8\to 8\to 8\to 4\to 1$`), for `$\beta \in \{0, 0.3, 0.6, 0.8,
+/// 1\}$`: `$\|\nabla_{(x,y)} t\| = 1$` at random `(x, y)`. Measured: `$\max|\|\nabla t\| - 1|$`.
 pub fn check_combination(cfg: &LipschitzCheckConfig) -> Result<CheckOutcome> {
     let mut rng = StdRng::seed_from_u64(cfg.seed + 2);
     let critic_cfg = CriticConfig::orthonormal(&[8, 8, 4]);

@@ -1,8 +1,9 @@
-//! The seed's `W1` statements, measured with the exact solver:
+//! The seed's `$W_{1}$` statements, measured with the exact solver:
 //!
-//! * `W1(P̂, Q̂) ≤ W̃1(P̂, Q̂)`, the identity plan's cost (the seed's theorem), on random clouds;
-//! * a trained strictly 1-Lipschitz critic's dual value is `≤` the exact `W1` and approaches it,
-//!   on 2-D examples.
+//! * `$W_{1}(\hat{P}, \hat{Q}) \le \tilde{W}_{1}(\hat{P}, \hat{Q})$`, the identity plan's cost (the
+//!   seed's theorem), on random clouds;
+//! * a trained strictly 1-Lipschitz critic's dual value is `$\le$` the exact `$W_{1}$` and
+//!   approaches it, on 2-D examples.
 
 use ndarray::{Array1, Array2};
 use rand::rngs::StdRng;
@@ -43,10 +44,10 @@ impl Default for IdentityPlanConfig {
     }
 }
 
-/// `W1 ≤ W̃1` on random pairs: half independent Gaussian clouds (shifted, rescaled), half
-/// "fine-tuned" pairs `q_i = p_i + 0.1 z_i` (the identity plan is then nearly optimal: the
-/// tight case). Measured: `max (W1 − W̃1)` over all pairs; tolerance `1e-12` (both are means
-/// of the same `n` distances up to order, each to ~1e-16 relative).
+/// `$W_{1} \le \tilde{W}_{1}$` on random pairs: half independent Gaussian clouds (shifted,
+/// rescaled), half "fine-tuned" pairs `$q_i = p_i + 0.1 z_i$` (the identity plan is then nearly
+/// optimal: the tight case). Measured: `$\max(W_{1} - \tilde{W}_{1})$` over all pairs; tolerance
+/// `1e-12` (both are means of the same `n` distances up to order, each to ~1e-16 relative).
 pub fn check_identity_plan_bound(cfg: &IdentityPlanConfig) -> Result<CheckOutcome> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut worst = f64::NEG_INFINITY;
@@ -105,8 +106,8 @@ pub struct CriticDualConfig {
     pub training: CriticTraining,
     /// Fresh points per distribution for the population check of the translate. Default 4000.
     pub fresh_points: usize,
-    /// The stated gap: pass when `(W1 − dual) / W1 ≤ gap` on every example. Default 0.05 (our
-    /// statement; the measured worst is 3.2 %).
+    /// The stated gap: pass when `$(W_{1} - \mathrm{dual}) / W_{1} \le \mathrm{gap}$` on every
+    /// example. Default 0.05 (our statement; the measured worst is 3.2 %).
     pub gap: f64,
     /// Seed. Default 2022.
     pub seed: u64,
@@ -130,29 +131,29 @@ impl Default for CriticDualConfig {
 pub struct DualRow {
     /// What the two clouds are.
     pub example: String,
-    /// The exact `W1` of the two clouds.
+    /// The exact `$W_{1}$` of the two clouds.
     pub exact: f64,
-    /// The identity plan's cost `W̃1` (points paired in drawing order).
+    /// The identity plan's cost `$\tilde{W}_{1}$` (points paired in drawing order).
     pub identity_plan: f64,
     /// The trained critic's dual value on the same clouds.
     pub dual: f64,
 }
 
 /// The translate's population check: the trained critic on fresh samples of the two
-/// distributions, against the known `W1 = ‖a‖`.
+/// distributions, against the known `$W_{1} = \|a\|$`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PopulationCheck {
-    /// `‖a‖`.
+    /// `$\|a\|$`.
     pub w1: f64,
-    /// `E_P f − E_Q f` on fresh samples.
+    /// `$\mathbb{E}_P f - \mathbb{E}_Q f$` on fresh samples.
     pub dual: f64,
-    /// Its standard error, `√(s²_P/m + s²_Q/m)`.
+    /// Its standard error, `$\sqrt{s^{2}_P/m + s^{2}_Q/m}$`.
     pub standard_error: f64,
 }
 
-/// Trains an orthonormal critic on each 2-D example — `N(0, I)` against its translate by
-/// `a = (2, 1)`, against a circle of radius 3, and against `N(0, 4 I)` — and returns the exact
-/// `W1`, `W̃1` and the dual value per example, plus the translate's check on fresh samples.
+/// Trains an orthonormal critic on each 2-D example — `N(0, I)` against its translate by `$a = (2, 1)$`,
+/// against a circle of radius 3, and against `N(0, 4 I)` — and returns the exact `$W_{1}$`,
+/// `$\tilde{W}_{1}$` and the dual value per example, plus the translate's check on fresh samples.
 pub fn critic_dual_rows(cfg: &CriticDualConfig) -> Result<(Vec<DualRow>, PopulationCheck)> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let n = cfg.points;
@@ -235,11 +236,11 @@ fn table(rows: &[DualRow], population: &PopulationCheck) -> String {
     s
 }
 
-/// A trained critic's dual value `≤` the exact `W1`: on the clouds it was trained on, which is
-/// a deterministic consequence of 1-Lipschitzness (tolerance `1e-9`: round-off of means of 200
-/// values of size ~10 and of Björck's `‖Ŵ‖₂ ≤ 1 + 1e-15`), and on fresh samples against the
-/// population `W1 = ‖a‖` of the translate, up to 3 standard errors. Measured: the largest
-/// `dual − W1` on the training clouds.
+/// A trained critic's dual value `$\le$` the exact `$W_{1}$`: on the clouds it was trained on,
+/// which is a deterministic consequence of 1-Lipschitzness (tolerance `1e-9`: round-off of means of
+/// 200 values of size ~10 and of Björck's `$\|\hat{W}\|_{2} \le 1 + 1e-15$`), and on fresh samples
+/// against the population `$W_{1} = \|a\|$` of the translate, up to 3 standard errors. Measured:
+/// the largest `$\mathrm{dual} - W_{1}$` on the training clouds.
 pub fn dual_bound_outcome(rows: &[DualRow], population: &PopulationCheck) -> CheckOutcome {
     let tolerance = 1e-9;
     let worst = rows
@@ -264,8 +265,8 @@ pub fn dual_bound_outcome(rows: &[DualRow], population: &PopulationCheck) -> Che
     }
 }
 
-/// The trained critic approaches `W1`: `(W1 − dual)/W1 ≤ gap` on every 2-D example. Measured:
-/// the largest relative gap.
+/// The trained critic approaches `$W_{1}$`: `$(W_{1} - \mathrm{dual})/W_{1} \le \mathrm{gap}$` on
+/// every 2-D example. Measured: the largest relative gap.
 pub fn dual_gap_outcome(rows: &[DualRow], population: &PopulationCheck, gap: f64) -> CheckOutcome {
     let worst =
         rows.iter()
