@@ -19,7 +19,7 @@ config! {
         pub data: String = "mnist".to_owned(),
         /// Training images used (the first n of a permutation from `split_seed`; all when
         /// larger than the set). Our default, 2,000, keeps the default run (5 seeds × 2
-        /// nonlinearities × 6 per-λ models, 2 hypernetworks, fine-tuning) near 10 minutes of
+        /// nonlinearities × 6 per-λ models, 2 hypernetworks, fine-tuning) near 5 minutes of
         /// CPU; the seed's protocol uses every training image (`train_size = 60000`).
         #[allowed(ge(1).le(60_000))]
         pub train_size: usize = 2_000,
