@@ -13,7 +13,7 @@
 use autograd::functional::{cross_entropy, Reduction};
 use autograd::{Conv2dGeometry, Tape};
 use methods::transfer::{CriticConfig, WassersteinConfig, WassersteinRegularizer};
-use ndarray::Array2;
+use ndarray::Array4;
 use nn::layers::{Activation, Conv2d, Flatten, Linear, MaxPool2d, Sequential};
 use nn::optim::{Adam, AdamConfig, Optimizer};
 use nn::{Ctx, Module};
@@ -74,10 +74,7 @@ pub fn workload() -> Prepared {
     };
     let mut critics =
         WassersteinRegularizer::new(&source, &layers, &cfg, &mut rng).expect("valid layers");
-    let x =
-        Array2::<f32>::from_shape_simple_fn((BATCH, 1 * 28 * 28), || rng.sample(StandardNormal))
-            .into_shape_with_order((BATCH, 1, 28, 28))
-            .expect("the same number of elements");
+    let x = Array4::<f32>::from_shape_simple_fn((BATCH, 1, 28, 28), || rng.sample(StandardNormal));
     let y: Vec<usize> = (0..BATCH).map(|_| rng.gen_range(0..10)).collect();
     let mut adam = Adam::new(AdamConfig::adam(1e-3)).expect("valid settings");
     Prepared {
