@@ -16,22 +16,16 @@ use methods::hypernet::{complexity_loss, kl_to_prior, ComplexityConfig, Variatio
 use ndarray::{Array1, Array2, ArrayD, Ix2};
 use nn::init::Init;
 use nn::layers::Activation;
-use nn::{Ctx, Module, Param};
+use nn::{Ctx, Param};
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::{engine_error, labels, normal};
+use super::{engine_error, labels, normal, params_of, pass_with};
 
 /// The teacher whose posterior is conditioned, and the student it is conditioned to (neuron 1
 /// of the hidden layer removed).
 const TEACHER: [usize; 3] = [3, 5, 2];
 const STUDENT: [usize; 3] = [3, 4, 2];
-
-fn params_of(m: &dyn Module<f64>) -> Vec<Param<f64>> {
-    let mut out = Vec::new();
-    m.visit_params(&mut |_, p| out.push(p.clone()));
-    out
-}
 
 /// The parameters' values, the checked inputs. The checked functions substitute the checker's
 /// variables for them in a training pass whose seed (7) fixes the reparameterisation noise `ε`,
@@ -51,10 +45,7 @@ pub(super) fn complexity(rng: &mut StdRng) -> Result<Instance> {
     Ok(Instance {
         inputs: values_of(&params),
         f: Box::new(move |tape, xs| {
-            let ctx = Ctx::train(tape, 7);
-            for (p, &v) in params.iter().zip(xs) {
-                ctx.substitute(p, v);
-            }
+            let ctx = pass_with(tape, 7, &params, xs);
             let terms = complexity_loss(&ctx, &net, ctx.input(x.view()), &y, 0.5, &cfg)
                 .map_err(engine_error)?;
             Ok(terms.loss)
@@ -177,10 +168,7 @@ pub(super) fn bayes_elbo(rng: &mut StdRng) -> Result<Instance> {
     Ok(Instance {
         inputs: values_of(&params),
         f: Box::new(move |tape, xs| {
-            let ctx = Ctx::train(tape, 7);
-            for (p, &v) in params.iter().zip(xs) {
-                ctx.substitute(p, v);
-            }
+            let ctx = pass_with(tape, 7, &params, xs);
             let terms = variational_objective(
                 &ctx,
                 &student,

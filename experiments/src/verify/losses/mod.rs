@@ -16,8 +16,9 @@ mod transfer;
 
 use anyhow::Result;
 use autograd::op_table::Instance;
-use autograd::{gradcheck, gradgradcheck, Tolerance};
+use autograd::{gradcheck, gradgradcheck, Tape, Tolerance, Var};
 use ndarray::ArrayD;
+use nn::{Ctx, Module, Param};
 use rand::rngs::StdRng;
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -271,6 +272,28 @@ fn uniform(rng: &mut StdRng, shape: &[usize], half_width: f64) -> ArrayD<f64> {
 /// `n` class labels in `0..classes`.
 fn labels(rng: &mut StdRng, n: usize, classes: usize) -> Vec<usize> {
     (0..n).map(|_| rng.gen_range(0..classes)).collect()
+}
+
+/// Every parameter of `m`, in visiting order.
+fn params_of(m: &dyn Module<f64>) -> Vec<Param<f64>> {
+    let mut out = Vec::new();
+    m.visit_params(&mut |_, p| out.push(p.clone()));
+    out
+}
+
+/// A training pass on `tape` whose noise stream is `seed`, with the checker's variables `xs`
+/// in place of `params`: the checked function of a loss in a model's parameters.
+fn pass_with<'t>(
+    tape: &'t Tape<f64>,
+    seed: u64,
+    params: &[Param<f64>],
+    xs: &[Var<'t, f64>],
+) -> Ctx<'t, f64> {
+    let ctx = Ctx::train(tape, seed);
+    for (p, &v) in params.iter().zip(xs) {
+        ctx.substitute(p, v);
+    }
+    ctx
 }
 
 /// A methods error as an engine error (the checked functions return the engine's).

@@ -10,17 +10,10 @@ use methods::transfer::{
 };
 use ndarray::{array, Ix2};
 use nn::layers::{Activation, Linear};
-use nn::{Ctx, Module, Param};
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::{engine_error, normal};
-
-fn params_of(m: &dyn Module<f64>) -> Vec<Param<f64>> {
-    let mut out = Vec::new();
-    m.visit_params(&mut |_, p| out.push(p.clone()));
-    out
-}
+use super::{engine_error, normal, params_of, pass_with};
 
 /// The Wasserstein penalty of a dense layer (`[4, 6]`: four points of `R⁶`) at `λ = 0.8`, in the
 /// target weight, through a fixed orthonormal GroupSort critic (piecewise linear: the random
@@ -56,10 +49,7 @@ pub(super) fn critic_dual(rng: &mut StdRng) -> Result<Instance> {
     Ok(Instance {
         inputs: params.iter().map(|p| p.value().to_owned()).collect(),
         f: Box::new(move |tape, xs| {
-            let ctx = Ctx::train(tape, 0);
-            for (param, &v) in params.iter().zip(xs) {
-                ctx.substitute(param, v);
-            }
+            let ctx = pass_with(tape, 0, &params, xs);
             critic
                 .mean_gap(&ctx, tape.constant(a.clone()), tape.constant(b.clone()))
                 .map_err(engine_error)
@@ -89,10 +79,7 @@ pub(super) fn critic_gradient_penalty(rng: &mut StdRng) -> Result<Instance> {
     Ok(Instance {
         inputs: params.iter().map(|p| p.value().to_owned()).collect(),
         f: Box::new(move |tape, xs| {
-            let ctx = Ctx::train(tape, 0);
-            for (param, &v) in params.iter().zip(xs) {
-                ctx.substitute(param, v);
-            }
+            let ctx = pass_with(tape, 0, &params, xs);
             gradient_penalty(&critic, &ctx, &p, &q, &eps, 10.0).map_err(engine_error)
         }),
     })
