@@ -397,7 +397,7 @@ fn notes(c: &HypernetConfig) -> Vec<String> {
          wall time of all six per-λ models together (its 5-λ step costs about six per-λ steps), so \
          the seed's \"fraction of the total cost\" is not reproduced in time; it is in target \
          passes (5/6). The hidden softmax as written trains to 0.56–0.65 at λ ≤ 1 per λ and \
-         0.34–0.41 as hypernetworks."
+         0.34–0.41 as hypernetworks at λ ≤ 10."
             .to_owned(),
         "The seed's network writes softmax as the hidden nonlinearity (f = W2ᵀ softmax(W1ᵀx + \
          b1) + b2): run as written (`softmax_*`) and with ReLU (`relu_*`, the authors' code)."
