@@ -10,7 +10,8 @@ use nn::init::Init;
 use nn::layers::Activation;
 use nn::optim::{Adam, AdamConfig, Clipped, GradClip, Optimizer, Sgd, SgdConfig};
 use nn::store::{ModelIdentity, TrainingRecord};
-use nn::train::{evaluate, fit, Silent, TrainConfig};
+use nn::train::{evaluate, fit, BatchLoss, Silent, TrainConfig};
+use nn::Module;
 use rand::Rng;
 use serde::Serialize;
 
@@ -135,38 +136,7 @@ impl Models<'_> {
             lambda,
             config: c.complexity(self.images.train.len()),
         };
-        let mut trained = false;
-        let stored = self.ctx.models().get_or_train(&id, model, |model, resume| {
-            trained = true;
-            let mut sgd = self.optimizer().map_err(to_nn)?;
-            let cfg = self.train_config(&format!("shuffle {name}"), resume);
-            let mut observer = EpochProgress {
-                what: &name,
-                progress,
-            };
-            let curve = fit(
-                model,
-                sgd.as_mut(),
-                &loss,
-                &self.images.train,
-                Some(&self.images.test),
-                &cfg,
-                &mut observer,
-            )?;
-            let test = curve.last().and_then(|r| r.eval);
-            Ok(TrainingRecord { curve, test })
-        })
-        .with_context(|| format!("training {name}"))?;
-        if !trained {
-            for _ in 0..c.epochs {
-                progress.advance(&format!("{name}: loaded"));
-            }
-        }
-        Ok(Trained {
-            stem: stored.stem(),
-            seconds: stored.sidecar.wall_time_s,
-            model: stored.model,
-        })
+        self.stored(&id, &name, model, &loss, Some(&self.images.test), progress)
     }
 
     /// The hypernetwork of `kind`, from the store.
@@ -199,21 +169,45 @@ impl Models<'_> {
             per_batch: c.lambdas_per_batch,
             config: c.complexity(self.images.train.len()),
         };
+        self.stored(&id, &name, model, &loss, None, progress)
+    }
+
+    /// `model` from the store under `id`, trained when it is not there: the configured
+    /// optimiser on `loss` over the training images, evaluated on `test` after each epoch when
+    /// given. A model loaded instead advances `progress` by its epochs, as "loaded".
+    fn stored<M: Module<f32>>(
+        &self,
+        id: &ModelIdentity,
+        name: &str,
+        model: M,
+        loss: &dyn BatchLoss<f32, M>,
+        test: Option<&Dataset<f32>>,
+        progress: &mut Progress,
+    ) -> Result<Trained<M>> {
         let mut trained = false;
-        let stored = self.ctx.models().get_or_train(&id, model, |model, resume| {
+        let stored = self.ctx.models().get_or_train(id, model, |model, resume| {
             trained = true;
-            let mut sgd = self.optimizer().map_err(to_nn)?;
+            let mut optimizer = self.optimizer().map_err(to_nn)?;
             let cfg = self.train_config(&format!("shuffle {name}"), resume);
             let mut observer = EpochProgress {
-                what: &name,
+                what: name,
                 progress,
             };
-            let curve = fit(model, sgd.as_mut(), &loss, &self.images.train, None, &cfg, &mut observer)?;
-            Ok(TrainingRecord { curve, test: None })
+            let curve = fit(
+                model,
+                optimizer.as_mut(),
+                loss,
+                &self.images.train,
+                test,
+                &cfg,
+                &mut observer,
+            )?;
+            let test = curve.last().and_then(|r| r.eval);
+            Ok(TrainingRecord { curve, test })
         })
         .with_context(|| format!("training {name}"))?;
         if !trained {
-            for _ in 0..c.epochs {
+            for _ in 0..self.config.epochs {
                 progress.advance(&format!("{name}: loaded"));
             }
         }
