@@ -84,6 +84,16 @@ pub struct PlotSpec {
     pub x_label: &'static str,
 }
 
+impl PlotSpec {
+    /// The plot of `metric` against the epoch: the curves most experiments record.
+    pub const fn per_epoch(metric: &'static str) -> PlotSpec {
+        PlotSpec {
+            metric,
+            x_label: "epoch",
+        }
+    }
+}
+
 /// An image a run writes into `OUT/NAME/figures/` (through [`RunContext::figures_dir`]),
 /// listed in the report with its caption when the file exists.
 #[derive(Clone, Debug, PartialEq, Eq)]

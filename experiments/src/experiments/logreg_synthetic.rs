@@ -180,10 +180,7 @@ impl Experiment for LogregSynthetic {
 
     fn plots(&self) -> Vec<PlotSpec> {
         ["test_accuracy", "test_cross_entropy", "train_loss"]
-            .map(|metric| PlotSpec {
-                metric,
-                x_label: "epoch",
-            })
+            .map(PlotSpec::per_epoch)
             .to_vec()
     }
 

@@ -353,10 +353,7 @@ impl Experiment for ProbDistillFashionSweep {
 
     fn plots(&self) -> Vec<PlotSpec> {
         ["test_accuracy", "test_cross_entropy"]
-            .map(|metric| PlotSpec {
-                metric,
-                x_label: "epoch",
-            })
+            .map(PlotSpec::per_epoch)
             .to_vec()
     }
 

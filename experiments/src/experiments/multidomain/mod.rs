@@ -369,10 +369,7 @@ impl Experiment for Multidomain {
         let mut plots: Vec<PlotSpec> = PLOTS
             .iter()
             .flat_map(|&(a, c, _)| [a, c])
-            .map(|metric| PlotSpec {
-                metric,
-                x_label: "epoch",
-            })
+            .map(PlotSpec::per_epoch)
             .collect();
         plots.push(PlotSpec {
             metric: SWEEP_ACCURACY,
@@ -382,10 +379,7 @@ impl Experiment for Multidomain {
             metric: SWEEP_CROSS_ENTROPY,
             x_label: "λ (weight of the labels; 1 − λ weighs the teacher)",
         });
-        plots.push(PlotSpec {
-            metric: VAE_ELBO,
-            x_label: "epoch",
-        });
+        plots.push(PlotSpec::per_epoch(VAE_ELBO));
         plots
     }
 

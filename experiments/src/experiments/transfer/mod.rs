@@ -300,10 +300,7 @@ impl Experiment for Transfer {
     }
 
     fn plots(&self) -> Vec<PlotSpec> {
-        let epoch = |metric| PlotSpec {
-            metric,
-            x_label: "epoch",
-        };
+        let epoch = PlotSpec::per_epoch;
         vec![
             epoch("fashion_to_mnist_test_accuracy"),
             epoch("mnist_to_fashion_test_accuracy"),
