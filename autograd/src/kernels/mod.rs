@@ -9,6 +9,7 @@ pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod scratch;
 pub mod simd;
+pub mod transcendental;
 
 pub use gemm::{gemm, gemm_batched, product, product_batched};
 pub use simd::widest;

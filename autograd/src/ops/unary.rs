@@ -36,9 +36,9 @@ pub(crate) enum Unary {
 /// of `x`.
 pub(crate) fn sigmoid<F: Float>(x: F) -> F {
     if x >= F::zero() {
-        F::one() / (F::one() + (-x).exp())
+        F::one() / (F::one() + (-x).exp_elementwise())
     } else {
-        let e = x.exp();
+        let e = x.exp_elementwise();
         e / (F::one() + e)
     }
 }
@@ -68,9 +68,9 @@ impl Unary {
     fn apply<F: Float>(self, x: F) -> F {
         match self {
             Unary::Neg => -x,
-            Unary::Exp => x.exp(),
+            Unary::Exp => x.exp_elementwise(),
             Unary::Log => x.ln(),
-            Unary::Log1p => x.ln_1p(),
+            Unary::Log1p => x.ln_1p_elementwise(),
             Unary::Sqrt => x.sqrt(),
             Unary::Abs => x.abs(),
             Unary::Relu => x.max(F::zero()),
