@@ -10,12 +10,13 @@
 use std::ops::Range;
 
 use autograd::{Tape, Tensor, Var};
-use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat};
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, Ix2, IxDyn};
 use rand::Rng;
 
 use super::likelihood::{Likelihood, Targets};
+use super::linalg::mirror_lower;
 use super::mlp::{forward, NoBiasMlp};
 use crate::{Error, Result};
 
@@ -293,6 +294,10 @@ pub fn for_each_ggn_chunk(
 /// \times P$`), `J` the stacked rows `$S_k[i] J_i$` (one per object and output root: `$N K \times
 /// P$`, built from [`GgnChunk`] as `$J[(i,k), (l, r, c)] = B_{kl}[i, r] a_l[i, c]$`), `$\Lambda_i$`
 /// the output Hessian of the negative log-likelihood. Positive semi-definite by construction.
+///
+/// Only the lower triangle of `$J^{\top} J$` is computed (a symmetric rank-`NK` update, half
+/// the multiplications of the full product) and mirrored into the upper one, so the result is
+/// exactly symmetric.
 pub fn ggn_full(
     teacher: &NoBiasMlp,
     data: &Data<'_>,
@@ -320,16 +325,20 @@ pub fn ggn_full(
                 offset += rows * cols;
             }
         }
-        matmul(
+        triangular::matmul(
             g.as_mut(),
+            BlockStructure::TriangularLower,
             Accum::Add,
             j.transpose(),
+            BlockStructure::Rectangular,
             j.as_ref(),
+            BlockStructure::Rectangular,
             1.0,
             faer::get_global_parallelism(),
         );
         Ok(())
     })?;
+    mirror_lower(&mut g);
     Ok(g)
 }
 
