@@ -8,7 +8,8 @@
 //! The VJP rules are built from tape ops. With `create_graph` they are recorded, so the
 //! gradients are variables that can be differentiated again (Hessian-vector products,
 //! hypergradients through an optimiser step, gradient penalties). Without it, recording is off:
-//! the rules produce constants, which are dropped from the tape once the gradients are read out.
+//! the rules produce constants; each one's value is released as soon as the sweep has used it
+//! (see `Release`), and the nodes are dropped from the tape once the gradients are read out.
 
 use ndarray::{ArrayD, IxDyn};
 
@@ -112,6 +113,7 @@ impl<F: Float> Tape<F> {
         for v in inputs.iter().chain(seed.as_ref()) {
             output.same_tape(v, "grad")?;
         }
+        let mut release = Release::new(self.len(), !create_graph);
         let seed = match seed {
             Some(s) if s.shape() != output.shape() => {
                 return Err(Error::shape(
@@ -129,14 +131,14 @@ impl<F: Float> Tape<F> {
             }
         };
         let n = output.id + 1;
+        let mut wanted = vec![false; n];
+        for v in inputs.iter().filter(|v| v.id < n) {
+            wanted[v.id] = true;
+        }
         let needed = {
             let nodes = self.nodes.borrow();
             if let Some(index) = inputs.iter().position(|v| !nodes[v.id].requires_grad) {
                 return Err(Error::NotDifferentiable { index });
-            }
-            let mut wanted = vec![false; n];
-            for v in inputs.iter().filter(|v| v.id < n) {
-                wanted[v.id] = true;
             }
             // needed[i]: gradient flows through node i to a requested input
             let mut needed = vec![false; n];
@@ -150,6 +152,7 @@ impl<F: Float> Tape<F> {
         let _recording = RecordingGuard::set(self, create_graph);
         let mut grads: Vec<Option<Var<'t, F>>> = vec![None; n];
         grads[output.id] = Some(seed);
+        release.hold(seed.id);
         let mut xs = Vec::new();
         let mut needs = Vec::new();
         for i in (0..n).rev() {
@@ -170,6 +173,7 @@ impl<F: Float> Tape<F> {
             needs.clear();
             needs.extend(ids.iter().map(|&id| needed[id]));
             let y = Var { tape: self, id: i };
+            let mark = self.len();
             let input_grads = op.vjp(&Vjp {
                 x: &xs,
                 y,
@@ -178,12 +182,23 @@ impl<F: Float> Tape<F> {
             })?;
             for ((&id, &need), dx) in ids.iter().zip(&needs).zip(input_grads) {
                 if let (true, Some(dx)) = (need, dx) {
-                    grads[id] = Some(match grads[id] {
+                    let sum = match grads[id] {
                         None => dx,
-                        Some(acc) => acc.try_add(dx)?,
-                    });
+                        Some(acc) => {
+                            let sum = acc.try_add(dx)?;
+                            release.drop(self, acc.id);
+                            sum
+                        }
+                    };
+                    release.hold(sum.id);
+                    grads[id] = Some(sum);
                 }
             }
+            if !wanted[i] {
+                grads[i] = None;
+                release.drop(self, g.id);
+            }
+            release.unheld_since(self, mark);
         }
         Ok(inputs
             .iter()
@@ -192,6 +207,64 @@ impl<F: Float> Tape<F> {
                 None => self.constant(ArrayD::<F>::zeros(IxDyn(&v.shape()))),
             })
             .collect())
+    }
+}
+
+/// The release of a first-order sweep's spent cotangents. Without `create_graph` every node the
+/// sweep appends is a constant that only the sweep can reach: a cotangent held in a slot of
+/// `grads` (possibly several: an `add` passes one cotangent to both inputs), or a temporary of a
+/// VJP rule, dead once the rule returns. So each node appended since `start` carries a count of
+/// the slots holding it, and its value is released (the node stays, empty) when the count is 0
+/// and the sweep has moved past the rule that made it. The values a sweep keeps alive are then
+/// its live cotangents rather than all it ever computed; the forward values, below `start`, are
+/// never touched. With `create_graph` nothing is released: the recorded gradients reference
+/// their intermediates.
+struct Release {
+    start: usize,
+    enabled: bool,
+    /// Per node `start + k`, the number of `grads` slots holding it.
+    held: Vec<u32>,
+}
+
+impl Release {
+    fn new(start: usize, enabled: bool) -> Self {
+        Release {
+            start,
+            enabled,
+            held: Vec::new(),
+        }
+    }
+
+    /// One more slot holds node `id`.
+    fn hold(&mut self, id: usize) {
+        if let Some(k) = id.checked_sub(self.start) {
+            if self.held.len() <= k {
+                self.held.resize(k + 1, 0);
+            }
+            self.held[k] += 1;
+        }
+    }
+
+    /// One slot lets go of node `id`; its value is released when no slot holds it.
+    fn drop<F: Float>(&mut self, tape: &Tape<F>, id: usize) {
+        if let Some(k) = id.checked_sub(self.start) {
+            self.held[k] -= 1;
+            if self.held[k] == 0 && self.enabled {
+                tape.release(id);
+            }
+        }
+    }
+
+    /// Releases every node appended since `mark` (and since `start`) that no slot holds.
+    fn unheld_since<F: Float>(&mut self, tape: &Tape<F>, mark: usize) {
+        if !self.enabled {
+            return;
+        }
+        for id in mark.max(self.start)..tape.len() {
+            if self.held.get(id - self.start).copied().unwrap_or(0) == 0 {
+                tape.release(id);
+            }
+        }
     }
 }
 
@@ -216,4 +289,48 @@ fn check_directions<F: Float>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::array;
+
+    use crate::Tape;
+
+    /// A first-order sweep keeps the values of the cotangents it returns and releases every
+    /// other node it appended, and its gradients are the bits of the recorded sweep (which
+    /// releases nothing), on a graph where one cotangent fills several slots: `x + x` (the
+    /// add's cotangent passed to both of its inputs, then summed) and an intermediate `h` used
+    /// three times.
+    #[test]
+    fn a_first_order_sweep_releases_its_spent_cotangents() {
+        let tape = Tape::<f64>::new();
+        let x = tape.param(array![0.3, -1.2, 2.0]);
+        let w = tape.param(array![1.5, 0.5, -0.7]);
+        let h = x.try_add(x).unwrap().try_mul(w).unwrap().tanh();
+        let y = h.try_mul(h).unwrap().try_add(h.exp()).unwrap().sum();
+        let seed = tape.scalar(1.0);
+        let start = tape.len();
+        let grads = tape.vjp(y, seed, &[x, w], false).unwrap();
+        let mut returned: Vec<usize> = grads.iter().map(|g| g.id()).collect();
+        returned.sort_unstable();
+        returned.dedup();
+        let kept: Vec<usize> = {
+            let nodes = tape.nodes.borrow();
+            (start..nodes.len())
+                .filter(|&id| !nodes[id].value.is_empty())
+                .collect()
+        };
+        assert!(
+            tape.len() - start > 2 * kept.len(),
+            "the sweep appended few nodes"
+        );
+        assert_eq!(kept, returned, "nodes of the sweep still holding a value");
+        let recorded = tape.vjp(y, seed, &[x, w], true).unwrap();
+        for (g, r) in grads.iter().zip(&recorded) {
+            let bits = |v: &crate::Var<'_, f64>| v.value().iter().map(|e| e.to_bits()).collect();
+            let (g, r): (Vec<u64>, Vec<u64>) = (bits(g), bits(r));
+            assert_eq!(g, r);
+        }
+    }
 }

@@ -276,6 +276,17 @@ impl<F: Float> Tape<F> {
         self.nodes.borrow()[id].value.clone()
     }
 
+    /// Frees the value of node `id`, which nothing will read again (the node stays, holding
+    /// an empty array): see `Release` in the backward sweep.
+    pub(crate) fn release(&self, id: usize) {
+        let mut nodes = self.nodes.borrow_mut();
+        debug_assert!(
+            nodes[id].op.is_none(),
+            "only a constant's value is released"
+        );
+        nodes[id].value = Tensor::from_shape_vec(IxDyn(&[0]), Vec::new()).expect("empty");
+    }
+
     pub(crate) fn truncate(&self, len: usize) {
         self.nodes.borrow_mut().truncate(len);
     }
