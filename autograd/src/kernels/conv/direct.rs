@@ -1,0 +1,473 @@
+//! The forward convolution computed directly, without im2col, for `f32` on AVX-512 at stride 1
+//! and no dilation: the path of the many-channel layers ([`applies`]).
+//!
+//! The GEMM path packs `col(x)` — every input value copied `kh·kw` times — into its panels
+//! before the micro-kernel reads them: 15 % of a 32 → 64 channel 3×3 forward's time, on top of
+//! a micro-kernel at its peak. Here the micro-kernel reads the (zero-padded) image itself:
+//!
+//! `y[n, o, p, q] = Σ_c Σ_i Σ_j w[o, c, i, j] · x̃[n, c, p + i, q + j]`,
+//!
+//! `x̃` the image with `pad_h` zero rows above and below and `pad_w` zero columns on each side.
+//! One register block holds [`OC_BLOCK`] = 32 output channels (two 16-lane vectors) of
+//! [`PIXELS`] = 14 consecutive pixels of one output row: 28 accumulators. Per `(c, i, j)` it
+//! loads the 32 weights `w[o₀.., c, i, j]` (packed contiguously once per call), broadcasts each
+//! of the 14 input values `x̃[c, p + i, q₀ + j ..]` and does 28 FMAs: 16 loads per 28 FMAs,
+//! no copy of the input beyond its one padded copy per image.
+//!
+//! **Bits.** Every output is one sum over `(c, i, j)` in that order, whatever the block, task
+//! or thread, so results do not depend on the thread count; they differ from the GEMM path's in
+//! the last bits (its sums run over blocks of `k`), as any two summation orders do.
+
+use std::any::TypeId;
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
+use super::Dims;
+use crate::float::Float;
+use crate::kernels::gemm::Isa;
+use crate::ops::Conv2dGeometry;
+
+/// Output channels of one register block: two 16-lane `f32` vectors.
+const OC_BLOCK: usize = 32;
+
+/// Output pixels of one register block: `2 · 14 = 28` accumulators, the two weight vectors and
+/// a broadcast take 31 of the 32 vector registers.
+const PIXELS: usize = 14;
+
+/// Fewest input channels for the direct path. Each register block ends in 448 scalar moves
+/// (its 32 × 14 results transposed into the `[o, ho, wo]` planes) after `28·c·kh·kw` FMAs at
+/// one a cycle: with 16 channels of a 3×3 kernel the moves are about 11 % of the FMAs' cycles,
+/// at 32 channels 5.5 %. Only the 32 → 64 layer has been measured (`conv_32_64_*` in
+/// `docs/performance.md`); below 16 channels the GEMM path stays, as it was measured there.
+const MIN_CHANNELS: usize = 16;
+
+/// Whether [`conv2d`] serves this convolution: `f32`, stride 1, no dilation, at least
+/// [`MIN_CHANNELS`] input and [`OC_BLOCK`] output channels, on a CPU whose best GEMM path is
+/// AVX-512.
+pub(super) fn applies<F: Float>(g: &Conv2dGeometry, c: usize, o: usize) -> bool {
+    TypeId::of::<F>() == TypeId::of::<f32>()
+        && g.stride == [1, 1]
+        && g.dilation == [1, 1]
+        && c >= MIN_CHANNELS
+        && o >= OC_BLOCK
+        && Isa::best() == Isa::Avx512
+}
+
+/// `y = conv(x, w)` into the uninitialised `y` (`n·o·ho·wo` values, every one written): images
+/// in parallel. `x` is `[n, c, h, w]`, `w` is `[o, c, kh, kw]`, both standard layout.
+///
+/// # Panics
+/// When [`applies`] is false for these arguments.
+pub(super) fn conv2d<F: Float>(
+    x: &[F],
+    w: &[F],
+    y: &mut [MaybeUninit<F>],
+    [n, c, o]: [usize; 3],
+    g: &Conv2dGeometry,
+    d: Dims,
+) {
+    assert!(
+        applies::<F>(g, c, o),
+        "the direct convolution does not apply"
+    );
+    assert_eq!(x.len(), n * c * d.h * d.w, "x is [n, c, h, w]");
+    assert_eq!(w.len(), o * c * d.kh * d.kw, "w is [o, c, kh, kw]");
+    assert_eq!(y.len(), n * o * d.plane(), "y is [n, o, ho, wo]");
+    assert_eq!(
+        [d.ho, d.wo],
+        [
+            d.h + 2 * g.padding[0] + 1 - d.kh,
+            d.w + 2 * g.padding[1] + 1 - d.kw
+        ],
+        "the output size of a stride-1 convolution"
+    );
+    // SAFETY: `applies` checked that `F` is `f32`.
+    let (x, w, y) = unsafe {
+        (
+            std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len()),
+            std::slice::from_raw_parts(w.as_ptr().cast::<f32>(), w.len()),
+            std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<MaybeUninit<f32>>(), y.len()),
+        )
+    };
+    let taps = d.kh * d.kw;
+    let blocks = o.div_ceil(OC_BLOCK);
+    // packed[b][c][i][j][l] = w[b·32 + l, c, i, j], zero for the channels past o
+    let mut packed = vec![0f32; blocks * c * taps * OC_BLOCK];
+    for (oc, filter) in w.chunks_exact(c * taps).enumerate() {
+        let (b, l) = (oc / OC_BLOCK, oc % OC_BLOCK);
+        for (t, &v) in filter.iter().enumerate() {
+            packed[(b * c * taps + t) * OC_BLOCK + l] = v;
+        }
+    }
+    let (hp, wp) = (d.h + 2 * g.padding[0], d.w + 2 * g.padding[1]);
+    y.par_chunks_mut(o * d.plane())
+        .zip(x.par_chunks(c * d.h * d.w))
+        .for_each(|(yn, xn)| {
+            let mut padded = vec![0f32; c * hp * wp];
+            for (dst, src) in padded
+                .chunks_exact_mut(hp * wp)
+                .zip(xn.chunks_exact(d.h * d.w))
+            {
+                for (r, row) in src.chunks_exact(d.w).enumerate() {
+                    let at = (r + g.padding[0]) * wp + g.padding[1];
+                    dst[at..at + d.w].copy_from_slice(row);
+                }
+            }
+            let image = Image {
+                x: &padded,
+                plane: hp * wp,
+                wp,
+                c,
+                kh: d.kh,
+                kw: d.kw,
+            };
+            for b in 0..blocks {
+                let weights = &packed[b * c * taps * OC_BLOCK..][..c * taps * OC_BLOCK];
+                let channels = OC_BLOCK.min(o - b * OC_BLOCK);
+                for p in 0..d.ho {
+                    for q0 in (0..d.wo).step_by(PIXELS) {
+                        let pixels = PIXELS.min(d.wo - q0);
+                        let mut out = [[0f32; OC_BLOCK]; PIXELS];
+                        // SAFETY: `applies` checked AVX-512F; the block reads rows p..p+kh and
+                        // columns q0..q0+pixels+kw−1 of the padded planes, inside them since
+                        // ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1.
+                        unsafe { block(&image, weights, p * wp + q0, pixels, &mut out) };
+                        for (l, plane) in yn
+                            .chunks_exact_mut(d.plane())
+                            .skip(b * OC_BLOCK)
+                            .take(channels)
+                            .enumerate()
+                        {
+                            let row = &mut plane[p * d.wo + q0..][..pixels];
+                            for (v, pixel) in row.iter_mut().zip(&out) {
+                                v.write(pixel[l]);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Whether [`input_grad`] serves the input gradient of this convolution (`c` input and `o`
+/// output channels): the forward of [`conv2d`] with the roles of `c` and `o` exchanged applies,
+/// and the padding is at most `kh − 1`, `kw − 1` (so that `ḡ` needs no cropping).
+pub(super) fn applies_to_input_grad<F: Float>(
+    g: &Conv2dGeometry,
+    c: usize,
+    o: usize,
+    d: Dims,
+) -> bool {
+    applies::<F>(g, o, c) && g.padding[0] < d.kh && g.padding[1] < d.kw
+}
+
+/// `x̄ = convᵀ(ḡ, w)` into the uninitialised `x̄` (`n·c·h·w` values) for the convolution of
+/// geometry `g` and sizes `d`: at stride 1 and no dilation the transpose is itself a
+/// convolution, of `ḡ` padded by `kh − 1 − pad_h`, `kw − 1 − pad_w`, with the filters
+/// exchanged and turned by 180°, `w'[c, o, i, j] = w[o, c, kh − 1 − i, kw − 1 − j]`:
+///
+/// `x̄[n, c, a, e] = Σ_o Σ_{p, q} ḡ[n, o, p, q] · w[o, c, a + pad_h − p, e + pad_w − q]`
+/// `= Σ_o Σ_{i, j} w'[c, o, i, j] · ḡ̃[n, o, a + i, e + j]`, `ḡ̃` the padded `ḡ`.
+///
+/// # Panics
+/// When [`applies_to_input_grad`] is false for these arguments.
+pub(super) fn input_grad<F: Float>(
+    gy: &[F],
+    w: &[F],
+    x: &mut [MaybeUninit<F>],
+    [n, c, o]: [usize; 3],
+    g: &Conv2dGeometry,
+    d: Dims,
+) {
+    assert!(
+        applies_to_input_grad::<F>(g, c, o, d),
+        "the direct input gradient does not apply"
+    );
+    let taps = d.kh * d.kw;
+    let mut turned = vec![F::zero(); c * o * taps];
+    for (oc, filters) in w.chunks_exact(c * taps).enumerate() {
+        for (ic, filter) in filters.chunks_exact(taps).enumerate() {
+            for (t, &v) in filter.iter().enumerate() {
+                turned[(ic * o + oc) * taps + (taps - 1 - t)] = v;
+            }
+        }
+    }
+    let transposed = Conv2dGeometry {
+        stride: [1, 1],
+        padding: [d.kh - 1 - g.padding[0], d.kw - 1 - g.padding[1]],
+        dilation: [1, 1],
+    };
+    let sizes = Dims {
+        h: d.ho,
+        w: d.wo,
+        kh: d.kh,
+        kw: d.kw,
+        ho: d.h,
+        wo: d.w,
+    };
+    conv2d(gy, &turned, x, [n, o, c], &transposed, sizes);
+}
+
+/// One padded image: `c` planes of `plane = hp·wp` values, rows of `wp`; the kernel's size.
+struct Image<'a> {
+    x: &'a [f32],
+    plane: usize,
+    wp: usize,
+    c: usize,
+    kh: usize,
+    kw: usize,
+}
+
+/// One register block of `pixels ≤ 14` pixels, starting at offset `at` of every padded plane,
+/// into `out[pixel][channel]`.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and the block must read inside the planes: `at + (kh − 1)·wp
+/// + pixels − 1 + kw − 1 < plane`.
+#[target_feature(enable = "avx512f")]
+unsafe fn block(
+    image: &Image<'_>,
+    weights: &[f32],
+    at: usize,
+    pixels: usize,
+    out: &mut [[f32; OC_BLOCK]; PIXELS],
+) {
+    // a constant pixel count per instance, so that the accumulators stay in registers
+    macro_rules! dispatch {
+        ($($u:literal)*) => {
+            match pixels {
+                $($u => unsafe { block_of::<$u>(image, weights, at, out) },)*
+                _ => unreachable!("1 ≤ pixels ≤ {PIXELS}"),
+            }
+        };
+    }
+    dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
+}
+
+/// [`block`] for `U` pixels.
+///
+/// # Safety
+/// As for [`block`].
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn block_of<const U: usize>(
+    image: &Image<'_>,
+    weights: &[f32],
+    at: usize,
+    out: &mut [[f32; OC_BLOCK]; PIXELS],
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm512_setzero_ps(); 2]; U];
+    let mut wt = weights.as_ptr();
+    for ch in 0..image.c {
+        let plane = image.x.as_ptr().add(ch * image.plane + at);
+        for i in 0..image.kh {
+            let row = plane.add(i * image.wp);
+            for j in 0..image.kw {
+                let (w0, w1) = (_mm512_loadu_ps(wt), _mm512_loadu_ps(wt.add(16)));
+                wt = wt.add(OC_BLOCK);
+                for u in 0..U {
+                    let v = _mm512_set1_ps(*row.add(u + j));
+                    acc[u][0] = _mm512_fmadd_ps(v, w0, acc[u][0]);
+                    acc[u][1] = _mm512_fmadd_ps(v, w1, acc[u][1]);
+                }
+            }
+        }
+    }
+    for u in 0..U {
+        _mm512_storeu_ps(out[u].as_mut_ptr(), acc[u][0]);
+        _mm512_storeu_ps(out[u].as_mut_ptr().add(16), acc[u][1]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The direct kernels against index-by-index `f64` loops, within the rounding bound of an
+    //! `f32` sum, on geometries that cover partial pixel and channel blocks, kernels of 1, 3 and
+    //! 5 taps a side, and padding from none to `kh − 1`; and the same bits at any thread count.
+    use std::mem::MaybeUninit;
+
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::{applies, applies_to_input_grad, conv2d, input_grad};
+    use crate::kernels::conv::Dims;
+    use crate::ops::Conv2dGeometry;
+
+    /// `[n, c, o, h, w, k, pad]`.
+    const CASES: [[usize; 7]; 5] = [
+        [2, 32, 64, 14, 14, 3, 1],
+        [1, 17, 40, 9, 20, 3, 0],
+        [2, 16, 33, 7, 5, 5, 2],
+        [1, 40, 48, 6, 31, 1, 0],
+        [3, 33, 32, 4, 4, 3, 2],
+    ];
+
+    struct Case {
+        n: usize,
+        c: usize,
+        o: usize,
+        g: Conv2dGeometry,
+        d: Dims,
+    }
+
+    fn case([n, c, o, h, w, k, pad]: [usize; 7]) -> Case {
+        let g = Conv2dGeometry {
+            stride: [1, 1],
+            padding: [pad, pad],
+            dilation: [1, 1],
+        };
+        let (ho, wo) = (h + 2 * pad + 1 - k, w + 2 * pad + 1 - k);
+        let d = Dims {
+            h,
+            w,
+            kh: k,
+            kw: k,
+            ho,
+            wo,
+        };
+        Case { n, c, o, g, d }
+    }
+
+    fn random(len: usize, rng: &mut StdRng) -> Vec<f32> {
+        (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+    }
+
+    /// `(Σ_t a_t b_t, Σ_t |a_t b_t|)` of the forward at one output, in `f64`.
+    fn forward_at(t: &Case, x: &[f32], w: &[f32], [b, oc, p, q]: [usize; 4]) -> (f64, f64) {
+        let (d, pad) = (t.d, t.g.padding);
+        let (mut sum, mut abs) = (0.0, 0.0);
+        for ic in 0..t.c {
+            for i in 0..d.kh {
+                for j in 0..d.kw {
+                    let (a, e) = (
+                        (p + i) as isize - pad[0] as isize,
+                        (q + j) as isize - pad[1] as isize,
+                    );
+                    if a < 0 || e < 0 || a >= d.h as isize || e >= d.w as isize {
+                        continue;
+                    }
+                    let xv = x[((b * t.c + ic) * d.h + a as usize) * d.w + e as usize] as f64;
+                    let wv = w[((oc * t.c + ic) * d.kh + i) * d.kw + j] as f64;
+                    sum += xv * wv;
+                    abs += (xv * wv).abs();
+                }
+            }
+        }
+        (sum, abs)
+    }
+
+    /// The rounding bound of a sum of `terms` `f32` products accumulated in `f32` (each product
+    /// exact in an FMA, each addition rounded): `terms · 2⁻²⁴ · Σ|aᵢbᵢ|`.
+    fn bound(terms: usize, abs: f64) -> f64 {
+        terms as f64 * f64::from(f32::EPSILON) / 2.0 * abs
+    }
+
+    fn run(out_len: usize, f: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
+        let mut y: Vec<f32> = Vec::with_capacity(out_len);
+        f(&mut y.spare_capacity_mut()[..out_len]);
+        // SAFETY: the kernels write every value (what the comparisons below then check).
+        unsafe { y.set_len(out_len) };
+        y
+    }
+
+    #[test]
+    fn the_direct_kernels_match_the_f64_loops() {
+        if !applies::<f32>(&case(CASES[0]).g, 16, 32) {
+            eprintln!("SKIPPED: no AVX-512 on this CPU, the direct kernels do not run here");
+            return;
+        }
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut input_grads = 0;
+        for spec in CASES {
+            let t = case(spec);
+            let d = t.d;
+            let x = random(t.n * t.c * d.h * d.w, &mut rng);
+            let w = random(t.o * t.c * d.kh * d.kw, &mut rng);
+            let y = run(t.n * t.o * d.ho * d.wo, |y| {
+                conv2d(&x, &w, y, [t.n, t.c, t.o], &t.g, d)
+            });
+            let terms = t.c * d.kh * d.kw;
+            for (idx, &got) in y.iter().enumerate() {
+                let (q, p) = (idx % d.wo, idx / d.wo % d.ho);
+                let (oc, b) = (idx / (d.wo * d.ho) % t.o, idx / (d.wo * d.ho * t.o));
+                let (want, abs) = forward_at(&t, &x, &w, [b, oc, p, q]);
+                let err = (f64::from(got) - want).abs();
+                assert!(
+                    err <= bound(terms, abs),
+                    "{spec:?} y[{b}, {oc}, {p}, {q}]: {got} vs {want}"
+                );
+            }
+            if !applies_to_input_grad::<f32>(&t.g, t.c, t.o, d) {
+                continue;
+            }
+            // x̄ against ⟨ḡ, ∂y/∂x⟩ summed by hand: x̄[b, c, a, e] = Σ_{o, p, q} ḡ[b, o, p, q]·w[o, c, i, j]
+            let gy = random(t.n * t.o * d.ho * d.wo, &mut rng);
+            let gx = run(t.n * t.c * d.h * d.w, |x| {
+                input_grad(&gy, &w, x, [t.n, t.c, t.o], &t.g, d)
+            });
+            let mut want = vec![(0.0f64, 0.0f64); gx.len()];
+            for (idx, &gv) in gy.iter().enumerate() {
+                let (q, p) = (idx % d.wo, idx / d.wo % d.ho);
+                let (oc, b) = (idx / (d.wo * d.ho) % t.o, idx / (d.wo * d.ho * t.o));
+                for ic in 0..t.c {
+                    for i in 0..d.kh {
+                        for j in 0..d.kw {
+                            let (a, e) = (
+                                (p + i) as isize - t.g.padding[0] as isize,
+                                (q + j) as isize - t.g.padding[1] as isize,
+                            );
+                            if a < 0 || e < 0 || a >= d.h as isize || e >= d.w as isize {
+                                continue;
+                            }
+                            let at = ((b * t.c + ic) * d.h + a as usize) * d.w + e as usize;
+                            let term = f64::from(gv)
+                                * f64::from(w[((oc * t.c + ic) * d.kh + i) * d.kw + j]);
+                            want[at].0 += term;
+                            want[at].1 += term.abs();
+                        }
+                    }
+                }
+            }
+            let terms = t.o * d.kh * d.kw;
+            for (at, (&got, &(sum, abs))) in gx.iter().zip(&want).enumerate() {
+                let err = (f64::from(got) - sum).abs();
+                assert!(err <= bound(terms, abs), "{spec:?} x̄[{at}]: {got} vs {sum}");
+            }
+            input_grads += 1;
+        }
+        assert_eq!(input_grads, 3, "the cases with at least 32 input channels");
+    }
+
+    #[test]
+    fn the_direct_kernels_give_the_same_bits_at_any_thread_count() {
+        let t = case(CASES[0]);
+        if !applies::<f32>(&t.g, t.c, t.o) {
+            eprintln!("SKIPPED: no AVX-512 on this CPU, the direct kernels do not run here");
+            return;
+        }
+        let d = t.d;
+        let mut rng = StdRng::seed_from_u64(5);
+        let x = random(t.n * t.c * d.h * d.w, &mut rng);
+        let w = random(t.o * t.c * d.kh * d.kw, &mut rng);
+        let gy = random(t.n * t.o * d.ho * d.wo, &mut rng);
+        let both = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let y = run(t.n * t.o * d.ho * d.wo, |y| {
+                    conv2d(&x, &w, y, [t.n, t.c, t.o], &t.g, d)
+                });
+                let gx = run(t.n * t.c * d.h * d.w, |x| {
+                    input_grad(&gy, &w, x, [t.n, t.c, t.o], &t.g, d)
+                });
+                let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                (bits(&y), bits(&gx))
+            })
+        };
+        assert_eq!(both(1), both(3));
+    }
+}
