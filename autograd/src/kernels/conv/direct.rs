@@ -19,6 +19,8 @@
 //! the last bits (its sums run over blocks of `k`), as any two summation orders do.
 
 use std::any::TypeId;
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
@@ -104,16 +106,18 @@ pub(super) fn conv2d<F: Float>(
     y.par_chunks_mut(o * d.plane())
         .zip(x.par_chunks(c * d.h * d.w))
         .for_each(|(yn, xn)| {
-            let mut padded = vec![0f32; c * hp * wp];
-            for (dst, src) in padded
-                .chunks_exact_mut(hp * wp)
-                .zip(xn.chunks_exact(d.h * d.w))
-            {
-                for (r, row) in src.chunks_exact(d.w).enumerate() {
-                    let at = (r + g.padding[0]) * wp + g.padding[1];
-                    dst[at..at + d.w].copy_from_slice(row);
+            // every value written once: the zero rows and columns, and the image's rows
+            let [ph, pw] = g.padding;
+            let mut padded = Vec::with_capacity(c * hp * wp);
+            for src in xn.chunks_exact(d.h * d.w) {
+                padded.resize(padded.len() + ph * wp + pw, 0.0);
+                for row in src.chunks_exact(d.w) {
+                    padded.extend_from_slice(row);
+                    padded.resize(padded.len() + 2 * pw, 0.0);
                 }
+                padded.resize(padded.len() + ph * wp - pw, 0.0);
             }
+            debug_assert_eq!(padded.len(), c * hp * wp);
             let image = Image {
                 x: &padded,
                 plane: hp * wp,
@@ -125,25 +129,20 @@ pub(super) fn conv2d<F: Float>(
             for b in 0..blocks {
                 let weights = &packed[b * c * taps * OC_BLOCK..][..c * taps * OC_BLOCK];
                 let channels = OC_BLOCK.min(o - b * OC_BLOCK);
+                let out = Out {
+                    // SAFETY: block b's first channel plane lies inside this image's output.
+                    y: unsafe { yn.as_mut_ptr().add(b * OC_BLOCK * d.plane()) }.cast::<f32>(),
+                    plane: d.plane(),
+                    channels,
+                };
                 for p in 0..d.ho {
                     for q0 in (0..d.wo).step_by(PIXELS) {
                         let pixels = PIXELS.min(d.wo - q0);
-                        let mut out = [[0f32; OC_BLOCK]; PIXELS];
                         // SAFETY: `applies` checked AVX-512F; the block reads rows p..p+kh and
                         // columns q0..q0+pixels+kw−1 of the padded planes, inside them since
-                        // ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1.
-                        unsafe { block(&image, weights, p * wp + q0, pixels, &mut out) };
-                        for (l, plane) in yn
-                            .chunks_exact_mut(d.plane())
-                            .skip(b * OC_BLOCK)
-                            .take(channels)
-                            .enumerate()
-                        {
-                            let row = &mut plane[p * d.wo + q0..][..pixels];
-                            for (v, pixel) in row.iter_mut().zip(&out) {
-                                v.write(pixel[l]);
-                            }
-                        }
+                        // ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1, and writes pixels
+                        // p·wo + q0 .. + pixels of its channels' planes.
+                        unsafe { block(&image, weights, p * wp + q0, pixels, &out, p * d.wo + q0) };
                     }
                 }
             }
@@ -219,25 +218,34 @@ struct Image<'a> {
     kw: usize,
 }
 
-/// One register block of `pixels ≤ 14` pixels, starting at offset `at` of every padded plane,
-/// into `out[pixel][channel]`.
+/// Where a block's results go: `channels ≤ 32` planes of `plane` values from `y` on (its block
+/// of output channels in one image's `[o, ho, wo]` output).
+struct Out {
+    y: *mut f32,
+    plane: usize,
+    channels: usize,
+}
+
+/// One register block of `pixels ≤ 14` pixels, reading offset `at` of every padded plane on,
+/// writing offset `to` of every output plane on.
 ///
 /// # Safety
-/// The CPU must support AVX-512F, and the block must read inside the planes: `at + (kh − 1)·wp
-/// + pixels − 1 + kw − 1 < plane`.
+/// The CPU must support AVX-512F; the block must read inside the planes, `at + (kh − 1)·wp +
+/// pixels − 1 + kw − 1 < plane`, and write inside the output, `to + pixels ≤ out.plane`.
 #[target_feature(enable = "avx512f")]
 unsafe fn block(
     image: &Image<'_>,
     weights: &[f32],
     at: usize,
     pixels: usize,
-    out: &mut [[f32; OC_BLOCK]; PIXELS],
+    out: &Out,
+    to: usize,
 ) {
     // a constant pixel count per instance, so that the accumulators stay in registers
     macro_rules! dispatch {
         ($($u:literal)*) => {
             match pixels {
-                $($u => unsafe { block_of::<$u>(image, weights, at, out) },)*
+                $($u => unsafe { block_of::<$u>(image, weights, at, out, to) },)*
                 _ => unreachable!("1 ≤ pixels ≤ {PIXELS}"),
             }
         };
@@ -245,7 +253,8 @@ unsafe fn block(
     dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
 }
 
-/// [`block`] for `U` pixels.
+/// [`block`] for `U` pixels. The accumulators hold a pixel's 32 channels each; two 16 × 16
+/// transposes in registers turn them into each channel's `U` pixels, one masked store a channel.
 ///
 /// # Safety
 /// As for [`block`].
@@ -255,9 +264,9 @@ unsafe fn block_of<const U: usize>(
     image: &Image<'_>,
     weights: &[f32],
     at: usize,
-    out: &mut [[f32; OC_BLOCK]; PIXELS],
+    out: &Out,
+    to: usize,
 ) {
-    use std::arch::x86_64::*;
     let mut acc = [[_mm512_setzero_ps(); 2]; U];
     let mut wt = weights.as_ptr();
     for ch in 0..image.c {
@@ -275,10 +284,58 @@ unsafe fn block_of<const U: usize>(
             }
         }
     }
-    for u in 0..U {
-        _mm512_storeu_ps(out[u].as_mut_ptr(), acc[u][0]);
-        _mm512_storeu_ps(out[u].as_mut_ptr().add(16), acc[u][1]);
+    let mask: __mmask16 = (1 << U) - 1;
+    for half in 0..2 {
+        let mut rows = [_mm512_setzero_ps(); 16];
+        for u in 0..U {
+            rows[u] = acc[u][half];
+        }
+        let columns = transpose16(rows);
+        for l in 0..16.min(out.channels.saturating_sub(16 * half)) {
+            let dst = out.y.add((16 * half + l) * out.plane + to);
+            _mm512_mask_storeu_ps(dst, mask, columns[l]);
+        }
     }
+}
+
+/// The transpose of a 16 × 16 block held as 16 rows: `out[j]` lane `i` = `rows[i]` lane `j`.
+/// Four rounds of in-register shuffles (32-bit pairs, 64-bit pairs, then 128-bit quarters twice),
+/// 64 instructions where moving the 256 values through memory takes 512.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
+    // rows (2k, 2k+1) interleaved by 32-bit elements
+    let mut t = [_mm512_setzero_ps(); 16];
+    for k in 0..8 {
+        t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    // then by 64-bit pairs: each 128-bit quarter of u[4g + m] holds column 4q + m of rows 4g..4g+4
+    let mut u = [_mm512_setzero_ps(); 16];
+    for g in 0..4 {
+        let (a, b, c, d) = (t[4 * g], t[4 * g + 1], t[4 * g + 2], t[4 * g + 3]);
+        let pd = _mm512_castps_pd;
+        u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(a), pd(c)));
+        u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(a), pd(c)));
+        u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(b), pd(d)));
+        u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(b), pd(d)));
+    }
+    // quarters: gather quarter q of the four groups into one vector, in two rounds
+    let mut v = [_mm512_setzero_ps(); 16];
+    for m in 0..4 {
+        v[m] = _mm512_shuffle_f32x4::<0x88>(u[m], u[4 + m]);
+        v[4 + m] = _mm512_shuffle_f32x4::<0xdd>(u[m], u[4 + m]);
+        v[8 + m] = _mm512_shuffle_f32x4::<0x88>(u[8 + m], u[12 + m]);
+        v[12 + m] = _mm512_shuffle_f32x4::<0xdd>(u[8 + m], u[12 + m]);
+    }
+    let mut out = [_mm512_setzero_ps(); 16];
+    for m in 0..4 {
+        out[m] = _mm512_shuffle_f32x4::<0x88>(v[m], v[8 + m]);
+        out[8 + m] = _mm512_shuffle_f32x4::<0xdd>(v[m], v[8 + m]);
+        out[4 + m] = _mm512_shuffle_f32x4::<0x88>(v[4 + m], v[12 + m]);
+        out[12 + m] = _mm512_shuffle_f32x4::<0xdd>(v[4 + m], v[12 + m]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -291,7 +348,7 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
-    use super::{applies, applies_to_input_grad, conv2d, input_grad};
+    use super::{applies, applies_to_input_grad, conv2d, input_grad, transpose16};
     use crate::kernels::conv::Dims;
     use crate::ops::Conv2dGeometry;
 
@@ -438,6 +495,28 @@ mod tests {
             input_grads += 1;
         }
         assert_eq!(input_grads, 3, "the cases with at least 32 input channels");
+    }
+
+    #[test]
+    fn transpose16_transposes() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            eprintln!("SKIPPED: no AVX-512 on this CPU");
+            return;
+        }
+        let m: Vec<f32> = (0..256).map(|v| v as f32).collect();
+        // SAFETY: AVX-512F checked above; each load reads 16 of the 256 values.
+        let out = unsafe {
+            let rows =
+                std::array::from_fn(|i| std::arch::x86_64::_mm512_loadu_ps(m[16 * i..].as_ptr()));
+            transpose16(rows)
+        };
+        for (j, column) in out.iter().enumerate() {
+            let mut lanes = [0f32; 16];
+            // SAFETY: as above, 16 values stored.
+            unsafe { std::arch::x86_64::_mm512_storeu_ps(lanes.as_mut_ptr(), *column) };
+            let want: Vec<f32> = (0..16).map(|i| m[16 * i + j]).collect();
+            assert_eq!(lanes.to_vec(), want, "column {j}");
+        }
     }
 
     #[test]

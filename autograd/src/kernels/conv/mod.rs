@@ -38,6 +38,7 @@
 use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
 mod direct;
 mod output;
 mod panels;
@@ -281,6 +282,7 @@ pub(crate) fn conv2d<F: Float>(
     }
     pool::keep_warm();
     let x = x.as_slice().expect("tape values are contiguous");
+    #[cfg(target_arch = "x86_64")]
     if direct::applies::<F>(g, c, o) {
         let mut y: Vec<F> = Vec::with_capacity(n * o * plane);
         let ws = w.as_slice().expect("tape values are contiguous");
@@ -364,6 +366,7 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     }
     pool::keep_warm();
     let gy = gy.as_slice().expect("tape values are contiguous");
+    #[cfg(target_arch = "x86_64")]
     if direct::applies_to_input_grad::<F>(g, c, o, d) {
         let mut x: Vec<F> = Vec::with_capacity(n * c * d.h * d.w);
         let ws = w.as_slice().expect("tape values are contiguous");
