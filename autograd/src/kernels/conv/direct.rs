@@ -8,11 +8,17 @@
 //! `y[n, o, p, q] = Σ_c Σ_i Σ_j w[o, c, i, j] · x̃[n, c, p + i, q + j]`,
 //!
 //! `x̃` the image with `pad_h` zero rows above and below and `pad_w` zero columns on each side.
-//! One register block holds [`OC_BLOCK`] = 32 output channels (two 16-lane vectors) of
-//! [`PIXELS`] = 14 consecutive pixels of one output row: 28 accumulators. Per `(c, i, j)` it
-//! loads the 32 weights `w[o₀.., c, i, j]` (packed contiguously once per call), broadcasts each
-//! of the 14 input values `x̃[c, p + i, q₀ + j ..]` and does 28 FMAs: 16 loads per 28 FMAs,
-//! no copy of the input beyond its one padded copy per image.
+//! One register block holds [`OC_BLOCK`] = 16 output channels (one vector) of [`PIXELS`] = 14
+//! consecutive pixels in each of [`ROWS`] = 2 output rows: 28 accumulators. Per `(c, i, j)` it
+//! loads the 16 weights `w[o₀.., c, i, j]` (packed contiguously once per call) and does 28
+//! FMAs, each with its input value `x̃[c, p + r + i, q₀ + u + j]` broadcast from memory inside
+//! the FMA: one vector load and 28 scalar loads per 28 FMAs, and no copy of the input beyond
+//! its one padded copy per image. The results, one vector of 16 channels per pixel, are
+//! transposed in registers into each channel's row of pixels and stored.
+//!
+//! An earlier block of 32 channels × 14 pixels (two weight vectors, each broadcast used twice,
+//! so kept in a register by a separate shuffle) ran the 32 → 64 forward at 204 GFLOP/s on two
+//! Zen 4 threads; this one at 211–213.
 //!
 //! **Bits.** Every output is one sum over `(c, i, j)` in that order, whatever the block, task
 //! or thread, so results do not depend on the thread count; they differ from the GEMM path's in
@@ -30,18 +36,20 @@ use crate::float::Float;
 use crate::kernels::gemm::Isa;
 use crate::ops::Conv2dGeometry;
 
-/// Output channels of one register block: two 16-lane `f32` vectors.
-const OC_BLOCK: usize = 32;
+/// Output channels of one register block: one 16-lane `f32` vector.
+const OC_BLOCK: usize = 16;
 
-/// Output pixels of one register block: `2 · 14 = 28` accumulators, the two weight vectors and
-/// a broadcast take 31 of the 32 vector registers.
+/// Output pixels of one row of a register block; a block takes [`ROWS`] rows of them.
 const PIXELS: usize = 14;
 
-/// Fewest input channels for the direct path. Each register block ends in 448 scalar moves
-/// (its 32 × 14 results transposed into the `[o, ho, wo]` planes) after `28·c·kh·kw` FMAs at
-/// one a cycle: with 16 channels of a 3×3 kernel the moves are about 11 % of the FMAs' cycles,
-/// at 32 channels 5.5 %. Only the 32 → 64 layer has been measured (`conv_32_64_*` in
-/// `docs/performance.md`); below 16 channels the GEMM path stays, as it was measured there.
+/// Output rows of one register block: `2 · 14 = 28` accumulators, one weight vector.
+const ROWS: usize = 2;
+
+/// Fewest input channels for the direct path. A block's epilogue (per row a 16 × 16 transpose,
+/// 64 shuffles, and 16 masked stores) is small beside its `28·c·kh·kw` FMAs once the reduction
+/// is long: 4,032 FMAs for 16 channels of a 3×3 kernel. Only the 32 → 64 layer has been
+/// measured (`conv_32_64_*` in `docs/performance.md`); below 16 channels (LeNet's layers) the
+/// GEMM path stays, as measured there.
 const MIN_CHANNELS: usize = 16;
 
 /// Whether [`conv2d`] serves this convolution: `f32`, stride 1, no dilation, at least
@@ -94,7 +102,7 @@ pub(super) fn conv2d<F: Float>(
     };
     let taps = d.kh * d.kw;
     let blocks = o.div_ceil(OC_BLOCK);
-    // packed[b][c][i][j][l] = w[b·32 + l, c, i, j], zero for the channels past o
+    // packed[b][c][i][j][l] = w[b·16 + l, c, i, j], zero for the channels past o
     let mut packed = vec![0f32; blocks * c * taps * OC_BLOCK];
     for (oc, filter) in w.chunks_exact(c * taps).enumerate() {
         let (b, l) = (oc / OC_BLOCK, oc % OC_BLOCK);
@@ -133,16 +141,19 @@ pub(super) fn conv2d<F: Float>(
                     // SAFETY: block b's first channel plane lies inside this image's output.
                     y: unsafe { yn.as_mut_ptr().add(b * OC_BLOCK * d.plane()) }.cast::<f32>(),
                     plane: d.plane(),
+                    ho: d.ho,
                     channels,
                 };
-                for p in 0..d.ho {
+                for p in (0..d.ho).step_by(ROWS) {
+                    let rows = ROWS.min(d.ho - p);
                     for q0 in (0..d.wo).step_by(PIXELS) {
                         let pixels = PIXELS.min(d.wo - q0);
-                        // SAFETY: `applies` checked AVX-512F; the block reads rows p..p+kh and
-                        // columns q0..q0+pixels+kw−1 of the padded planes, inside them since
-                        // ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1, and writes pixels
-                        // p·wo + q0 .. + pixels of its channels' planes.
-                        unsafe { block(&image, weights, p * wp + q0, pixels, &out, p * d.wo + q0) };
+                        let (at, to) = (p * wp + q0, p * d.wo + q0);
+                        // SAFETY: `applies` checked AVX-512F; the block reads rows
+                        // p..p+rows−1+kh and columns q0..q0+pixels+kw−1 of the padded planes,
+                        // inside them since ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1,
+                        // and writes its rows' pixels q0..q0+pixels of its channels' planes.
+                        unsafe { block(&image, weights, [at, to], [rows, pixels], &out) };
                     }
                 }
             }
@@ -218,82 +229,87 @@ struct Image<'a> {
     kw: usize,
 }
 
-/// Where a block's results go: `channels ≤ 32` planes of `plane` values from `y` on (its block
-/// of output channels in one image's `[o, ho, wo]` output).
+/// Where a block's results go: `channels ≤ 16` planes of `plane = ho·wo` values from `y` on (its
+/// block of output channels in one image's `[o, ho, wo]` output).
 struct Out {
     y: *mut f32,
     plane: usize,
+    ho: usize,
     channels: usize,
 }
 
-/// One register block of `pixels ≤ 14` pixels, reading offset `at` of every padded plane on,
-/// writing offset `to` of every output plane on.
+/// One register block: `rows ≤ 2` output rows of `pixels ≤ 14` pixels each, reading offset
+/// `at` of every padded plane on (row `r` at `at + r·wp`), writing offset `to` of every output
+/// plane on (row `r` at `to + r·wo`, `wo = plane / ho`).
 ///
 /// # Safety
-/// The CPU must support AVX-512F; the block must read inside the planes, `at + (kh − 1)·wp +
-/// pixels − 1 + kw − 1 < plane`, and write inside the output, `to + pixels ≤ out.plane`.
+/// The CPU must support AVX-512F; the block must read inside the planes, `at + (rows − 1 + kh
+/// − 1)·wp + pixels − 1 + kw − 1 < plane`, and write inside the output planes.
 #[target_feature(enable = "avx512f")]
 unsafe fn block(
     image: &Image<'_>,
     weights: &[f32],
-    at: usize,
-    pixels: usize,
+    [at, to]: [usize; 2],
+    [rows, pixels]: [usize; 2],
     out: &Out,
-    to: usize,
 ) {
-    // a constant pixel count per instance, so that the accumulators stay in registers
+    // constant row and pixel counts per instance, so that the accumulators stay in registers
     macro_rules! dispatch {
         ($($u:literal)*) => {
-            match pixels {
-                $($u => unsafe { block_of::<$u>(image, weights, at, out, to) },)*
-                _ => unreachable!("1 ≤ pixels ≤ {PIXELS}"),
+            match (rows, pixels) {
+                $((2, $u) => unsafe { block_of::<2, $u>(image, weights, at, out, to) },)*
+                $((1, $u) => unsafe { block_of::<1, $u>(image, weights, at, out, to) },)*
+                _ => unreachable!("1 ≤ rows ≤ {ROWS}, 1 ≤ pixels ≤ {PIXELS}"),
             }
         };
     }
     dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
 }
 
-/// [`block`] for `U` pixels. The accumulators hold a pixel's 32 channels each; two 16 × 16
-/// transposes in registers turn them into each channel's `U` pixels, one masked store a channel.
+/// [`block`] for `R` rows of `U` pixels. Per `(c, i, j)`: one load of the 16 weights, then per
+/// pixel one FMA with the input value broadcast (used once, so the compiler folds the broadcast
+/// into the FMA's memory operand: no shuffle, only a load). Each row's accumulators hold a
+/// pixel's 16 channels; a 16 × 16 transpose in registers turns them into each channel's `U`
+/// pixels, one masked store a channel.
 ///
 /// # Safety
 /// As for [`block`].
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
-unsafe fn block_of<const U: usize>(
+unsafe fn block_of<const R: usize, const U: usize>(
     image: &Image<'_>,
     weights: &[f32],
     at: usize,
     out: &Out,
     to: usize,
 ) {
-    let mut acc = [[_mm512_setzero_ps(); 2]; U];
+    let mut acc = [[_mm512_setzero_ps(); U]; R];
     let mut wt = weights.as_ptr();
     for ch in 0..image.c {
         let plane = image.x.as_ptr().add(ch * image.plane + at);
         for i in 0..image.kh {
             let row = plane.add(i * image.wp);
             for j in 0..image.kw {
-                let (w0, w1) = (_mm512_loadu_ps(wt), _mm512_loadu_ps(wt.add(16)));
+                let w = _mm512_loadu_ps(wt);
                 wt = wt.add(OC_BLOCK);
-                for u in 0..U {
-                    let v = _mm512_set1_ps(*row.add(u + j));
-                    acc[u][0] = _mm512_fmadd_ps(v, w0, acc[u][0]);
-                    acc[u][1] = _mm512_fmadd_ps(v, w1, acc[u][1]);
+                for r in 0..R {
+                    let row = row.add(r * image.wp + j);
+                    for u in 0..U {
+                        acc[r][u] = _mm512_fmadd_ps(_mm512_set1_ps(*row.add(u)), w, acc[r][u]);
+                    }
                 }
             }
         }
     }
     let mask: __mmask16 = (1 << U) - 1;
-    for half in 0..2 {
-        let mut rows = [_mm512_setzero_ps(); 16];
-        for u in 0..U {
-            rows[u] = acc[u][half];
-        }
-        let columns = transpose16(rows);
-        for l in 0..16.min(out.channels.saturating_sub(16 * half)) {
-            let dst = out.y.add((16 * half + l) * out.plane + to);
-            _mm512_mask_storeu_ps(dst, mask, columns[l]);
+    let wo = out.plane / out.ho;
+    for r in 0..R {
+        let mut pixels = [_mm512_setzero_ps(); 16];
+        pixels[..U].copy_from_slice(&acc[r]);
+        let channels = transpose16(pixels);
+        for l in 0..out.channels {
+            let dst = out.y.add(l * out.plane + to + r * wo);
+            _mm512_mask_storeu_ps(dst, mask, channels[l]);
         }
     }
 }
@@ -494,7 +510,11 @@ mod tests {
             }
             input_grads += 1;
         }
-        assert_eq!(input_grads, 3, "the cases with at least 32 input channels");
+        assert_eq!(
+            input_grads,
+            CASES.len(),
+            "every case has 16 channels or more on each side"
+        );
     }
 
     #[test]
