@@ -1,5 +1,6 @@
-//! 2-D convolution kernels by im2col + GEMM. Layouts: input `x[n, c, h, w]`, weight
-//! `w[o, c, kh, kw]`, output `y[n, o, ho, wo]`.
+//! 2-D convolution kernels by im2col + GEMM, and for the many-channel `f32` layers on AVX-512
+//! directly (see below). Layouts: input `x[n, c, h, w]`, weight `w[o, c, kh, kw]`, output
+//! `y[n, o, ho, wo]`.
 //!
 //! `col(x[n])` is the `(c·kh·kw) × (ho·wo)` matrix whose column `(p, q)` holds the input patch
 //! read by output pixel `(p, q)`:
