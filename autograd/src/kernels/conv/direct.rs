@@ -114,51 +114,86 @@ pub(super) fn conv2d<F: Float>(
     y.par_chunks_mut(o * d.plane())
         .zip(x.par_chunks(c * d.h * d.w))
         .for_each(|(yn, xn)| {
-            // every value written once: the zero rows and columns, and the image's rows
-            let [ph, pw] = g.padding;
-            let mut padded = Vec::with_capacity(c * hp * wp);
-            for src in xn.chunks_exact(d.h * d.w) {
-                padded.resize(padded.len() + ph * wp + pw, 0.0);
-                for row in src.chunks_exact(d.w) {
-                    padded.extend_from_slice(row);
-                    padded.resize(padded.len() + 2 * pw, 0.0);
-                }
-                padded.resize(padded.len() + ph * wp - pw, 0.0);
-            }
-            debug_assert_eq!(padded.len(), c * hp * wp);
-            let image = Image {
-                x: &padded,
-                plane: hp * wp,
-                wp,
-                c,
-                kh: d.kh,
-                kw: d.kw,
-            };
-            for b in 0..blocks {
-                let weights = &packed[b * c * taps * OC_BLOCK..][..c * taps * OC_BLOCK];
-                let channels = OC_BLOCK.min(o - b * OC_BLOCK);
-                let out = Out {
-                    // SAFETY: block b's first channel plane lies inside this image's output.
-                    y: unsafe { yn.as_mut_ptr().add(b * OC_BLOCK * d.plane()) }.cast::<f32>(),
-                    plane: d.plane(),
-                    ho: d.ho,
-                    channels,
-                };
-                for p in (0..d.ho).step_by(ROWS) {
-                    let rows = ROWS.min(d.ho - p);
-                    for q0 in (0..d.wo).step_by(PIXELS) {
-                        let pixels = PIXELS.min(d.wo - q0);
-                        let (at, to) = (p * wp + q0, p * d.wo + q0);
-                        // SAFETY: `applies` checked AVX-512F; the block reads rows
-                        // p..p+rows−1+kh and columns q0..q0+pixels+kw−1 of the padded planes,
-                        // inside them since ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1,
-                        // and writes its rows' pixels q0..q0+pixels of its channels' planes.
-                        unsafe { block(&image, weights, [at, to], [rows, pixels], &out) };
+            with_padded(c, [hp, wp], g.padding, |padded| {
+                // only the interior: the zero rows and columns stay from the buffer's creation
+                for (dst, src) in padded
+                    .chunks_exact_mut(hp * wp)
+                    .zip(xn.chunks_exact(d.h * d.w))
+                {
+                    for (r, row) in src.chunks_exact(d.w).enumerate() {
+                        let at = (r + g.padding[0]) * wp + g.padding[1];
+                        dst[at..at + d.w].copy_from_slice(row);
                     }
                 }
-            }
+                let image = Image {
+                    x: padded,
+                    plane: hp * wp,
+                    wp,
+                    c,
+                    kh: d.kh,
+                    kw: d.kw,
+                };
+                for b in 0..blocks {
+                    let weights = &packed[b * c * taps * OC_BLOCK..][..c * taps * OC_BLOCK];
+                    let channels = OC_BLOCK.min(o - b * OC_BLOCK);
+                    let out = Out {
+                        // SAFETY: block b's first channel plane lies inside this image's output.
+                        y: unsafe { yn.as_mut_ptr().add(b * OC_BLOCK * d.plane()) }.cast::<f32>(),
+                        plane: d.plane(),
+                        ho: d.ho,
+                        channels,
+                    };
+                    for p in (0..d.ho).step_by(ROWS) {
+                        let rows = ROWS.min(d.ho - p);
+                        for q0 in (0..d.wo).step_by(PIXELS) {
+                            let pixels = PIXELS.min(d.wo - q0);
+                            let (at, to) = (p * wp + q0, p * d.wo + q0);
+                            // SAFETY: `applies` checked AVX-512F; the block reads rows
+                            // p..p+rows−1+kh and columns q0..q0+pixels+kw−1 of the padded planes,
+                            // inside them since ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1,
+                            // and writes its rows' pixels q0..q0+pixels of its channels' planes.
+                            unsafe { block(&image, weights, [at, to], [rows, pixels], &out) };
+                        }
+                    }
+                }
+            });
         });
 }
+
+/// Runs `f` on this thread's buffer for `c` zero-padded planes of `hp × wp` with `pad` zero rows
+/// and columns: zeroed when it is made for a new shape, and kept for the shape (a training step
+/// calls the kernel with the same few shapes every time: a layer's forward and its input
+/// gradient; the last [`PADDED_SHAPES`] shapes are kept). Callers write only the interior of
+/// each plane, so the padding stays zero.
+fn with_padded<R>(
+    c: usize,
+    [hp, wp]: [usize; 2],
+    pad: [usize; 2],
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    type Buffers = Vec<([usize; 5], Vec<f32>)>;
+    thread_local! {
+        static PADDED: std::cell::RefCell<Buffers> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    PADDED.with(|cell| {
+        let mut buffers = cell.borrow_mut();
+        let shape = [c, hp, wp, pad[0], pad[1]];
+        let at = match buffers.iter().position(|(s, _)| *s == shape) {
+            Some(at) => at,
+            None => {
+                if buffers.len() == PADDED_SHAPES {
+                    buffers.remove(0);
+                }
+                buffers.push((shape, vec![0.0; c * hp * wp]));
+                buffers.len() - 1
+            }
+        };
+        f(&mut buffers[at].1)
+    })
+}
+
+/// How many shapes of padded buffers a thread keeps ([`with_padded`]).
+const PADDED_SHAPES: usize = 4;
 
 /// Whether [`input_grad`] serves the input gradient of this convolution (`c` input and `o`
 /// output channels): the forward of [`conv2d`] with the roles of `c` and `o` exchanged applies,
