@@ -10,7 +10,7 @@
 
 use std::mem::MaybeUninit;
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+use ndarray::{Array, ArrayD, ArrayViewD, Dimension, IxDyn, Zip};
 use rayon::prelude::*;
 
 use super::pool;
@@ -121,18 +121,34 @@ fn zip_general<F: Float>(
 /// buffer. Writing into fresh memory rather than into a zero-filled array saves a pass over
 /// the output: measured on a `[128, 6, 28, 28]` f32 product, 95 µs instead of 161 µs.
 ///
+/// The kernels' outputs of other ranks (the convolution's `[n, o, ho, wo]`) are made the same
+/// way, through [`written`].
+///
 /// # Safety
 /// `write` must initialise every element of the slice it is given.
 unsafe fn written_array<F: Float>(
     shape: &[usize],
     write: impl FnOnce(&mut [MaybeUninit<F>]),
 ) -> ArrayD<F> {
-    let len = shape.iter().product();
+    // SAFETY: the caller's promise, passed on.
+    unsafe { written(IxDyn(shape), write) }
+}
+
+/// [`written_array`] for an array of any dimension type: a standard-layout array of `shape`
+/// whose elements `write` stores into its uninitialised buffer.
+///
+/// # Safety
+/// `write` must initialise every element of the slice it is given.
+pub(crate) unsafe fn written<F: Float, D: Dimension>(
+    shape: D,
+    write: impl FnOnce(&mut [MaybeUninit<F>]),
+) -> Array<F, D> {
+    let len = shape.size();
     let mut data = Vec::with_capacity(len);
     write(&mut data.spare_capacity_mut()[..len]);
     // SAFETY: the caller's `write` has initialised all `len` elements.
     unsafe { data.set_len(len) };
-    ArrayD::from_shape_vec(IxDyn(shape), data).expect("length matches the shape")
+    Array::from_shape_vec(shape, data).expect("length matches the shape")
 }
 
 /// Which operands run along a block of output axes: `true` where the operand has the block's

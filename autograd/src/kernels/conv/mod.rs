@@ -36,7 +36,7 @@
 //! The `col` buffers are the thread's reusable scratch buffer ([`super::scratch`]): a training
 //! step calls these kernels with the same shapes every time.
 
-use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2};
+use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewMut2, Ix4};
 use rayon::prelude::*;
 
 #[cfg(target_arch = "x86_64")]
@@ -46,6 +46,7 @@ mod panels;
 
 use self::output::GroupedOutput;
 use self::panels::{GroupTables, ImplicitColumns, PanelTable};
+use super::elementwise::written;
 use super::gemm;
 use super::pool;
 use super::scratch::{self, Slot};
@@ -285,19 +286,13 @@ pub(crate) fn conv2d<F: Float>(
     let x = x.as_slice().expect("tape values are contiguous");
     #[cfg(target_arch = "x86_64")]
     if direct::applies::<F>(g, c, o) {
-        let mut y: Vec<F> = Vec::with_capacity(n * o * plane);
         let ws = w.as_slice().expect("tape values are contiguous");
-        direct::conv2d(
-            x,
-            ws,
-            &mut y.spare_capacity_mut()[..n * o * plane],
-            [n, c, o],
-            g,
-            d,
-        );
-        // SAFETY: `direct::conv2d` wrote every one of the n·o·ho·wo values.
-        unsafe { y.set_len(n * o * plane) };
-        return Array4::from_shape_vec((n, o, d.ho, d.wo), y).expect("length n·o·ho·wo");
+        // SAFETY: `direct::conv2d` writes every one of the n·o·ho·wo values.
+        return unsafe {
+            written(Ix4(n, o, d.ho, d.wo), |y| {
+                direct::conv2d(x, ws, y, [n, c, o], g, d)
+            })
+        };
     }
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let kernel = gemm::best_kernel_for::<F>(o);
@@ -369,13 +364,13 @@ pub(crate) fn conv2d_input_grad<F: Float>(
     let gy = gy.as_slice().expect("tape values are contiguous");
     #[cfg(target_arch = "x86_64")]
     if direct::applies_to_input_grad::<F>(g, c, o, d) {
-        let mut x: Vec<F> = Vec::with_capacity(n * c * d.h * d.w);
         let ws = w.as_slice().expect("tape values are contiguous");
-        let out = &mut x.spare_capacity_mut()[..n * c * d.h * d.w];
-        direct::input_grad(gy, ws, out, [n, c, o], g, d);
-        // SAFETY: `direct::input_grad` wrote every one of the n·c·h·w values.
-        unsafe { x.set_len(n * c * d.h * d.w) };
-        return Array4::from_shape_vec((n, c, d.h, d.w), x).expect("length n·c·h·w");
+        // SAFETY: `direct::input_grad` writes every one of the n·c·h·w values.
+        return unsafe {
+            written(Ix4(n, c, d.h, d.w), |x| {
+                direct::input_grad(gy, ws, x, [n, c, o], g, d)
+            })
+        };
     }
     let w2 = w.into_shape_with_order((o, k)).expect("contiguous");
     let kernel = gemm::best_kernel::<F>();
