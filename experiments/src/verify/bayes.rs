@@ -115,16 +115,12 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::{run_guarded, Kind};
+    use crate::verify::assert_requirements_pass;
 
     #[test]
     fn every_bayes_check_is_a_passing_requirement() {
         let all = checks();
         assert_eq!(all.len(), 7);
-        for c in &all {
-            assert_eq!(c.kind(), Kind::Requirement, "{}", c.name());
-            let o = run_guarded(c.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", c.name()));
-            assert!(o.passed, "{} failed:\n{}", c.name(), o.detail);
-        }
+        assert_requirements_pass(&all);
     }
 }

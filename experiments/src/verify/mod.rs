@@ -223,6 +223,17 @@ pub fn run_guarded(check: &dyn Check) -> Result<Outcome, String> {
     }
 }
 
+/// Asserts that every one of `checks` is a requirement and passes, naming the one that does
+/// not: the test each module of checks runs on its own list.
+#[cfg(test)]
+pub(crate) fn assert_requirements_pass(checks: &[Box<dyn Check>]) {
+    for c in checks {
+        assert_eq!(c.kind(), Kind::Requirement, "{}", c.name());
+        let o = run_guarded(c.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", c.name()));
+        assert!(o.passed, "{} failed:\n{}", c.name(), o.detail);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,17 +104,13 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::{run_guarded, Kind};
+    use crate::verify::assert_requirements_pass;
 
     /// Every S0 check is a requirement and passes.
     #[test]
     fn every_check_passes() {
         let all = checks();
         assert_eq!(all.len(), 6);
-        for c in &all {
-            let o = run_guarded(c.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", c.name()));
-            assert_eq!(c.kind(), Kind::Requirement, "{}", c.name());
-            assert!(o.passed, "{} failed:\n{}", c.name(), o.detail);
-        }
+        assert_requirements_pass(&all);
     }
 }

@@ -57,16 +57,12 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::{run_guarded, Kind};
+    use crate::verify::assert_requirements_pass;
 
     #[test]
     fn the_s1_checks_are_requirements_and_pass() {
         let all = checks();
         assert_eq!(all.len(), 3);
-        for c in &all {
-            assert_eq!(c.kind(), Kind::Requirement, "{}", c.name());
-            let o = run_guarded(c.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", c.name()));
-            assert!(o.passed, "{} failed:\n{}", c.name(), o.detail);
-        }
+        assert_requirements_pass(&all);
     }
 }

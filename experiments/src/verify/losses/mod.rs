@@ -315,11 +315,7 @@ mod tests {
 
     #[test]
     fn every_loss_passes_at_both_orders() {
-        for c in checks() {
-            let o = super::super::run_guarded(c.as_ref())
-                .unwrap_or_else(|e| panic!("{}: {e}", c.name()));
-            assert!(o.passed, "{}: {}", c.name(), o.detail);
-        }
+        crate::verify::assert_requirements_pass(&checks());
     }
 
     /// The premise of the `prob_distill` instance: no `g_k` at `T0 = 2` near the clamp of
