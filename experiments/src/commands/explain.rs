@@ -25,26 +25,12 @@ pub fn explain_command(name: Option<&str>) -> Result<()> {
         }
         Some(name) => {
             if let Some(layer_name) = name.strip_prefix("layer/") {
-                let Some(layer) = LAYERS.iter().find(|l| l.name == layer_name) else {
-                    bail!("no layer named {layer_name:?} in the layer table; `distillery explain` lists them");
-                };
-                let (text, passed) = explain_layer(layer)?;
-                print!("{text}");
-                if !passed {
-                    bail!("the gradient check of layer/{layer_name} failed");
-                }
-                return Ok(());
+                let layer = named(LAYERS, |l| l.name, layer_name, "layer")?;
+                return print_checked(explain_layer(layer)?, name);
             }
             if let Some(loss_name) = name.strip_prefix("loss/") {
-                let Some(l) = LOSSES.iter().find(|l| l.name == loss_name) else {
-                    bail!("no loss named {loss_name:?} in the loss table; `distillery explain` lists them");
-                };
-                let (text, passed) = explain_loss(l)?;
-                print!("{text}");
-                if !passed {
-                    bail!("the gradient check of loss/{loss_name} failed");
-                }
-                return Ok(());
+                let l = named(LOSSES, |l| l.name, loss_name, "loss")?;
+                return print_checked(explain_loss(l)?, name);
             }
             let name = name.strip_prefix("op/").unwrap_or(name);
             let Some(entry) = find(name) else {
@@ -62,14 +48,28 @@ pub fn explain_command(name: Option<&str>) -> Result<()> {
                     "no op named {name:?} in the op table{hint}; `distillery explain` lists them"
                 );
             };
-            let (text, passed) = explain(entry)?;
-            print!("{text}");
-            if !passed {
-                bail!("the gradient check of {name} failed");
-            }
-            Ok(())
+            print_checked(explain(entry)?, name)
         }
     }
+}
+
+/// The entry of `table` called `name`, or an error naming the table (`what`: "layer", "loss").
+fn named<'a, T>(table: &'a [T], key: fn(&T) -> &str, name: &str, what: &str) -> Result<&'a T> {
+    match table.iter().find(|e| key(e) == name) {
+        Some(entry) => Ok(entry),
+        None => {
+            bail!("no {what} named {name:?} in the {what} table; `distillery explain` lists them")
+        }
+    }
+}
+
+/// Prints an explanation, and fails when its live gradient check (of `name`) did not pass.
+fn print_checked((text, passed): (String, bool), name: &str) -> Result<()> {
+    print!("{text}");
+    if !passed {
+        bail!("the gradient check of {name} failed");
+    }
+    Ok(())
 }
 
 /// Every name, whether it is a primitive or a composite, and its formula.
