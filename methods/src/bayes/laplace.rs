@@ -220,11 +220,13 @@ pub fn laplace<'a>(
             let mut c = match cfg.curvature {
                 Curvature::Hessian => {
                     report.hvps = p * x.nrows().div_ceil(batch);
-                    hessian_full(teacher, &data, lik, batch)?
+                    let mut h = hessian_full(teacher, &data, lik, batch)?;
+                    report.asymmetry = symmetrize(&mut h);
+                    h
                 }
+                // exactly symmetric as built (its lower triangle mirrored): nothing to measure
                 Curvature::Ggn => ggn_full(teacher, &data, lik, batch)?,
             };
-            report.asymmetry = symmetrize(&mut c);
             for i in 0..p {
                 c[(i, i)] += alpha;
             }
