@@ -28,6 +28,7 @@ use std::any::TypeId;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -102,29 +103,17 @@ pub(super) fn conv2d<F: Float>(
     };
     let taps = d.kh * d.kw;
     let blocks = o.div_ceil(OC_BLOCK);
-    // packed[b][c][i][j][l] = w[b·16 + l, c, i, j], zero for the channels past o
-    let mut packed = vec![0f32; blocks * c * taps * OC_BLOCK];
-    for (oc, filter) in w.chunks_exact(c * taps).enumerate() {
-        let (b, l) = (oc / OC_BLOCK, oc % OC_BLOCK);
-        for (t, &v) in filter.iter().enumerate() {
-            packed[(b * c * taps + t) * OC_BLOCK + l] = v;
-        }
-    }
+    // Each block of 16 filters is packed by the first thread that needs it; the threads start
+    // at different blocks, so that they pack in parallel rather than one packing all while the
+    // others wait. The order of the blocks does not change any result.
+    let packed: Vec<OnceLock<Vec<f32>>> = (0..blocks).map(|_| OnceLock::new()).collect();
     let (hp, wp) = (d.h + 2 * g.padding[0], d.w + 2 * g.padding[1]);
     y.par_chunks_mut(o * d.plane())
         .zip(x.par_chunks(c * d.h * d.w))
         .for_each(|(yn, xn)| {
             with_padded(c, [hp, wp], g.padding, |padded| {
-                // only the interior: the zero rows and columns stay from the buffer's creation
-                for (dst, src) in padded
-                    .chunks_exact_mut(hp * wp)
-                    .zip(xn.chunks_exact(d.h * d.w))
-                {
-                    for (r, row) in src.chunks_exact(d.w).enumerate() {
-                        let at = (r + g.padding[0]) * wp + g.padding[1];
-                        dst[at..at + d.w].copy_from_slice(row);
-                    }
-                }
+                // SAFETY: `applies` checked AVX-512F.
+                unsafe { copy_interior(xn, padded, [d.h, d.w], [hp, wp], g.padding) };
                 let image = Image {
                     x: padded,
                     plane: hp * wp,
@@ -133,8 +122,11 @@ pub(super) fn conv2d<F: Float>(
                     kh: d.kh,
                     kw: d.kw,
                 };
-                for b in 0..blocks {
-                    let weights = &packed[b * c * taps * OC_BLOCK..][..c * taps * OC_BLOCK];
+                let first = rayon::current_thread_index().unwrap_or(0);
+                for b in (0..blocks).map(|k| (k + first) % blocks) {
+                    // SAFETY: `applies` checked AVX-512F.
+                    let weights =
+                        packed[b].get_or_init(|| unsafe { pack_block(w, o, c * taps, b) });
                     let channels = OC_BLOCK.min(o - b * OC_BLOCK);
                     let out = Out {
                         // SAFETY: block b's first channel plane lies inside this image's output.
@@ -158,6 +150,78 @@ pub(super) fn conv2d<F: Float>(
                 }
             });
         });
+}
+
+/// Block `b` of the filters `w` (`o` rows of `k = c·kh·kw` values) as [`block`] reads them:
+/// `packed[t][l] = w[16·b + l, t]` for `t < k`, zero for the channels `16·b + l ≥ o`. Each
+/// 16 × 16 tile goes through the registers ([`transpose16`]).
+#[target_feature(enable = "avx512f")]
+fn pack_block(w: &[f32], o: usize, k: usize, b: usize) -> Vec<f32> {
+    assert!(
+        w.len() == o * k && b * OC_BLOCK < o,
+        "w is [o, k], b one of its blocks"
+    );
+    let mut packed = Vec::with_capacity(k * OC_BLOCK);
+    let dst = packed.spare_capacity_mut().as_mut_ptr().cast::<f32>();
+    let filters = &w[b * OC_BLOCK * k..][..(o - b * OC_BLOCK).min(OC_BLOCK) * k];
+    for t0 in (0..k).step_by(OC_BLOCK) {
+        let width = OC_BLOCK.min(k - t0);
+        let mask = lanes(width);
+        let mut rows = [_mm512_setzero_ps(); OC_BLOCK];
+        for (row, filter) in rows.iter_mut().zip(filters.chunks_exact(k)) {
+            // SAFETY: filter[t0..t0 + width] lies inside the filter.
+            *row = unsafe { _mm512_maskz_loadu_ps(mask, filter.as_ptr().add(t0)) };
+        }
+        for (j, column) in transpose16(rows).iter().take(width).enumerate() {
+            // SAFETY: (t0 + j)·16 + 16 ≤ k·16, the capacity.
+            unsafe { _mm512_storeu_ps(dst.add((t0 + j) * OC_BLOCK), *column) };
+        }
+    }
+    // SAFETY: the loop stored every one of the k columns' 16 values.
+    unsafe { packed.set_len(k * OC_BLOCK) };
+    packed
+}
+
+/// The mask of the first `n ≤ 16` lanes.
+fn lanes(n: usize) -> __mmask16 {
+    debug_assert!(n <= OC_BLOCK);
+    ((1u32 << n) - 1) as __mmask16
+}
+
+/// Copies the `c` planes of `x` (`h × w` each) into the interiors of the `hp × wp` planes of
+/// `padded`, `pad` rows and columns in; the border is not touched (it stays zero from the
+/// buffer's creation, [`with_padded`]). Each row moves in masked
+/// 16-lane loads and stores (a 14-value row is one of each, where `copy_from_slice` called
+/// `memmove`).
+#[target_feature(enable = "avx512f")]
+fn copy_interior(
+    x: &[f32],
+    padded: &mut [f32],
+    [h, w]: [usize; 2],
+    [hp, wp]: [usize; 2],
+    pad: [usize; 2],
+) {
+    assert!(
+        h + 2 * pad[0] == hp && w + 2 * pad[1] == wp,
+        "the padded sizes"
+    );
+    assert_eq!(x.len() / (h * w) * hp * wp, padded.len(), "as many planes");
+    for (dst, src) in padded.chunks_exact_mut(hp * wp).zip(x.chunks_exact(h * w)) {
+        for (r, row) in src.chunks_exact(w).enumerate() {
+            let to = &mut dst[(r + pad[0]) * wp + pad[1]..][..w];
+            for (d, s) in to.chunks_mut(OC_BLOCK).zip(row.chunks(OC_BLOCK)) {
+                let mask = lanes(s.len());
+                // SAFETY: the mask covers s.len() = d.len() values of each.
+                unsafe {
+                    _mm512_mask_storeu_ps(
+                        d.as_mut_ptr(),
+                        mask,
+                        _mm512_maskz_loadu_ps(mask, s.as_ptr()),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Runs `f` on this thread's buffer for `c` zero-padded planes of `hp × wp` with `pad` zero rows
