@@ -8,24 +8,28 @@
 //! `y[n, o, p, q] = Σ_c Σ_i Σ_j w[o, c, i, j] · x̃[n, c, p + i, q + j]`,
 //!
 //! `x̃` the image with `pad_h` zero rows above and below and `pad_w` zero columns on each side.
-//! One register block holds [`OC_BLOCK`] = 16 output channels (one vector) of [`PIXELS`] = 14
-//! consecutive pixels in each of [`ROWS`] = 2 output rows: 28 accumulators. Per `(c, i, j)` it
-//! loads the 16 weights `w[o₀.., c, i, j]` (packed contiguously once per call) and does 28
-//! FMAs, each with its input value `x̃[c, p + r + i, q₀ + u + j]` broadcast from memory inside
-//! the FMA: one vector load and 28 scalar loads per 28 FMAs, and no copy of the input beyond
-//! its one padded copy per image. The results, one vector of 16 channels per pixel, are
-//! transposed in registers into each channel's row of pixels and stored. The taps whose input
-//! lies in the zero border are skipped ([`Image::edges`]): 9.3 % of the FMAs of a 3 × 3 kernel
-//! with padding 1 on 14 × 14 images.
+//! A register block holds 28 accumulators: 16 output channels (one vector of weights) of
+//! [`PIXELS`] = 14 consecutive pixels in each of [`ROWS`] = 2 output rows ([`Shape::Tall`]), or
+//! 32 channels (two vectors) of 14 pixels in one row ([`Shape::Wide`]). Per `(c, i, j)` it
+//! loads the weights `w[o₀.., c, i, j]` (packed contiguously once per call, 16 channels a
+//! block) and broadcasts each input value `x̃[c, p + r + i, q₀ + u + j]` it reads into one FMA
+//! per weight vector: no copy of the input beyond its one padded copy per image. The results,
+//! one vector of 16 channels per pixel, are transposed in registers into each channel's row of
+//! pixels and stored. The taps whose input lies in the zero border are skipped
+//! ([`Image::edges`]): 9.3 % of the FMAs of a 3 × 3 kernel with padding 1 on 14 × 14 images.
 //!
-//! An earlier block of 32 channels × 14 pixels (two weight vectors, each broadcast used twice,
-//! so kept in a register by a separate shuffle) ran the 32 → 64 forward at 204 GFLOP/s on two
-//! Zen 4 threads; this one at 211–213 computing the border's zero products, 233 skipping them
-//! (one thread: 111.8 → 122.7, where the machine's FMA peak is 117: the skipped FMAs count in
-//! the nominal `2·n·o·ho·wo·c·kh·kw` FLOP).
+//! Which shape runs depends on the core ([`Shape::best`]). The tall block needs one load per
+//! FMA (28 broadcasts and a weight vector per 28 FMAs), the wide one 16 per 28. Zen 4 issues
+//! one 512-bit FMA per cycle, so the tall block's loads are free: the 32 → 64 forward ran at
+//! 204 GFLOP/s on two Zen 4 threads in wide blocks, 211–213 in tall ones computing the border's
+//! zero products, 233 skipping them (one thread: 111.8 → 122.7, where the machine's FMA peak is
+//! 117: the skipped FMAs count in the nominal `2·n·o·ho·wo·c·kh·kw` FLOP). An Intel core with
+//! two 512-bit FMA pipes needs two loads per cycle to feed tall blocks: there the wide ones ran
+//! it at 305–312 GFLOP/s against 262–263 (two threads; one thread 156 against 139; the
+//! machine's FMA peak 435 and 217).
 //!
-//! **Bits.** Every output is one sum over `(c, i, j)` in that order, whatever the block, task
-//! or thread, so results do not depend on the thread count; they differ from the GEMM path's in
+//! **Bits.** Every output is one sum over `(c, i, j)` in that order, whatever the block, its
+//! shape, the task or thread, so results do not depend on the thread count; they differ from the GEMM path's in
 //! the last bits (its sums run over blocks of `k`), as any two summation orders do. A skipped
 //! border product is `0 · w`, nothing to add, unless `w` is infinite or NaN: there the GEMM path
 //! (and this one, at a border pixel it does not skip) gives NaN and the skip gives the sum of
@@ -44,14 +48,82 @@ use crate::float::Float;
 use crate::kernels::gemm::Isa;
 use crate::ops::Conv2dGeometry;
 
-/// Output channels of one register block: one 16-lane `f32` vector.
+/// Output channels of one weight vector: 16 `f32` lanes. A register block holds one or two.
 const OC_BLOCK: usize = 16;
 
-/// Output pixels of one row of a register block; a block takes [`ROWS`] rows of them.
+/// Output pixels of one row of a register block.
 const PIXELS: usize = 14;
 
-/// Output rows of one register block: `2 · 14 = 28` accumulators, one weight vector.
+/// Most output rows of a register block ([`Shape::Tall`]).
 const ROWS: usize = 2;
+
+/// The shape of a register block, 28 accumulators either way. Per tap `(c, i, j)` a block
+/// loads its weight vectors and broadcasts each input value it reads into the FMAs of all of
+/// them; the shapes differ in loads per FMA, which matters on a core that issues two 512-bit
+/// FMAs per cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// 16 channels (one weight vector) × 2 rows of 14 pixels: 1 weight load and 28 broadcasts
+    /// (folded into the FMAs as memory operands) per 28 FMAs. On Zen 4, which executes a
+    /// 512-bit FMA as two 256-bit halves, one FMA issues per cycle and its one load rides along:
+    /// 233 GFLOP/s on two threads for the 32 → 64 forward (`docs/performance.md`).
+    Tall,
+    /// 32 channels (two weight vectors) × 1 row of 14 pixels: 2 weight loads and 14 broadcasts,
+    /// each feeding two FMAs, per 28 FMAs. A core with two full-width 512-bit FMA pipes (Intel's
+    /// AVX-512 cores, Zen 5) needs two loads per cycle to feed [`Shape::Tall`], and about one
+    /// here.
+    Wide,
+}
+
+impl Shape {
+    /// Both shapes, for the tests.
+    #[cfg(test)]
+    const ALL: [Shape; 2] = [Shape::Tall, Shape::Wide];
+
+    /// [`Shape::Tall`] on Zen 4 (AMD family 19h, the only AVX-512 family that executes its
+    /// 512-bit FMAs in two halves), [`Shape::Wide`] on any other CPU (detected once).
+    fn best() -> Shape {
+        static BEST: OnceLock<Shape> = OnceLock::new();
+        *BEST.get_or_init(|| if is_zen4() { Shape::Tall } else { Shape::Wide })
+    }
+
+    /// Weight vectors (16 channels each) of a full block.
+    fn vectors(self) -> usize {
+        match self {
+            Shape::Tall => 1,
+            Shape::Wide => 2,
+        }
+    }
+
+    /// Output rows of a full block.
+    fn rows(self) -> usize {
+        match self {
+            Shape::Tall => ROWS,
+            Shape::Wide => 1,
+        }
+    }
+}
+
+/// Whether this CPU is an AMD family 19h core (Zen 3 and Zen 4; of the two only Zen 4 has
+/// AVX-512, the only case in which [`Shape::best`] asks).
+fn is_zen4() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // CPUID leaves 0 (the vendor) and 1 (the signature) exist on every x86-64 CPU
+        let (vendor, signature) = (__cpuid(0), __cpuid(1));
+        let amd = [vendor.ebx, vendor.edx, vendor.ecx] == [0x6874_7541, 0x6974_6e65, 0x444d_4163];
+        // the family: base family (bits 8..12) plus extended family (bits 20..28) when base is 15
+        let base = (signature.eax >> 8) & 0xf;
+        let family = if base == 0xf {
+            base + ((signature.eax >> 20) & 0xff)
+        } else {
+            base
+        };
+        amd && family == 0x19
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
 
 /// Fewest input channels for the direct path. A block's epilogue (per row a 16 × 16 transpose,
 /// 64 shuffles, and 16 masked stores) is small beside its `28·c·kh·kw` FMAs once the reduction
@@ -85,6 +157,20 @@ pub(super) fn conv2d<F: Float>(
     g: &Conv2dGeometry,
     d: Dims,
 ) {
+    conv2d_with(Shape::best(), x, w, y, [n, c, o], g, d);
+}
+
+/// [`conv2d`] in register blocks of the given shape (the same bits whatever the shape: every
+/// output is the same sum in the same order).
+fn conv2d_with<F: Float>(
+    shape: Shape,
+    x: &[F],
+    w: &[F],
+    y: &mut [MaybeUninit<F>],
+    [n, c, o]: [usize; 3],
+    g: &Conv2dGeometry,
+    d: Dims,
+) {
     assert!(
         applies::<F>(g, c, o),
         "the direct convolution does not apply"
@@ -108,12 +194,29 @@ pub(super) fn conv2d<F: Float>(
             std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<MaybeUninit<f32>>(), y.len()),
         )
     };
+    blocked(shape, x, w, y, [n, c, o], g, d);
+}
+
+/// [`conv2d_with`] on `f32` slices.
+fn blocked(
+    shape: Shape,
+    x: &[f32],
+    w: &[f32],
+    y: &mut [MaybeUninit<f32>],
+    [_, c, o]: [usize; 3],
+    g: &Conv2dGeometry,
+    d: Dims,
+) {
     let taps = d.kh * d.kw;
     let blocks = o.div_ceil(OC_BLOCK);
+    // Blocks of 16 filters taken `shape.vectors()` at a time (the last group may hold fewer).
+    let groups = blocks.div_ceil(shape.vectors());
     // Each block of 16 filters is packed by the first thread that needs it; the threads start
-    // at blocks spread evenly, so that they pack in parallel, each its share, rather than one
-    // packing all while the others wait. The order of the blocks does not change any result.
+    // at groups spread evenly, so that they pack in parallel, each its share, rather than one
+    // packing all while the others wait. The order of the groups does not change any result.
     let packed: Vec<OnceLock<Vec<f32>>> = (0..blocks).map(|_| OnceLock::new()).collect();
+    // SAFETY (of the packing closure's call): `applies` checked AVX-512F.
+    let weights = |b: usize| packed[b].get_or_init(|| unsafe { pack_block(w, o, c * taps, b) });
     let (hp, wp) = (d.h + 2 * g.padding[0], d.w + 2 * g.padding[1]);
     y.par_chunks_mut(o * d.plane())
         .zip(x.par_chunks(c * d.h * d.w))
@@ -132,32 +235,39 @@ pub(super) fn conv2d<F: Float>(
                     h: d.h,
                     w: d.w,
                 };
-                let first = rayon::current_thread_index().unwrap_or(0) * blocks
+                let first = rayon::current_thread_index().unwrap_or(0) * groups
                     / rayon::current_num_threads();
-                for b in (0..blocks).map(|k| (k + first) % blocks) {
-                    // SAFETY: `applies` checked AVX-512F.
-                    let weights =
-                        packed[b].get_or_init(|| unsafe { pack_block(w, o, c * taps, b) });
-                    let channels = OC_BLOCK.min(o - b * OC_BLOCK);
+                for group in (0..groups).map(|k| (k + first) % groups) {
+                    let b0 = group * shape.vectors();
+                    let vectors = shape.vectors().min(blocks - b0);
+                    let filters = [weights(b0).as_ptr(), weights(b0 + vectors - 1).as_ptr()];
                     let out = Out {
-                        // SAFETY: block b's first channel plane lies inside this image's output.
-                        y: unsafe { yn.as_mut_ptr().add(b * OC_BLOCK * d.plane()) }.cast::<f32>(),
+                        // SAFETY: block b0's first channel plane lies inside this image's output.
+                        y: unsafe { yn.as_mut_ptr().add(b0 * OC_BLOCK * d.plane()) }.cast::<f32>(),
                         plane: d.plane(),
                         ho: d.ho,
-                        channels,
+                        channels: (vectors * OC_BLOCK).min(o - b0 * OC_BLOCK),
                     };
-                    for p in (0..d.ho).step_by(ROWS) {
-                        let rows = ROWS.min(d.ho - p);
+                    for p in (0..d.ho).step_by(shape.rows()) {
+                        let rows = shape.rows().min(d.ho - p);
                         for q0 in (0..d.wo).step_by(PIXELS) {
                             let pixels = PIXELS.min(d.wo - q0);
                             let (at, to) = (p * wp + q0, p * d.wo + q0);
+                            let edges = image.edges(p, q0, pixels);
                             // SAFETY: `applies` checked AVX-512F; the block reads rows
                             // p..p+rows−1+kh and columns q0..q0+pixels+kw−1 of the padded planes,
                             // inside them since ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1,
-                            // and writes its rows' pixels q0..q0+pixels of its channels' planes.
-                            let edges = image.edges(p, q0, pixels);
+                            // each of its packed blocks' c·kh·kw vectors, and writes its rows'
+                            // pixels q0..q0+pixels of its channels' planes.
                             unsafe {
-                                block(&image, weights, [at, to], [rows, pixels], &edges, &out)
+                                block(
+                                    &image,
+                                    filters,
+                                    [at, to],
+                                    [vectors, rows, pixels],
+                                    &edges,
+                                    &out,
+                                )
                             };
                         }
                     }
@@ -303,6 +413,19 @@ pub(super) fn input_grad<F: Float>(
     g: &Conv2dGeometry,
     d: Dims,
 ) {
+    input_grad_with(Shape::best(), gy, w, x, [n, c, o], g, d);
+}
+
+/// [`input_grad`] in register blocks of the given shape.
+fn input_grad_with<F: Float>(
+    shape: Shape,
+    gy: &[F],
+    w: &[F],
+    x: &mut [MaybeUninit<F>],
+    [n, c, o]: [usize; 3],
+    g: &Conv2dGeometry,
+    d: Dims,
+) {
     assert!(
         applies_to_input_grad::<F>(g, c, o, d),
         "the direct input gradient does not apply"
@@ -329,7 +452,7 @@ pub(super) fn input_grad<F: Float>(
         ho: d.h,
         wo: d.w,
     };
-    conv2d(gy, &turned, x, [n, o, c], &transposed, sizes);
+    conv2d_with(shape, gy, &turned, x, [n, o, c], &transposed, sizes);
 }
 
 /// One padded image: `c` planes of `plane = hp·wp` values, rows of `wp`, holding the `h × w`
@@ -384,8 +507,8 @@ struct Edges {
     trail: usize,
 }
 
-/// Where a block's results go: `channels ≤ 16` planes of `plane = ho·wo` values from `y` on (its
-/// block of output channels in one image's `[o, ho, wo]` output).
+/// Where a block's results go: `channels ≤ 32` planes of `plane = ho·wo` values from `y` on (its
+/// channels in one image's `[o, ho, wo]` output).
 struct Out {
     y: *mut f32,
     plane: usize,
@@ -393,55 +516,61 @@ struct Out {
     channels: usize,
 }
 
-/// One register block: `rows ≤ 2` output rows of `pixels ≤ 14` pixels each, reading offset
-/// `at` of every padded plane on (row `r` at `at + r·wp`), writing offset `to` of every output
-/// plane on (row `r` at `to + r·wo`, `wo = plane / ho`).
+/// One register block: `vectors ≤ 2` weight vectors (`filters[v]`, a packed block of
+/// [`pack_block`]; both the same when `vectors = 1`) of `rows` output rows (2 for one vector,
+/// 1 for two: [`Shape`]) of `pixels ≤ 14` pixels each, reading offset `at` of every padded
+/// plane on (row `r` at `at + r·wp`), writing offset `to` of every output plane on (row `r` at
+/// `to + r·wo`, `wo = plane / ho`).
 ///
 /// # Safety
 /// The CPU must support AVX-512F; the block must read inside the planes, `at + (rows − 1 + kh
-/// − 1)·wp + pixels − 1 + kw − 1 < plane`, and write inside the output planes.
+/// − 1)·wp + pixels − 1 + kw − 1 < plane`, each `filters[v]` must hold `c·kh·kw` vectors, and the
+/// block must write inside the output planes.
 #[target_feature(enable = "avx512f")]
 unsafe fn block(
     image: &Image<'_>,
-    weights: &[f32],
+    filters: [*const f32; 2],
     [at, to]: [usize; 2],
-    [rows, pixels]: [usize; 2],
+    [vectors, rows, pixels]: [usize; 3],
     edges: &Edges,
     out: &Out,
 ) {
-    // constant row and pixel counts per instance, so that the accumulators stay in registers
+    // constant counts per instance, so that the accumulators stay in registers
     macro_rules! dispatch {
         ($($u:literal)*) => {
-            match (rows, pixels) {
-                $((2, $u) => unsafe { block_of::<2, $u>(image, weights, at, edges, out, to) },)*
-                $((1, $u) => unsafe { block_of::<1, $u>(image, weights, at, edges, out, to) },)*
-                _ => unreachable!("1 ≤ rows ≤ {ROWS}, 1 ≤ pixels ≤ {PIXELS}"),
+            match (vectors, rows, pixels) {
+                $((1, 2, $u) => unsafe { block_of::<1, 2, $u>(image, filters, at, edges, out, to) },)*
+                $((1, 1, $u) => unsafe { block_of::<1, 1, $u>(image, filters, at, edges, out, to) },)*
+                $((2, 1, $u) => unsafe { block_of::<2, 1, $u>(image, filters, at, edges, out, to) },)*
+                _ => unreachable!(
+                    "a Shape's block: 1 vector of ≤ {ROWS} rows or 2 of 1 row, 1 ≤ pixels ≤ {PIXELS}"
+                ),
             }
         };
     }
     dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
 }
 
-/// [`block`] for `R` rows of `U` pixels. Per `(c, i, j)`: one load of the 16 weights, then per
-/// pixel one FMA with the input value broadcast (used once, so the compiler folds the broadcast
-/// into the FMA's memory operand: no shuffle, only a load); the taps that read the zero border
-/// are skipped ([`Image::edges`]). Each row's accumulators hold a pixel's 16 channels; a
-/// 16 × 16 transpose in registers turns them into each channel's `U` pixels, one masked store a
-/// channel.
+/// [`block`] for `V` weight vectors, `R` rows of `U` pixels. Per `(c, i, j)`: one load of each
+/// vector's 16 weights, then per pixel its input value broadcast into one FMA per vector (with
+/// one vector the compiler folds the broadcast into the FMA's memory operand; with two it
+/// broadcasts once into a register); the taps that read the zero border are skipped
+/// ([`Image::edges`]). Each row's accumulators hold a pixel's 16 channels per vector; a 16 × 16
+/// transpose in registers turns them into each channel's `U` pixels, one masked store a channel.
 ///
 /// # Safety
 /// As for [`block`].
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::needless_range_loop)]
-unsafe fn block_of<const R: usize, const U: usize>(
+unsafe fn block_of<const V: usize, const R: usize, const U: usize>(
     image: &Image<'_>,
-    weights: &[f32],
+    filters: [*const f32; 2],
     at: usize,
     edges: &Edges,
     out: &Out,
     to: usize,
 ) {
-    let mut acc = [[_mm512_setzero_ps(); U]; R];
+    let mut acc = [[[_mm512_setzero_ps(); V]; U]; R];
     // the FMAs of one tap (i, j) on the rows `live`, pixels `first..end` of each
     macro_rules! tap {
         ($first:expr, $end:expr, $row:expr, $w:expr, $live:expr) => {
@@ -449,7 +578,10 @@ unsafe fn block_of<const R: usize, const U: usize>(
                 if $live[r] {
                     let row = $row.add(r * image.wp);
                     for u in $first..$end {
-                        acc[r][u] = _mm512_fmadd_ps(_mm512_set1_ps(*row.add(u)), $w, acc[r][u]);
+                        let x = _mm512_set1_ps(*row.add(u));
+                        for v in 0..V {
+                            acc[r][u][v] = _mm512_fmadd_ps(x, $w[v], acc[r][u][v]);
+                        }
                     }
                 }
             }
@@ -457,16 +589,17 @@ unsafe fn block_of<const R: usize, const U: usize>(
     }
     let taps_i = edges.rows[..R].iter().map(|t| t[0]).min().unwrap_or(0)
         ..edges.rows[..R].iter().map(|t| t[1]).max().unwrap_or(0);
+    let taps = image.kh * image.kw;
     for ch in 0..image.c {
         let plane = image.x.as_ptr().add(ch * image.plane + at);
-        let filters = weights.as_ptr().add(ch * image.kh * image.kw * OC_BLOCK);
         for i in taps_i.clone() {
             let live: [bool; R] =
                 std::array::from_fn(|r| (edges.rows[r][0]..edges.rows[r][1]).contains(&i));
             let row = plane.add(i * image.wp);
-            let filters = filters.add(i * image.kw * OC_BLOCK);
+            let tap0 = (ch * taps + i * image.kw) * OC_BLOCK;
             for j in 0..image.kw {
-                let w = _mm512_loadu_ps(filters.add(j * OC_BLOCK));
+                let w: [__m512; V] =
+                    std::array::from_fn(|v| _mm512_loadu_ps(filters[v].add(tap0 + j * OC_BLOCK)));
                 let row = row.add(j);
                 match (j < edges.lead, j >= edges.trail) {
                     (false, false) => tap!(0, U, row, w, live),
@@ -480,12 +613,16 @@ unsafe fn block_of<const R: usize, const U: usize>(
     let mask: __mmask16 = (1 << U) - 1;
     let wo = out.plane / out.ho;
     for r in 0..R {
-        let mut pixels = [_mm512_setzero_ps(); 16];
-        pixels[..U].copy_from_slice(&acc[r]);
-        let channels = transpose16(pixels);
-        for l in 0..out.channels {
-            let dst = out.y.add(l * out.plane + to + r * wo);
-            _mm512_mask_storeu_ps(dst, mask, channels[l]);
+        for v in 0..V {
+            let mut pixels = [_mm512_setzero_ps(); 16];
+            for u in 0..U {
+                pixels[u] = acc[r][u][v];
+            }
+            let channels = transpose16(pixels);
+            for l in 0..OC_BLOCK.min(out.channels.saturating_sub(v * OC_BLOCK)) {
+                let dst = out.y.add((v * OC_BLOCK + l) * out.plane + to + r * wo);
+                _mm512_mask_storeu_ps(dst, mask, channels[l]);
+            }
         }
     }
 }
@@ -532,15 +669,16 @@ fn transpose16(r: [__m512; 16]) -> [__m512; 16] {
 
 #[cfg(test)]
 mod tests {
-    //! The direct kernels against index-by-index `f64` loops, within the rounding bound of an
-    //! `f32` sum, on geometries that cover partial pixel and channel blocks, kernels of 1, 3 and
-    //! 5 taps a side, and padding from none to `kh − 1`; and the same bits at any thread count.
+    //! The direct kernels, in both block shapes, against index-by-index `f64` loops, within the
+    //! rounding bound of an `f32` sum, on geometries that cover partial pixel and channel blocks,
+    //! kernels of 1, 3 and 5 taps a side, and padding from none to `kh − 1`; and the same bits
+    //! at any thread count and in either shape.
     use std::mem::MaybeUninit;
 
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
-    use super::{applies, applies_to_input_grad, conv2d, input_grad, transpose16};
+    use super::{applies, applies_to_input_grad, conv2d_with, input_grad_with, transpose16, Shape};
     use crate::kernels::conv::Dims;
     use crate::ops::Conv2dGeometry;
 
@@ -617,6 +755,10 @@ mod tests {
         terms as f64 * f64::from(f32::EPSILON) / 2.0 * abs
     }
 
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|e| e.to_bits()).collect()
+    }
+
     fn run(out_len: usize, f: impl FnOnce(&mut [MaybeUninit<f32>])) -> Vec<f32> {
         let mut y: Vec<f32> = Vec::with_capacity(out_len);
         f(&mut y.spare_capacity_mut()[..out_len]);
@@ -638,9 +780,13 @@ mod tests {
             let d = t.d;
             let x = random(t.n * t.c * d.h * d.w, &mut rng);
             let w = random(t.o * t.c * d.kh * d.kw, &mut rng);
-            let y = run(t.n * t.o * d.ho * d.wo, |y| {
-                conv2d(&x, &w, y, [t.n, t.c, t.o], &t.g, d)
+            let ys = Shape::ALL.map(|shape| {
+                run(t.n * t.o * d.ho * d.wo, |y| {
+                    conv2d_with(shape, &x, &w, y, [t.n, t.c, t.o], &t.g, d)
+                })
             });
+            assert_eq!(bits(&ys[0]), bits(&ys[1]), "{spec:?}: y, Tall vs Wide");
+            let y = &ys[0];
             let terms = t.c * d.kh * d.kw;
             for (idx, &got) in y.iter().enumerate() {
                 let (q, p) = (idx % d.wo, idx / d.wo % d.ho);
@@ -657,9 +803,13 @@ mod tests {
             }
             // x̄ against ⟨ḡ, ∂y/∂x⟩ summed by hand: x̄[b, c, a, e] = Σ_{o, p, q} ḡ[b, o, p, q]·w[o, c, i, j]
             let gy = random(t.n * t.o * d.ho * d.wo, &mut rng);
-            let gx = run(t.n * t.c * d.h * d.w, |x| {
-                input_grad(&gy, &w, x, [t.n, t.c, t.o], &t.g, d)
+            let gxs = Shape::ALL.map(|shape| {
+                run(t.n * t.c * d.h * d.w, |x| {
+                    input_grad_with(shape, &gy, &w, x, [t.n, t.c, t.o], &t.g, d)
+                })
             });
+            assert_eq!(bits(&gxs[0]), bits(&gxs[1]), "{spec:?}: x̄, Tall vs Wide");
+            let gx = &gxs[0];
             let mut want = vec![(0.0f64, 0.0f64); gx.len()];
             for (idx, &gv) in gy.iter().enumerate() {
                 let (q, p) = (idx % d.wo, idx / d.wo % d.ho);
@@ -738,14 +888,15 @@ mod tests {
                 .build()
                 .unwrap();
             pool.install(|| {
-                let y = run(t.n * t.o * d.ho * d.wo, |y| {
-                    conv2d(&x, &w, y, [t.n, t.c, t.o], &t.g, d)
-                });
-                let gx = run(t.n * t.c * d.h * d.w, |x| {
-                    input_grad(&gy, &w, x, [t.n, t.c, t.o], &t.g, d)
-                });
-                let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
-                (bits(&y), bits(&gx))
+                Shape::ALL.map(|shape| {
+                    let y = run(t.n * t.o * d.ho * d.wo, |y| {
+                        conv2d_with(shape, &x, &w, y, [t.n, t.c, t.o], &t.g, d)
+                    });
+                    let gx = run(t.n * t.c * d.h * d.w, |x| {
+                        input_grad_with(shape, &gy, &w, x, [t.n, t.c, t.o], &t.g, d)
+                    });
+                    (bits(&y), bits(&gx))
+                })
             })
         };
         assert_eq!(both(1), both(3));
