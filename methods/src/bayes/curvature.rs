@@ -10,11 +10,11 @@
 use std::ops::Range;
 
 use autograd::{Tape, Tensor, Var};
-use faer::linalg::matmul::triangular::{self, BlockStructure};
-use faer::{Accum, Mat};
+use faer::Mat;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, Ix2, IxDyn};
 use rand::Rng;
 
+use super::blocked::{syrk_lower, view, view_mut};
 use super::likelihood::{Likelihood, Targets};
 use super::linalg::mirror_lower;
 use super::mlp::{forward, NoBiasMlp};
@@ -295,9 +295,9 @@ pub fn for_each_ggn_chunk(
 /// P$`, built from [`GgnChunk`] as `$J[(i,k), (l, r, c)] = B_{kl}[i, r] a_l[i, c]$`), `$\Lambda_i$`
 /// the output Hessian of the negative log-likelihood. Positive semi-definite by construction.
 ///
-/// Only the lower triangle of `$J^{\top} J$` is computed (a symmetric rank-`NK` update, half
-/// the multiplications of the full product) and mirrored into the upper one, so the result is
-/// exactly symmetric.
+/// Only the lower triangle of `$J^{\top} J$` is computed (a symmetric rank-`NK` update on the
+/// project's GEMM, [`syrk_lower`]: about half the multiplications of the full product) and
+/// mirrored into the upper one, so the result is exactly symmetric.
 pub fn ggn_full(
     teacher: &NoBiasMlp,
     data: &Data<'_>,
@@ -325,17 +325,7 @@ pub fn ggn_full(
                 offset += rows * cols;
             }
         }
-        triangular::matmul(
-            g.as_mut(),
-            BlockStructure::TriangularLower,
-            Accum::Add,
-            j.transpose(),
-            BlockStructure::Rectangular,
-            j.as_ref(),
-            BlockStructure::Rectangular,
-            1.0,
-            faer::get_global_parallelism(),
-        );
+        syrk_lower(1.0, view(j.transpose()), view_mut(g.as_mut()));
         Ok(())
     })?;
     mirror_lower(&mut g);

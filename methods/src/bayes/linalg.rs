@@ -1,11 +1,10 @@
 //! Dense symmetric positive-definite linear algebra on faer matrices: Cholesky with a reported
 //! jitter, log-determinants, principal submatrices, triangular solves, conversions.
 
-use faer::linalg::solvers::Llt;
-use faer::prelude::Solve;
-use faer::{Mat, Side};
+use faer::{Mat, MatRef, Side};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
+use super::blocked;
 use crate::{Error, Result};
 
 /// What to do when a Cholesky factorisation meets a non-positive pivot.
@@ -31,28 +30,37 @@ pub const DEFAULT_JITTER: Jitter = Jitter::Relative(1e-12);
 
 /// A Cholesky factorisation `$A + \tau I = L L^{\top}$` and the jitter `$\tau \ge 0$` it needed.
 pub struct Cholesky {
-    /// The factorisation.
-    pub llt: Llt<f64>,
+    /// `L`, lower triangular (zeros above the diagonal).
+    l: Mat<f64>,
     /// `$\tau$` (0 when `A` factored as given).
     pub jitter: f64,
 }
 
 impl Cholesky {
+    /// The factor `L`.
+    #[allow(non_snake_case)]
+    pub fn L(&self) -> MatRef<'_, f64> {
+        self.l.as_ref()
+    }
+
     /// `$\ln|A + \tau I| = 2 \sum_i \ln L_{ii}$`.
     pub fn log_det(&self) -> f64 {
-        let l = self.llt.L();
-        (0..l.nrows()).map(|i| 2.0 * l[(i, i)].ln()).sum()
+        (0..self.l.nrows()).map(|i| 2.0 * self.l[(i, i)].ln()).sum()
     }
 
     /// `$(A + \tau I)^{-1} B$` by two triangular solves.
     pub fn solve(&self, b: &Mat<f64>) -> Mat<f64> {
-        self.llt.solve(b)
+        let mut x = self.solve_lower(b);
+        self.l
+            .transpose()
+            .solve_upper_triangular_in_place(x.as_mut());
+        x
     }
 
     /// `$L^{-1} B$` (one forward substitution).
     pub fn solve_lower(&self, b: &Mat<f64>) -> Mat<f64> {
         let mut x = b.clone();
-        self.llt.L().solve_lower_triangular_in_place(x.as_mut());
+        self.l.solve_lower_triangular_in_place(x.as_mut());
         x
     }
 }
@@ -78,8 +86,12 @@ pub fn cholesky(a: &Mat<f64>, what: &str, jitter: Jitter) -> Result<Cholesky> {
             reason: "it has a non-finite entry".into(),
         });
     }
-    let first = match a.llt(Side::Lower) {
-        Ok(llt) => return Ok(Cholesky { llt, jitter: 0.0 }),
+    let factor = |a: Mat<f64>| {
+        let mut l = a;
+        blocked::cholesky_in_place(&mut l).map(|()| l)
+    };
+    let first = match factor(a.clone()) {
+        Ok(l) => return Ok(Cholesky { l, jitter: 0.0 }),
         Err(e) => format!("{e:?}"),
     };
     if let Jitter::Relative(start) = jitter {
@@ -87,8 +99,8 @@ pub fn cholesky(a: &Mat<f64>, what: &str, jitter: Jitter) -> Result<Cholesky> {
         let mut tau = start * mean_diag.max(f64::MIN_POSITIVE);
         for _ in 0..4 {
             let shifted = Mat::from_fn(n, n, |i, j| a[(i, j)] + if i == j { tau } else { 0.0 });
-            if let Ok(llt) = shifted.llt(Side::Lower) {
-                return Ok(Cholesky { llt, jitter: tau });
+            if let Ok(l) = factor(shifted) {
+                return Ok(Cholesky { l, jitter: tau });
             }
             tau *= 100.0;
         }

@@ -46,6 +46,7 @@
 //! `N/B`-scaled one-sample ELBO per training object as the minibatch objective.
 
 pub mod alignment;
+pub mod blocked;
 pub mod checks;
 pub mod curvature;
 pub mod gaussian;

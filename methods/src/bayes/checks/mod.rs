@@ -63,7 +63,7 @@ pub fn sample_gaussian(
 ) -> Result<Array2<f64>> {
     let d = mean.len();
     let chol = cholesky(cov, "the sampled covariance", Jitter::Never)?;
-    let l = chol.llt.L();
+    let l = chol.L();
     let mut out = Array2::zeros((n, d));
     let mut z = vec![0.0; d];
     for mut row in out.rows_mut() {
