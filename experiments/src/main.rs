@@ -26,9 +26,6 @@ use clap::Parser;
 
 use cli::{Cli, Command, DataAction};
 
-#[global_allocator]
-static ALLOCATOR: malloc::HugePages = malloc::HugePages;
-
 /// Runs the command; an error is printed as `error: …` with its causes (no backtrace, even
 /// with `RUST_BACKTRACE` set: these are messages for users, not crashes) and exits with 1.
 fn main() -> ExitCode {

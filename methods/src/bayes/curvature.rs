@@ -14,7 +14,7 @@ use faer::Mat;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, Ix2, IxDyn};
 use rand::Rng;
 
-use super::blocked::{syrk_lower, view, view_mut};
+use super::blocked::{large_matrix, syrk_lower, view, view_mut};
 use super::likelihood::{Likelihood, Targets};
 use super::linalg::mirror_lower;
 use super::mlp::{forward, NoBiasMlp};
@@ -305,7 +305,7 @@ pub fn ggn_full(
     batch: usize,
 ) -> Result<Mat<f64>> {
     let p = teacher.num_weights();
-    let mut g = Mat::<f64>::zeros(p, p);
+    let mut g = large_matrix(p, p, |_, _| 0.0);
     for_each_ggn_chunk(teacher, data, lik, batch, &mut |chunk| {
         let b = chunk.inputs[0].nrows();
         let k = chunk.backprops.len();

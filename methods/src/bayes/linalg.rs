@@ -90,7 +90,7 @@ pub fn cholesky(a: &Mat<f64>, what: &str, jitter: Jitter) -> Result<Cholesky> {
         let mut l = a;
         blocked::cholesky_in_place(&mut l).map(|()| l)
     };
-    let first = match factor(a.clone()) {
+    let first = match factor(blocked::large_matrix(n, n, |i, j| a[(i, j)])) {
         Ok(l) => return Ok(Cholesky { l, jitter: 0.0 }),
         Err(e) => format!("{e:?}"),
     };
@@ -98,7 +98,8 @@ pub fn cholesky(a: &Mat<f64>, what: &str, jitter: Jitter) -> Result<Cholesky> {
         let mean_diag = (0..n).map(|i| a[(i, i)].abs()).sum::<f64>() / n.max(1) as f64;
         let mut tau = start * mean_diag.max(f64::MIN_POSITIVE);
         for _ in 0..4 {
-            let shifted = Mat::from_fn(n, n, |i, j| a[(i, j)] + if i == j { tau } else { 0.0 });
+            let shifted =
+                blocked::large_matrix(n, n, |i, j| a[(i, j)] + if i == j { tau } else { 0.0 });
             if let Ok(l) = factor(shifted) {
                 return Ok(Cholesky { l, jitter: tau });
             }

@@ -26,14 +26,15 @@
 //! 117: the skipped FMAs count in the nominal `2·n·o·ho·wo·c·kh·kw` FLOP). An Intel core with
 //! two 512-bit FMA pipes needs two loads per cycle to feed tall blocks: there the wide ones ran
 //! it at 305–312 GFLOP/s against 262–263 (two threads; one thread 156 against 139; the
-//! machine's FMA peak 435 and 217).
+//! machine's FMA peak, from minute to minute, 422–472 and 217–238).
 //!
 //! **Bits.** Every output is one sum over `(c, i, j)` in that order, whatever the block, its
-//! shape, the task or thread, so results do not depend on the thread count; they differ from the GEMM path's in
-//! the last bits (its sums run over blocks of `k`), as any two summation orders do. A skipped
-//! border product is `0 · w`, nothing to add, unless `w` is infinite or NaN: there the GEMM path
-//! (and this one, at a border pixel it does not skip) gives NaN and the skip gives the sum of
-//! the image's terms — the convolution of the zero-padded image as written above.
+//! shape, the task or thread, so results depend neither on the thread count nor on the shape a
+//! CPU gets; they differ from the GEMM path's in the last bits (its sums run over blocks of
+//! `k`), as any two summation orders do. A skipped border product is `0 · w`, nothing to add,
+//! unless `w` is infinite or NaN: there the GEMM path (and this one, at a border pixel it does
+//! not skip) gives NaN and the skip gives the sum of the image's terms — the convolution of the
+//! zero-padded image as written above.
 
 use std::any::TypeId;
 #[cfg(target_arch = "x86_64")]
@@ -62,7 +63,7 @@ const ROWS: usize = 2;
 /// them; the shapes differ in loads per FMA, which matters on a core that issues two 512-bit
 /// FMAs per cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Shape {
+enum Shape {
     /// 16 channels (one weight vector) × 2 rows of 14 pixels: 1 weight load and 28 broadcasts
     /// (folded into the FMAs as memory operands) per 28 FMAs. On Zen 4, which executes a
     /// 512-bit FMA as two 256-bit halves, one FMA issues per cycle and its one load rides along:
@@ -70,8 +71,8 @@ pub(super) enum Shape {
     Tall,
     /// 32 channels (two weight vectors) × 1 row of 14 pixels: 2 weight loads and 14 broadcasts,
     /// each feeding two FMAs, per 28 FMAs. A core with two full-width 512-bit FMA pipes (Intel's
-    /// AVX-512 cores, Zen 5) needs two loads per cycle to feed [`Shape::Tall`], and about one
-    /// here.
+    /// AVX-512 server cores; Zen 5's desktop and server parts, not measured here) needs two
+    /// loads per cycle to feed [`Shape::Tall`], and about one here.
     Wide,
 }
 
