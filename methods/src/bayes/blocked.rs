@@ -47,7 +47,7 @@ pub struct NonPositivePivot {
 
 /// `$C \leftarrow C + \alpha A A^{\top}$` on the lower triangle of the square `c` (`m × m`), `a`
 /// being `m × k`. The diagonal blocks are computed whole, so entries above the diagonal, within
-/// [`BLOCK`] columns of it, are overwritten too; the rest of the upper triangle is not touched.
+/// 512 columns of it, are overwritten too; the rest of the upper triangle is not touched.
 /// Column block `[j, j + w)` is one GEMM: `$C[j.., j..j+w] \mathrel{+}= \alpha A[j.., :]
 /// A[j..j+w, :]^{\top}$`, `$(m - j) \cdot w \cdot k$` multiply-adds, about half those of the
 /// full product in all.
@@ -72,10 +72,10 @@ pub fn syrk_lower(alpha: f64, a: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f
 /// triangle holds `L` with `$A = L L^{\top}$` and its strict upper triangle zeros. Only the lower
 /// triangle of `a` is read.
 ///
-/// Right-looking, in blocks of [`BLOCK`]: per step `k`, `$L_{kk}$` = the Cholesky factor of the
+/// Right-looking, in blocks of 512: per step `k`, `$L_{kk}$` = the Cholesky factor of the
 /// diagonal block (faer, sequential), the panel below it `$L_{\cdot k} = A_{\cdot k}
-/// L_{kk}^{-\top}$` ([`solve_panel`]), and the trailing matrix `$A \mathrel{-}= L_{\cdot k}
-/// L_{\cdot k}^{\top}$` ([`syrk_lower`]).
+/// L_{kk}^{-\top}$` (faer's sequential triangular solve, in chunks of 256 rows in parallel),
+/// and the trailing matrix `$A \mathrel{-}= L_{\cdot k} L_{\cdot k}^{\top}$` ([`syrk_lower`]).
 ///
 /// # Errors
 /// The first pivot that is not positive (or not finite); `a` is then partly overwritten.
@@ -135,11 +135,16 @@ pub fn large_matrix(nrows: usize, ncols: usize, f: impl FnMut(usize, usize) -> f
 /// The size of a transparent huge page on x86-64 (and aarch64 with 4 KiB base pages).
 const HUGE_PAGE: usize = 2 << 20;
 
-/// The whole huge pages inside `[start, start + bytes)`, as `(first, length)`, if any.
+/// Smallest block that gets the advice: glibc serves a block this large from a mapping of its
+/// own whatever its thresholds, where a smaller one may share heap pages with other blocks.
+const ADVISED_BYTES: usize = 32 << 20;
+
+/// The whole huge pages inside `[start, start + bytes)`, as `(first, length)`, for a block of
+/// at least [`ADVISED_BYTES`].
 fn huge_pages_within(start: usize, bytes: usize) -> Option<(usize, usize)> {
     let first = start.next_multiple_of(HUGE_PAGE);
     let end = (start + bytes) / HUGE_PAGE * HUGE_PAGE;
-    (end > first).then_some((first, end - first))
+    (bytes >= ADVISED_BYTES && end > first).then(|| (first, end - first))
 }
 
 /// Advises the whole huge pages inside the allocation at `ptr` ([`huge_pages_within`]).
@@ -238,8 +243,8 @@ mod tests {
     //! The blocked kernels against their definitions, on sizes that cut blocks and chunks
     //! partly, and the same bits on one and on three threads.
     use super::{
-        cholesky_in_place, huge_pages_within, large_matrix, syrk_lower, NonPositivePivot, BLOCK,
-        HUGE_PAGE,
+        cholesky_in_place, huge_pages_within, large_matrix, syrk_lower, NonPositivePivot,
+        ADVISED_BYTES, BLOCK, HUGE_PAGE,
     };
     use faer::Mat;
     use ndarray::Array2;
@@ -259,23 +264,26 @@ mod tests {
     }
 
     #[test]
-    fn the_advice_covers_exactly_the_whole_huge_pages_of_a_block() {
+    fn the_advice_covers_exactly_the_whole_huge_pages_of_a_large_block() {
         let mb = 1 << 20;
+        let large = ADVISED_BYTES;
         // a block starting 1 MiB past a huge page boundary: its first whole page is 1 MiB in
         assert_eq!(
-            huge_pages_within(10 * HUGE_PAGE + mb, 3 * HUGE_PAGE),
-            Some((11 * HUGE_PAGE, 2 * HUGE_PAGE))
+            huge_pages_within(10 * HUGE_PAGE + mb, large),
+            Some((11 * HUGE_PAGE, large - HUGE_PAGE))
         );
         assert_eq!(
-            huge_pages_within(10 * HUGE_PAGE, 3 * HUGE_PAGE),
-            Some((10 * HUGE_PAGE, 3 * HUGE_PAGE))
+            huge_pages_within(10 * HUGE_PAGE, large),
+            Some((10 * HUGE_PAGE, large))
         );
-        assert_eq!(huge_pages_within(10 * HUGE_PAGE + mb, HUGE_PAGE), None);
+        // smaller blocks get none, even those holding whole huge pages or none at all
+        assert_eq!(huge_pages_within(10 * HUGE_PAGE, large - 1), None);
+        assert_eq!(huge_pages_within(10 * HUGE_PAGE + mb, 4096), None);
     }
 
     #[test]
     fn a_large_matrix_holds_what_its_function_gives() {
-        // 800² f64 = 5 MB: at least one whole huge page gets the advice
+        // 4.5 MB, so not advised; the advice's range is the test above
         let m = large_matrix(800, 700, |i, j| (i * 1000 + j) as f64);
         assert_eq!((m.nrows(), m.ncols()), (800, 700));
         for j in 0..700 {
