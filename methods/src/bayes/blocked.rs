@@ -208,34 +208,17 @@ pub fn view_mut(m: MatMut<'_, f64>) -> ArrayViewMut2<'_, f64> {
 /// (`rows × b`): row by row independent (`$L X_{i}^{\top} = P_{i}^{\top}$`), so solved in chunks
 /// of [`PANEL_ROWS`] rows in parallel, each by faer's sequential triangular solve.
 fn solve_panel(l: MatRef<'_, f64>, p: MatMut<'_, f64>) {
-    let rows = p.nrows();
-    let (ptr, cs) = (SendPtr(p.as_ptr_mut()), p.col_stride());
-    let cols = p.ncols();
-    (0..rows.div_ceil(PANEL_ROWS))
-        .into_par_iter()
-        .for_each(|t| {
-            let r0 = t * PANEL_ROWS;
-            let h = PANEL_ROWS.min(rows - r0);
-            // SAFETY: chunk t is rows r0..r0+h of the panel, disjoint from every other chunk; the
-            // panel is borrowed mutably for the duration of the call.
-            let chunk = unsafe { MatMut::from_raw_parts_mut(ptr.at(r0), h, cols, 1, cs) };
-            solve_lower_triangular_in_place(l, chunk.transpose_mut(), Par::Seq);
-        });
-}
-
-/// A raw pointer shared by the tasks of [`solve_panel`], each of which writes its own rows.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f64);
-
-// SAFETY: the tasks write disjoint rows through it (see `solve_panel`).
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-
-impl SendPtr {
-    /// The pointer `r` rows down.
-    fn at(self, r: usize) -> *mut f64 {
-        self.0.wrapping_add(r)
+    let mut chunks = Vec::with_capacity(p.nrows().div_ceil(PANEL_ROWS));
+    let mut rest = p;
+    while rest.nrows() > PANEL_ROWS {
+        let (chunk, tail) = rest.split_at_row_mut(PANEL_ROWS);
+        chunks.push(chunk);
+        rest = tail;
     }
+    chunks.push(rest);
+    chunks
+        .into_par_iter()
+        .for_each(|chunk| solve_lower_triangular_in_place(l, chunk.transpose_mut(), Par::Seq));
 }
 
 #[cfg(test)]

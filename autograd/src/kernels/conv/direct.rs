@@ -195,19 +195,6 @@ fn conv2d_with<F: Float>(
             std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<MaybeUninit<f32>>(), y.len()),
         )
     };
-    blocked(shape, x, w, y, [n, c, o], g, d);
-}
-
-/// [`conv2d_with`] on `f32` slices.
-fn blocked(
-    shape: Shape,
-    x: &[f32],
-    w: &[f32],
-    y: &mut [MaybeUninit<f32>],
-    [_, c, o]: [usize; 3],
-    g: &Conv2dGeometry,
-    d: Dims,
-) {
     let taps = d.kh * d.kw;
     let blocks = o.div_ceil(OC_BLOCK);
     // Blocks of 16 filters taken `shape.vectors()` at a time (the last group may hold fewer).
