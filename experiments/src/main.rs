@@ -29,12 +29,35 @@ use cli::{Cli, Command, DataAction};
 /// Runs the command; an error is printed as `error: …` with its causes (no backtrace, even
 /// with `RUST_BACKTRACE` set: these are messages for users, not crashes) and exits with 1.
 fn main() -> ExitCode {
+    end_quietly_on_closed_pipe();
     malloc::keep_freed_memory();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Output into a pipe whose reader has gone (`distillery list | head`) ends the process
+/// quietly, as it ends `ls` or `cat`: Rust's runtime ignores SIGPIPE, so such a write returns
+/// an error, which `println!` turns into a panic and its backtrace. With the default action
+/// restored the kernel ends the process at that write instead; a `reproduce` cut off so loses
+/// nothing written (each result file is renamed into place whole, and the next run resumes).
+fn end_quietly_on_closed_pipe() {
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    {
+        // <signal.h>: sighandler_t signal(int signum, sighandler_t handler)
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        const SIGPIPE: i32 = 13;
+        const SIG_DFL: usize = 0;
+        // SAFETY: called at start-up, before any other thread exists; restoring a signal's
+        // default action has no other effect.
+        unsafe {
+            signal(SIGPIPE, SIG_DFL);
         }
     }
 }

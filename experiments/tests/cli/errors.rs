@@ -99,3 +99,38 @@ fn bad_inputs_are_clear_errors_that_write_nothing() {
     assert!(err.contains("--seeds"), "{err}");
     assert!(!sb.path("res").exists() && !sb.path("results").exists());
 }
+
+/// `distillery list | head`: output into a pipe nobody reads ends the process quietly, without
+/// the panic (and backtrace) of `println!` failing. The pipe's read end is closed before the
+/// process starts, so its first write fails whatever the timing.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_into_a_closed_pipe_ends_the_process_without_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    extern "C" {
+        fn pipe(fds: *mut i32) -> i32;
+    }
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe writes two new descriptors into the array it is given.
+    assert_eq!(unsafe { pipe(fds.as_mut_ptr()) }, 0, "pipe(2) failed");
+    // SAFETY: both descriptors were just created and are owned here alone.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_distillery"))
+        .arg("list")
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(13),
+        "ended by SIGPIPE at its first write ({:?}; stderr: {stderr})",
+        out.status
+    );
+}
