@@ -14,6 +14,11 @@ The project's side is `target/release/distillery bench --json` (built first with
 --ours is given); the PyTorch side is benches/pytorch/torch_bench.py run by --python (default:
 $TORCH_PY, else /tmp/torchvenv/bin/python, else python3). Only the standard library is needed
 here; torch lives in its own virtual environment (benches/pytorch/README.md).
+
+Each of our runs also reads the machine's FMA peak (the workload fma_peak_f32, ours alone: the
+loop of benches/fma_peak.c on every thread), and the table gives each GFLOP/s figure, ours and
+PyTorch's, as a share of the peak read in the same round: a host's speed moves from minute to
+minute, and a peak read at another time is not the peak of that figure.
 """
 import argparse
 import json
@@ -27,6 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+PEAK = "fma_peak_f32"
 
 
 def fail(message):
@@ -88,6 +94,14 @@ def fmt(value):
     return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def share(values, peaks):
+    """Per-round shares of the peak, as "median % (min–max)"."""
+    shares = [100 * v / p for v, p in zip(values, peaks) if p > 0]
+    if not shares:
+        return "n/a"
+    return f"{statistics.median(shares):.0f} % ({min(shares):.0f}–{max(shares):.0f})"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
@@ -122,7 +136,9 @@ def main():
     ours_cmd = [ours, "bench"]
     torch_cmd = [args.python, str(HERE / "pytorch" / "torch_bench.py")]
     listed = [workload_names(ours_cmd, "distillery bench"), workload_names(torch_cmd, "torch_bench.py")]
-    wanted = [n.strip() for n in args.only.split(",")] if args.only else listed[0]
+    has_peak = PEAK in listed[0]
+    wanted = ([n.strip() for n in args.only.split(",")] if args.only
+              else [n for n in listed[0] if n != PEAK])
     unknown = [n for n in wanted if n not in listed[0] and n not in listed[1]]
     if unknown:
         fail(f"unknown workload(s) {', '.join(unknown)}; the names: {', '.join(listed[0])}")
@@ -133,10 +149,9 @@ def main():
     both = [n for n in wanted if n in listed[0] and n in listed[1]]
     if not both:
         fail("the two sides have no requested workload in common")
-    common = ["--json", "--threads", str(args.threads), "--min-time", str(args.min_time),
-              "--only", ",".join(both)]
-    ours_cmd += common
-    torch_cmd += common
+    common = ["--json", "--threads", str(args.threads), "--min-time", str(args.min_time)]
+    ours_cmd += common + ["--only", ",".join(both + ([PEAK] if has_peak else []))]
+    torch_cmd += common + ["--only", ",".join(both)]
 
     rounds = []  # per round: (ours, torch) records
     for r in range(args.rounds):
@@ -153,9 +168,20 @@ def main():
     print(f"CPU: {cpu_model()}; {args.threads} thread(s); PyTorch {torch_version}; "
           f"{args.rounds} alternated round(s), --min-time {args.min_time}.")
     print("Ratio = how many times better we are (above 1.0 we are ahead): the median of the "
-          "per-round ratios, with their range.\n")
-    print("| name | metric | ours (median) | PyTorch (median) | ratio | range |")
-    print("|---|---|---:|---:|---:|---|")
+          "per-round ratios, with their range.")
+    peaks = [o[PEAK]["value"] for o, _ in rounds] if has_peak and all(PEAK in o for o, _ in rounds) else None
+    flops = peaks is not None and any(rounds[0][0][n]["metric"] == "GFLOP/s" for n in names)
+    if peaks is not None:
+        print(f"FMA peak ({PEAK}, read in each of our runs): median {fmt(statistics.median(peaks))} "
+              f"GFLOP/s, range {fmt(min(peaks))}–{fmt(max(peaks))}. Share of peak = a GFLOP/s "
+              "figure over the peak of its round: median (range).")
+    print()
+    if flops:
+        print("| name | metric | ours (median) | PyTorch (median) | ratio | range | ours / peak | PyTorch / peak |")
+        print("|---|---|---:|---:|---:|---|---:|---:|")
+    else:
+        print("| name | metric | ours (median) | PyTorch (median) | ratio | range |")
+        print("|---|---|---:|---:|---:|---|")
     for name in names:
         ov = [o[name]["value"] for o, _ in rounds]
         tv = [t[name]["value"] for _, t in rounds]
@@ -165,8 +191,12 @@ def main():
         ratios = [(a / b if higher else b / a) for a, b in zip(ov, tv) if a > 0 and b > 0]
         ratio = f"{statistics.median(ratios):.2f}" if ratios else "n/a"
         spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if ratios else ""
-        print(f"| {name} | {metric} | {fmt(statistics.median(ov))} | "
-              f"{fmt(statistics.median(tv))} | {ratio} | {spread} |")
+        row = (f"| {name} | {metric} | {fmt(statistics.median(ov))} | "
+               f"{fmt(statistics.median(tv))} | {ratio} | {spread} |")
+        if flops:
+            for values in (ov, tv):
+                row += f" {share(values, peaks)} |" if metric == "GFLOP/s" else " |"
+        print(row)
     absent = [n for n in both if n not in names]
     if absent:
         print(f"\nNot measured in every round (skipped on one side): {', '.join(absent)}")

@@ -7,6 +7,7 @@
 mod hypergradient;
 mod hypernet;
 mod methods;
+mod peak;
 mod variational;
 mod wasserstein;
 mod workloads;

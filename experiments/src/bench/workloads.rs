@@ -16,8 +16,13 @@ use super::{Metric, Prepared, Workload};
 
 pub(super) const SEED: u64 = 0;
 
-/// Every workload, in the reference's order.
+/// Every workload, in the reference's order, after the machine's FMA peak (ours alone: the
+/// yardstick of the GFLOP/s figures, [`super::peak`]).
 pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "fma_peak_f32",
+        prepare: super::peak::fma_peak_f32,
+    },
     Workload {
         name: "gemm_f32_256",
         prepare: || square_gemm::<f32>(256, false, false),
