@@ -13,10 +13,12 @@
 //! 32 channels (two vectors) of 14 pixels in one row ([`Shape::Wide`]). Per `(c, i, j)` it
 //! loads the weights `w[o₀.., c, i, j]` (packed contiguously once per call, 16 channels a
 //! block) and broadcasts each input value `x̃[c, p + r + i, q₀ + u + j]` it reads into one FMA
-//! per weight vector: no copy of the input beyond its one padded copy per image. The results,
-//! one vector of 16 channels per pixel, are transposed in registers into each channel's row of
-//! pixels and stored. The taps whose input lies in the zero border are skipped
-//! ([`Image::edges`]): 9.3 % of the FMAs of a 3 × 3 kernel with padding 1 on 14 × 14 images.
+//! per weight vector. The results, one vector of 16 channels per pixel, are transposed in
+//! registers into each channel's row of pixels and stored. The taps whose input lies in the
+//! zero border are skipped ([`Image::edges`]): 9.3 % of the FMAs of a 3 × 3 kernel with
+//! padding 1 on 14 × 14 images. With at most one column of padding a side that skips every
+//! read of the border, and the blocks read the image where it is, no copy made; with more, they
+//! read a zero-padded copy of it (one per image, [`with_padded`]).
 //!
 //! Which shape runs depends on the core ([`Shape::best`]). The tall block needs one load per
 //! FMA (28 broadcasts and a weight vector per 28 FMAs), the wide one 16 per 28. Zen 4 issues
@@ -206,23 +208,14 @@ fn conv2d_with<F: Float>(
     // SAFETY (of the packing closure's call): `applies` checked AVX-512F.
     let weights = |b: usize| packed[b].get_or_init(|| unsafe { pack_block(w, o, c * taps, b) });
     let (hp, wp) = (d.h + 2 * g.padding[0], d.w + 2 * g.padding[1]);
+    // With at most one column of padding a side the blocks skip exactly the taps that read the
+    // zero border ([`Image::edges`]), so they read the image where it is; with more, inner
+    // pixels read the border too, and the blocks read a zero-padded copy.
+    let in_place = g.padding[1] <= 1;
     y.par_chunks_mut(o * d.plane())
         .zip(x.par_chunks(c * d.h * d.w))
         .for_each(|(yn, xn)| {
-            with_padded(c, [hp, wp], g.padding, |padded| {
-                // SAFETY: `applies` checked AVX-512F.
-                unsafe { copy_interior(xn, padded, [d.h, d.w], [hp, wp], g.padding) };
-                let image = Image {
-                    x: padded,
-                    plane: hp * wp,
-                    wp,
-                    c,
-                    kh: d.kh,
-                    kw: d.kw,
-                    pad: g.padding,
-                    h: d.h,
-                    w: d.w,
-                };
+            let mut run = |image: &Image<'_>| {
                 let first = rayon::current_thread_index().unwrap_or(0) * groups
                     / rayon::current_num_threads();
                 for group in (0..groups).map(|k| (k + first) % groups) {
@@ -240,16 +233,17 @@ fn conv2d_with<F: Float>(
                         let rows = shape.rows().min(d.ho - p);
                         for q0 in (0..d.wo).step_by(PIXELS) {
                             let pixels = PIXELS.min(d.wo - q0);
-                            let (at, to) = (p * wp + q0, p * d.wo + q0);
+                            let (at, to) = (p * image.stride + q0, p * d.wo + q0);
                             let edges = image.edges(p, q0, pixels);
                             // SAFETY: `applies` checked AVX-512F; the block reads rows
-                            // p..p+rows−1+kh and columns q0..q0+pixels+kw−1 of the padded planes,
-                            // inside them since ho = hp − kh + 1 and wo = wp − kw + 1 at stride 1,
+                            // p..p+rows−1+kh and columns q0..q0+pixels+kw−1 of the padded planes
+                            // (inside them since ho = hp − kh + 1 and wo = wp − kw + 1 at stride
+                            // 1), of which an image read in place holds the positions it reads,
                             // each of its packed blocks' c·kh·kw vectors, and writes its rows'
                             // pixels q0..q0+pixels of its channels' planes.
                             unsafe {
                                 block(
-                                    &image,
+                                    image,
                                     filters,
                                     [at, to],
                                     [vectors, rows, pixels],
@@ -260,7 +254,17 @@ fn conv2d_with<F: Float>(
                         }
                     }
                 }
-            });
+            };
+            if in_place {
+                let origin = -((g.padding[0] * d.w + g.padding[1]) as isize);
+                run(&Image::new(xn, origin, [d.h, d.w], c, d, g.padding));
+            } else {
+                with_padded(c, [hp, wp], g.padding, |padded| {
+                    // SAFETY: `applies` checked AVX-512F.
+                    unsafe { copy_interior(xn, padded, [d.h, d.w], [hp, wp], g.padding) };
+                    run(&Image::new(padded, 0, [hp, wp], c, d, g.padding));
+                });
+            }
         });
 }
 
@@ -443,12 +447,17 @@ fn input_grad_with<F: Float>(
     conv2d_with(shape, gy, &turned, x, [n, o, c], &transposed, sizes);
 }
 
-/// One padded image: `c` planes of `plane = hp·wp` values, rows of `wp`, holding the `h × w`
-/// image `pad` rows and columns in; the kernel's size.
+/// One image of `c` planes, `plane` values apart, rows `stride` apart, as the blocks address
+/// it: in padded coordinates (the `h × w` image `pad` rows and columns in), position
+/// `(row, col)` of plane `ch` at `origin + ch·plane + row·stride + col` of `x`. Either a
+/// zero-padded copy (`origin` 0, [`with_padded`]) or the image itself (`stride = w`,
+/// `origin = −(pad_h·w + pad_w)`), where a border position has no address but is never read
+/// ([`Image::edges`], with at most one column of padding a side).
 struct Image<'a> {
     x: &'a [f32],
+    origin: isize,
     plane: usize,
-    wp: usize,
+    stride: usize,
     c: usize,
     kh: usize,
     kw: usize,
@@ -457,7 +466,31 @@ struct Image<'a> {
     w: usize,
 }
 
-impl Image<'_> {
+impl<'a> Image<'a> {
+    /// `c` planes of `rows × stride` values from `x` on, at `origin`, of the convolution of
+    /// sizes `d` and padding `pad`.
+    fn new(
+        x: &'a [f32],
+        origin: isize,
+        [rows, stride]: [usize; 2],
+        c: usize,
+        d: Dims,
+        pad: [usize; 2],
+    ) -> Self {
+        Image {
+            x,
+            origin,
+            plane: rows * stride,
+            stride,
+            c,
+            kh: d.kh,
+            kw: d.kw,
+            pad,
+            h: d.h,
+            w: d.w,
+        }
+    }
+
     /// Which taps of the block at output row `p`, pixel `q0` read the zero border, so that
     /// [`block_of`] skips their FMAs: the products there are `0 · w`, adding nothing (for a
     /// 3 × 3 kernel with padding 1 on a 14 × 14 image, 164 of the 1,764 taps of an output
@@ -468,8 +501,10 @@ impl Image<'_> {
     /// reads padded column `q0 + u + j`: the first pixel reads the border while
     /// `j < pad_w − q0` ([`Edges::lead`]), the last (`u = pixels − 1`) from
     /// `j ≥ pad_w + w − q0 − pixels + 1` on ([`Edges::trail`]). Only those two pixels are
-    /// skipped; a pixel further in that reads the border (padding over 1) is computed, its
-    /// products zero.
+    /// skipped: with at most one column of padding a side no other pixel reads the border, so
+    /// the skipped taps are exactly those that read it; with more, a pixel further in that
+    /// reads the border is computed, its products zero (the blocks then read a zero-padded
+    /// copy).
     fn edges(&self, p: usize, q0: usize, pixels: usize) -> Edges {
         let rows = std::array::from_fn(|r| {
             let first = self.pad[0].saturating_sub(p + r);
@@ -507,13 +542,14 @@ struct Out {
 /// One register block: `vectors ≤ 2` weight vectors (`filters[v]`, a packed block of
 /// [`pack_block`]; both the same when `vectors = 1`) of `rows` output rows (2 for one vector,
 /// 1 for two: [`Shape`]) of `pixels ≤ 14` pixels each, reading offset `at` of every padded
-/// plane on (row `r` at `at + r·wp`), writing offset `to` of every output plane on (row `r` at
-/// `to + r·wo`, `wo = plane / ho`).
+/// plane on (row `r` at `at + r·stride`, [`Image`]), writing offset `to` of every output plane
+/// on (row `r` at `to + r·wo`, `wo = plane / ho`).
 ///
 /// # Safety
-/// The CPU must support AVX-512F; the block must read inside the planes, `at + (rows − 1 + kh
-/// − 1)·wp + pixels − 1 + kw − 1 < plane`, each `filters[v]` must hold `c·kh·kw` vectors, and the
-/// block must write inside the output planes.
+/// The CPU must support AVX-512F; every position the block reads (rows `at / stride + r + i`,
+/// columns `at % stride + u + j` of the padded planes, but the taps [`Edges`] skips) must lie in
+/// `image.x`; each `filters[v]` must hold `c·kh·kw` vectors, and the block must write inside the
+/// output planes.
 #[target_feature(enable = "avx512f")]
 unsafe fn block(
     image: &Image<'_>,
@@ -564,9 +600,9 @@ unsafe fn block_of<const V: usize, const R: usize, const U: usize>(
         ($first:expr, $end:expr, $row:expr, $w:expr, $live:expr) => {
             for r in 0..R {
                 if $live[r] {
-                    let row = $row.add(r * image.wp);
+                    let row = $row.wrapping_add(r * image.stride);
                     for u in $first..$end {
-                        let x = _mm512_set1_ps(*row.add(u));
+                        let x = _mm512_set1_ps(*row.wrapping_add(u));
                         for v in 0..V {
                             acc[r][u][v] = _mm512_fmadd_ps(x, $w[v], acc[r][u][v]);
                         }
@@ -579,16 +615,22 @@ unsafe fn block_of<const V: usize, const R: usize, const U: usize>(
         ..edges.rows[..R].iter().map(|t| t[1]).max().unwrap_or(0);
     let taps = image.kh * image.kw;
     for ch in 0..image.c {
-        let plane = image.x.as_ptr().add(ch * image.plane + at);
+        // wrapping: the border positions of an image read in place have no address (they are
+        // skipped); every position read lies in `image.x`
+        let plane = image
+            .x
+            .as_ptr()
+            .wrapping_offset(image.origin)
+            .wrapping_add(ch * image.plane + at);
         for i in taps_i.clone() {
             let live: [bool; R] =
                 std::array::from_fn(|r| (edges.rows[r][0]..edges.rows[r][1]).contains(&i));
-            let row = plane.add(i * image.wp);
+            let row = plane.wrapping_add(i * image.stride);
             let tap0 = (ch * taps + i * image.kw) * OC_BLOCK;
             for j in 0..image.kw {
                 let w: [__m512; V] =
                     std::array::from_fn(|v| _mm512_loadu_ps(filters[v].add(tap0 + j * OC_BLOCK)));
-                let row = row.add(j);
+                let row = row.wrapping_add(j);
                 match (j < edges.lead, j >= edges.trail) {
                     (false, false) => tap!(0, U, row, w, live),
                     (true, false) => tap!(1, U, row, w, live),
@@ -713,6 +755,24 @@ mod tests {
         (0..len).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
     }
 
+    /// NaNs on either side of the data of [`Guarded::data`]: an image read in place whose
+    /// border skip missed a tap would read one (before the first image or after the last) or a
+    /// neighbouring image's value, and either shows in the comparison with the `f64` loops.
+    struct Guarded(Vec<f32>);
+
+    const GUARD: usize = 4096;
+
+    impl Guarded {
+        fn new(data: &[f32]) -> Self {
+            let nan = [f32::NAN; GUARD];
+            Guarded([&nan[..], data, &nan[..]].concat())
+        }
+
+        fn data(&self) -> &[f32] {
+            &self.0[GUARD..self.0.len() - GUARD]
+        }
+    }
+
     /// `(Σ_t a_t b_t, Σ_t |a_t b_t|)` of the forward at one output, in `f64`.
     fn forward_at(t: &Case, x: &[f32], w: &[f32], [b, oc, p, q]: [usize; 4]) -> (f64, f64) {
         let (d, pad) = (t.d, t.g.padding);
@@ -768,9 +828,10 @@ mod tests {
             let d = t.d;
             let x = random(t.n * t.c * d.h * d.w, &mut rng);
             let w = random(t.o * t.c * d.kh * d.kw, &mut rng);
+            let guarded = Guarded::new(&x);
             let ys = Shape::ALL.map(|shape| {
                 run(t.n * t.o * d.ho * d.wo, |y| {
-                    conv2d_with(shape, &x, &w, y, [t.n, t.c, t.o], &t.g, d)
+                    conv2d_with(shape, guarded.data(), &w, y, [t.n, t.c, t.o], &t.g, d)
                 })
             });
             assert_eq!(bits(&ys[0]), bits(&ys[1]), "{spec:?}: y, Tall vs Wide");
@@ -791,9 +852,10 @@ mod tests {
             }
             // x̄ against ⟨ḡ, ∂y/∂x⟩ summed by hand: x̄[b, c, a, e] = Σ_{o, p, q} ḡ[b, o, p, q]·w[o, c, i, j]
             let gy = random(t.n * t.o * d.ho * d.wo, &mut rng);
+            let guarded = Guarded::new(&gy);
             let gxs = Shape::ALL.map(|shape| {
                 run(t.n * t.c * d.h * d.w, |x| {
-                    input_grad_with(shape, &gy, &w, x, [t.n, t.c, t.o], &t.g, d)
+                    input_grad_with(shape, guarded.data(), &w, x, [t.n, t.c, t.o], &t.g, d)
                 })
             });
             assert_eq!(bits(&gxs[0]), bits(&gxs[1]), "{spec:?}: x̄, Tall vs Wide");
