@@ -67,38 +67,49 @@ fn chains(isa: Isa, rounds: usize, m: f32, c: f32) -> f32 {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn chains_avx512(rounds: usize, m: f32, c: f32) -> f32 {
-    let (mv, cv) = (_mm512_set1_ps(m), _mm512_set1_ps(c));
-    let mut acc: [__m512; CHAINS] = std::array::from_fn(|i| _mm512_set1_ps(i as f32));
-    for _ in 0..rounds {
-        for a in &mut acc {
-            *a = _mm512_fmadd_ps(*a, mv, cv);
+/// One vector path of [`chains`]: `$vec` of `$lanes` lanes, with the CPU features `$features`.
+macro_rules! vector_chains {
+    ($name:ident, $features:literal, $vec:ty, $lanes:literal, $set1:ident, $fmadd:ident, $storeu:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        fn $name(rounds: usize, m: f32, c: f32) -> f32 {
+            let (mv, cv) = ($set1(m), $set1(c));
+            let mut acc: [$vec; CHAINS] = std::array::from_fn(|i| $set1(i as f32));
+            for _ in 0..rounds {
+                for a in &mut acc {
+                    *a = $fmadd(*a, mv, cv);
+                }
+            }
+            let mut lanes = [0f32; $lanes];
+            let mut sum = 0.0;
+            for a in acc {
+                // SAFETY: as many lanes stored as `lanes` holds.
+                unsafe { $storeu(lanes.as_mut_ptr(), a) };
+                sum += lanes.iter().sum::<f32>();
+            }
+            sum
         }
-    }
-    acc.iter().map(|&a| _mm512_reduce_add_ps(a)).sum()
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn chains_avx2(rounds: usize, m: f32, c: f32) -> f32 {
-    let (mv, cv) = (_mm256_set1_ps(m), _mm256_set1_ps(c));
-    let mut acc: [__m256; CHAINS] = std::array::from_fn(|i| _mm256_set1_ps(i as f32));
-    for _ in 0..rounds {
-        for a in &mut acc {
-            *a = _mm256_fmadd_ps(*a, mv, cv);
-        }
-    }
-    let mut lanes = [0f32; 8];
-    let mut sum = 0.0;
-    for a in acc {
-        // SAFETY: 8 lanes stored into 8 values.
-        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), a) };
-        sum += lanes.iter().sum::<f32>();
-    }
-    sum
-}
+vector_chains!(
+    chains_avx512,
+    "avx512f",
+    __m512,
+    16,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps
+);
+vector_chains!(
+    chains_avx2,
+    "avx2,fma",
+    __m256,
+    8,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
 
 fn chains_portable(rounds: usize, m: f32, c: f32) -> f32 {
     let mut acc = [[0f32; 16]; CHAINS];
