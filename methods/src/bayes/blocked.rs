@@ -23,7 +23,7 @@ use faer::linalg::cholesky::llt::factor::{
 };
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Mat, MatMut, MatRef, Par};
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
+use ndarray::{ArrayView2, ArrayViewMut2, Ix2, ShapeBuilder, StrideShape};
 use rayon::prelude::*;
 
 /// Columns of `C` per GEMM call of [`syrk_lower`], and the order of the diagonal blocks of
@@ -123,7 +123,7 @@ pub fn cholesky_in_place(a: &mut Mat<f64>) -> Result<(), NonPositivePivot> {
 /// nothing). For the full Laplace posterior's 6,050² matrices (293 MB each, the GGN and the
 /// copy its factorisation works in), faulted in 4 KiB at a time, the faults cost 0.11 s and
 /// 0.13 s of a 1.5 s posterior on two threads of an Intel VM; in 2 MiB pages 512 times fewer
-/// are taken, and `laplace_ggn_full_6050` went from 0.67–0.69 to 0.77–0.81 posteriors/s.
+/// are taken, and `laplace_ggn_full_6050` went from 0.66–0.69 to 0.75–0.78 posteriors/s.
 pub fn large_matrix(nrows: usize, ncols: usize, f: impl FnMut(usize, usize) -> f64) -> Mat<f64> {
     let mut m = Mat::<f64>::with_capacity(nrows, ncols);
     let bytes = m.col_stride().max(0) as usize * ncols * std::mem::size_of::<f64>();
@@ -172,18 +172,10 @@ fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
 /// # Panics
 /// On a negative stride (a reversed faer view), which `ndarray` cannot take from a pointer.
 pub fn view(m: MatRef<'_, f64>) -> ArrayView2<'_, f64> {
-    assert!(
-        m.row_stride() >= 0 && m.col_stride() >= 0,
-        "view: negative strides"
-    );
+    let shape = layout(m.nrows(), m.ncols(), m.row_stride(), m.col_stride());
     // SAFETY: the view addresses the same `nrows × ncols` elements, at the same strides, for the
     // same lifetime as `m`.
-    unsafe {
-        ArrayView2::from_shape_ptr(
-            (m.nrows(), m.ncols()).strides((m.row_stride() as usize, m.col_stride() as usize)),
-            m.as_ptr(),
-        )
-    }
+    unsafe { ArrayView2::from_shape_ptr(shape, m.as_ptr()) }
 }
 
 /// A mutable faer matrix view as a mutable `ndarray` view of the same elements (no copy).
@@ -191,17 +183,19 @@ pub fn view(m: MatRef<'_, f64>) -> ArrayView2<'_, f64> {
 /// # Panics
 /// As [`view`].
 pub fn view_mut(m: MatMut<'_, f64>) -> ArrayViewMut2<'_, f64> {
-    assert!(
-        m.row_stride() >= 0 && m.col_stride() >= 0,
-        "view_mut: negative strides"
-    );
+    let shape = layout(m.nrows(), m.ncols(), m.row_stride(), m.col_stride());
     // SAFETY: as in `view`; `m` is consumed, so the new view is the only access to its elements.
-    unsafe {
-        ArrayViewMut2::from_shape_ptr(
-            (m.nrows(), m.ncols()).strides((m.row_stride() as usize, m.col_stride() as usize)),
-            m.as_ptr_mut(),
-        )
-    }
+    unsafe { ArrayViewMut2::from_shape_ptr(shape, m.as_ptr_mut()) }
+}
+
+/// The `ndarray` shape of a faer view: its size and its (element) strides, which must not be
+/// negative.
+fn layout(rows: usize, cols: usize, row_stride: isize, col_stride: isize) -> StrideShape<Ix2> {
+    assert!(
+        row_stride >= 0 && col_stride >= 0,
+        "a faer view with negative strides ({row_stride}, {col_stride}) has no ndarray view"
+    );
+    (rows, cols).strides((row_stride as usize, col_stride as usize))
 }
 
 /// `$P \leftarrow P L^{-\top}$` for the lower-triangular `l` (`b × b`) and the panel `p`

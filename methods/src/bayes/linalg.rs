@@ -86,10 +86,7 @@ pub fn cholesky(a: &Mat<f64>, what: &str, jitter: Jitter) -> Result<Cholesky> {
             reason: "it has a non-finite entry".into(),
         });
     }
-    let factor = |a: Mat<f64>| {
-        let mut l = a;
-        blocked::cholesky_in_place(&mut l).map(|()| l)
-    };
+    let factor = |mut l: Mat<f64>| blocked::cholesky_in_place(&mut l).map(|()| l);
     let first = match factor(blocked::large_matrix(n, n, |i, j| a[(i, j)])) {
         Ok(l) => return Ok(Cholesky { l, jitter: 0.0 }),
         Err(e) => format!("{e:?}"),
