@@ -30,6 +30,10 @@
 //! it at 305–312 GFLOP/s against 262–263 (two threads; one thread 156 against 139; the
 //! machine's FMA peak, from minute to minute, 422–472 and 217–238).
 //!
+//! The taps are chosen at run time ([`reduce`]: any kernel, edge and block), but the one-row
+//! block of a 3 × 3 kernel, the common case on such a core, runs straight code with its edge
+//! skips as constants ([`reduce_3x3_row`]): 74 → 80 % of the two threads' FMA peak.
+//!
 //! **Bits.** Every output is one sum over `(c, i, j)` in that order, whatever the block, its
 //! shape, the task or thread, so results depend neither on the thread count nor on the shape a
 //! CPU gets; they differ from the GEMM path's in the last bits (its sums run over blocks of
@@ -491,6 +495,16 @@ impl<'a> Image<'a> {
         }
     }
 
+    /// Where plane `ch`'s position `at` (padded coordinates) would lie: wrapping, since the
+    /// border positions of an image read in place have no address (they are skipped); every
+    /// position the blocks read lies in `x`.
+    fn plane_at(&self, ch: usize, at: usize) -> *const f32 {
+        self.x
+            .as_ptr()
+            .wrapping_offset(self.origin)
+            .wrapping_add(ch * self.plane + at)
+    }
+
     /// Which taps of the block at output row `p`, pixel `q0` read the zero border, so that
     /// [`block_of`] skips their FMAs: the products there are `0 · w`, adding nothing (for a
     /// 3 × 3 kernel with padding 1 on a 14 × 14 image, 164 of the 1,764 taps of an output
@@ -575,11 +589,9 @@ unsafe fn block(
     dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
 }
 
-/// [`block`] for `V` weight vectors, `R` rows of `U` pixels. Per `(c, i, j)`: one load of each
-/// vector's 16 weights, then per pixel its input value broadcast into one FMA per vector (with
-/// one vector the compiler folds the broadcast into the FMA's memory operand; with two it
-/// broadcasts once into a register); the taps that read the zero border are skipped
-/// ([`Image::edges`]). Each row's accumulators hold a pixel's 16 channels per vector; a 16 × 16
+/// [`block`] for `V` weight vectors, `R` rows of `U` pixels: the sums of [`reduce`] (or, for a
+/// full one-row block of a 3 × 3 kernel, of [`reduce_3x3_row`]: the same sums in the same order)
+/// and their stores. Each row's accumulators hold a pixel's 16 channels per vector; a 16 × 16
 /// transpose in registers turns them into each channel's `U` pixels, one masked store a channel.
 ///
 /// # Safety
@@ -594,6 +606,65 @@ unsafe fn block_of<const V: usize, const R: usize, const U: usize>(
     out: &Out,
     to: usize,
 ) {
+    let straight = R == 1 && U == PIXELS && image.kw == 3 && edges.lead <= 1 && edges.trail >= 2;
+    // SAFETY (of the calls): as for this function; `reduce_3x3_row` is called for one-row
+    // blocks of a 3-tap-wide kernel whose first pixel skips at most its first tap and whose
+    // last pixel at most its last, as its flags say.
+    let acc: [[[__m512; V]; U]; R] = if straight {
+        let taps_i = edges.rows[0][0]..edges.rows[0][1];
+        let row = match (edges.lead == 1, edges.trail == 2) {
+            (true, true) => unsafe {
+                reduce_3x3_row::<V, U, true, true>(image, filters, at, taps_i)
+            },
+            (true, false) => unsafe {
+                reduce_3x3_row::<V, U, true, false>(image, filters, at, taps_i)
+            },
+            (false, true) => unsafe {
+                reduce_3x3_row::<V, U, false, true>(image, filters, at, taps_i)
+            },
+            (false, false) => unsafe {
+                reduce_3x3_row::<V, U, false, false>(image, filters, at, taps_i)
+            },
+        };
+        std::array::from_fn(|_| row)
+    } else {
+        unsafe { reduce::<V, R, U>(image, filters, at, edges) }
+    };
+    let mask: __mmask16 = (1 << U) - 1;
+    let wo = out.plane / out.ho;
+    for r in 0..R {
+        for v in 0..V {
+            let mut pixels = [_mm512_setzero_ps(); 16];
+            for u in 0..U {
+                pixels[u] = acc[r][u][v];
+            }
+            let channels = transpose16(pixels);
+            for l in 0..OC_BLOCK.min(out.channels.saturating_sub(v * OC_BLOCK)) {
+                let dst = out.y.add((v * OC_BLOCK + l) * out.plane + to + r * wo);
+                _mm512_mask_storeu_ps(dst, mask, channels[l]);
+            }
+        }
+    }
+}
+
+/// The accumulators of [`block_of`]: per row `r`, pixel `u` and weight vector `v`, the sum over
+/// `(c, i, j)` in that order of `w[16·v + ·, c, i, j] · x̃[c, p + r + i, q₀ + u + j]`. Per tap:
+/// one load of each vector's 16 weights, then per pixel its input value broadcast into one FMA
+/// per vector (with one vector the compiler folds the broadcast into the FMA's memory operand;
+/// with two it broadcasts once into a register); the taps that read the zero border are skipped
+/// ([`Image::edges`]). Any kernel width, edges and rows, the widths and skips known only at run
+/// time: each tap is a loop iteration that chooses its pixels.
+///
+/// # Safety
+/// As for [`block`].
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn reduce<const V: usize, const R: usize, const U: usize>(
+    image: &Image<'_>,
+    filters: [*const f32; 2],
+    at: usize,
+    edges: &Edges,
+) -> [[[__m512; V]; U]; R] {
     let mut acc = [[[_mm512_setzero_ps(); V]; U]; R];
     // the FMAs of one tap (i, j) on the rows `live`, pixels `first..end` of each
     macro_rules! tap {
@@ -615,13 +686,7 @@ unsafe fn block_of<const V: usize, const R: usize, const U: usize>(
         ..edges.rows[..R].iter().map(|t| t[1]).max().unwrap_or(0);
     let taps = image.kh * image.kw;
     for ch in 0..image.c {
-        // wrapping: the border positions of an image read in place have no address (they are
-        // skipped); every position read lies in `image.x`
-        let plane = image
-            .x
-            .as_ptr()
-            .wrapping_offset(image.origin)
-            .wrapping_add(ch * image.plane + at);
+        let plane = image.plane_at(ch, at);
         for i in taps_i.clone() {
             let live: [bool; R] =
                 std::array::from_fn(|r| (edges.rows[r][0]..edges.rows[r][1]).contains(&i));
@@ -640,21 +705,81 @@ unsafe fn block_of<const V: usize, const R: usize, const U: usize>(
             }
         }
     }
-    let mask: __mmask16 = (1 << U) - 1;
-    let wo = out.plane / out.ho;
-    for r in 0..R {
-        for v in 0..V {
-            let mut pixels = [_mm512_setzero_ps(); 16];
-            for u in 0..U {
-                pixels[u] = acc[r][u][v];
+    acc
+}
+
+/// [`reduce`] for one row of `U` pixels of a kernel 3 taps wide, the taps `i` in `taps_i`, the
+/// first pixel skipping tap `j = 0` when `SKIP_FIRST`, the last tap `j = 2` when `SKIP_LAST`:
+/// the same sums in the same order, in straight code. Each `(c, i)` is one loop iteration of
+/// `3·V·U` FMAs (less the skipped ones) with constant pixel ranges, where [`reduce`]'s runtime
+/// widths and skips give a loop, a choice of pixels and their branches per tap: on a core with
+/// two 512-bit FMA pipes those scalar and branch instructions take FMA issue slots, and the
+/// 32 → 64 forward ran at 284–285 GFLOP/s through [`reduce`] against 309 here, 74 → 80 % of
+/// the two threads' FMA peak (`docs/performance.md`).
+///
+/// The taps' input rows pass through [`opaque`]: the value tap `j` broadcasts for pixel `u` is
+/// the one tap `j + 1` broadcasts for pixel `u − 1`, and with the three taps in one block of
+/// code the compiler keeps each broadcast in a register from one tap to the next, which needs
+/// more registers than the 28 accumulators leave: the accumulators then went to the stack, and
+/// the forward ran at 98 GFLOP/s on one thread against 157.
+///
+/// # Safety
+/// As for [`block`], with `image.kw = 3`, a one-row block, and the flags those of its
+/// [`Edges`] (`lead = SKIP_FIRST as usize`, `trail = 3 − SKIP_LAST as usize`).
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn reduce_3x3_row<
+    const V: usize,
+    const U: usize,
+    const SKIP_FIRST: bool,
+    const SKIP_LAST: bool,
+>(
+    image: &Image<'_>,
+    filters: [*const f32; 2],
+    at: usize,
+    taps_i: std::ops::Range<usize>,
+) -> [[__m512; V]; U] {
+    debug_assert_eq!(image.kw, 3);
+    let mut acc = [[_mm512_setzero_ps(); V]; U];
+    for ch in 0..image.c {
+        let plane = image.plane_at(ch, at);
+        for i in taps_i.clone() {
+            let row = plane.wrapping_add(i * image.stride);
+            let tap0 = (ch * image.kh + i) * 3 * OC_BLOCK;
+            // the FMAs of tap j on pixels first..end
+            macro_rules! tap {
+                ($j:literal, $first:expr, $end:expr) => {{
+                    let w: [__m512; V] = std::array::from_fn(|v| {
+                        _mm512_loadu_ps(filters[v].add(tap0 + $j * OC_BLOCK))
+                    });
+                    let row = opaque(row.wrapping_add($j));
+                    for u in $first..$end {
+                        let x = _mm512_set1_ps(*row.wrapping_add(u));
+                        for v in 0..V {
+                            acc[u][v] = _mm512_fmadd_ps(x, w[v], acc[u][v]);
+                        }
+                    }
+                }};
             }
-            let channels = transpose16(pixels);
-            for l in 0..OC_BLOCK.min(out.channels.saturating_sub(v * OC_BLOCK)) {
-                let dst = out.y.add((v * OC_BLOCK + l) * out.plane + to + r * wo);
-                _mm512_mask_storeu_ps(dst, mask, channels[l]);
-            }
+            tap!(0, usize::from(SKIP_FIRST), U);
+            tap!(1, 0, U);
+            tap!(2, 0, U - usize::from(SKIP_LAST));
         }
     }
+    acc
+}
+
+/// `p` itself, through a register the compiler cannot see into: it no longer knows that two
+/// such pointers are related, so it cannot merge the loads made through them
+/// ([`reduce_3x3_row`]). The empty assembly emits no instruction.
+#[inline(always)]
+#[allow(clippy::pointers_in_nomem_asm_block)] // the pointer passes through, never dereferenced
+fn opaque(mut p: *const f32) -> *const f32 {
+    // SAFETY: an empty template; it reads no memory and leaves `p` and the flags as they are.
+    unsafe {
+        std::arch::asm!("/* {0} */", inout(reg) p, options(pure, nomem, nostack, preserves_flags));
+    }
+    p
 }
 
 /// The transpose of a 16 × 16 block held as 16 rows: `out[j]` lane `i` = `rows[i]` lane `j`.
@@ -712,16 +837,20 @@ mod tests {
     use crate::kernels::conv::Dims;
     use crate::ops::Conv2dGeometry;
 
-    /// `[n, c, o, h, w, k, pad]`: the last two with a border on both sides of a row of three
-    /// pixel blocks, and a border wider than the kernel (rows and columns of outputs that read
-    /// only zeros; its input gradient takes the GEMM path).
-    const CASES: [[usize; 7]; 7] = [
+    /// `[n, c, o, h, w, k, pad]`: the first and the last three with a border on both sides of a
+    /// row of one, two or three pixel blocks (a full block of a 3 × 3 kernel takes
+    /// [`super::reduce_3x3_row`]; these rows give it each of its four edge skips: both pixels
+    /// in a one-block row, the first or the last in a two-block row, neither in the middle of
+    /// three), and a border wider than the kernel (rows and columns of outputs that read only
+    /// zeros; its input gradient takes the GEMM path).
+    const CASES: [[usize; 7]; 8] = [
         [2, 32, 64, 14, 14, 3, 1],
         [1, 17, 40, 9, 20, 3, 0],
         [2, 16, 33, 7, 5, 5, 2],
         [1, 40, 48, 6, 31, 1, 0],
         [3, 33, 32, 4, 4, 3, 2],
         [1, 16, 16, 3, 30, 3, 1],
+        [1, 16, 32, 5, 28, 3, 1],
         [1, 16, 17, 2, 3, 3, 4],
     ];
 
