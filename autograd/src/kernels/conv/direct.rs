@@ -32,7 +32,7 @@
 //!
 //! The taps are chosen at run time ([`reduce`]: any kernel, edge and block), but the one-row
 //! block of a 3 × 3 kernel, the common case on such a core, runs straight code with its edge
-//! skips as constants ([`reduce_3x3_row`]): 74 → 80 % of the two threads' FMA peak.
+//! skips as constants ([`reduce_3x3_row`]): 70–75 → 77–83 % of the two threads' FMA peak.
 //!
 //! **Bits.** Every output is one sum over `(c, i, j)` in that order, whatever the block, its
 //! shape, the task or thread, so results depend neither on the thread count nor on the shape a
@@ -713,15 +713,15 @@ unsafe fn reduce<const V: usize, const R: usize, const U: usize>(
 /// the same sums in the same order, in straight code. Each `(c, i)` is one loop iteration of
 /// `3·V·U` FMAs (less the skipped ones) with constant pixel ranges, where [`reduce`]'s runtime
 /// widths and skips give a loop, a choice of pixels and their branches per tap: on a core with
-/// two 512-bit FMA pipes those scalar and branch instructions take FMA issue slots, and the
-/// 32 → 64 forward ran at 284–285 GFLOP/s through [`reduce`] against 309 here, 74 → 80 % of
-/// the two threads' FMA peak (`docs/performance.md`).
+/// two 512-bit FMA pipes those scalar and branch instructions take FMA issue slots: the
+/// 32 → 64 forward ran at 264–275 GFLOP/s through [`reduce`] and 294–318 here, 70–75 % and
+/// 77–83 % of the two threads' FMA peak (four alternated pairs, `docs/performance.md`).
 ///
 /// The taps' input rows pass through [`opaque`]: the value tap `j` broadcasts for pixel `u` is
 /// the one tap `j + 1` broadcasts for pixel `u − 1`, and with the three taps in one block of
 /// code the compiler keeps each broadcast in a register from one tap to the next, which needs
 /// more registers than the 28 accumulators leave: the accumulators then went to the stack, and
-/// the forward ran at 98 GFLOP/s on one thread against 157.
+/// the forward ran at 87–98 GFLOP/s on one thread against 154–157.
 ///
 /// # Safety
 /// As for [`block`], with `image.kw = 3`, a one-row block, and the flags those of its
