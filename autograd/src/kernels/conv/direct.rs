@@ -837,12 +837,12 @@ mod tests {
     use crate::kernels::conv::Dims;
     use crate::ops::Conv2dGeometry;
 
-    /// `[n, c, o, h, w, k, pad]`: the first and the last three with a border on both sides of a
-    /// row of one, two or three pixel blocks (a full block of a 3 × 3 kernel takes
+    /// `[n, c, o, h, w, k, pad]`: the first, sixth and seventh with a border on both sides of a
+    /// row of one, three or two pixel blocks (a full block of a 3 × 3 kernel takes
     /// [`super::reduce_3x3_row`]; these rows give it each of its four edge skips: both pixels
     /// in a one-block row, the first or the last in a two-block row, neither in the middle of
-    /// three), and a border wider than the kernel (rows and columns of outputs that read only
-    /// zeros; its input gradient takes the GEMM path).
+    /// three), and the last a border wider than the kernel (rows and columns of outputs that
+    /// read only zeros; its input gradient takes the GEMM path).
     const CASES: [[usize; 7]; 8] = [
         [2, 32, 64, 14, 14, 3, 1],
         [1, 17, 40, 9, 20, 3, 0],
