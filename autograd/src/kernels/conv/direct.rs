@@ -647,6 +647,22 @@ unsafe fn block_of<const V: usize, const R: usize, const U: usize>(
     }
 }
 
+/// The FMAs of one tap on one output row, the step both [`reduce`] and [`reduce_3x3_row`] are
+/// made of: for each pixel `u` in `first..end`, the input value `row[u]` broadcast into one FMA
+/// per weight vector, `acc[u][v] += row[u] · w[v]` (`v < V`, the caller's count of weight
+/// vectors).
+macro_rules! row_fmas {
+    ($acc:expr, $row:expr, $w:expr, $first:expr, $end:expr) => {{
+        let row: *const f32 = $row;
+        for u in $first..$end {
+            let x = _mm512_set1_ps(*row.wrapping_add(u));
+            for v in 0..V {
+                $acc[u][v] = _mm512_fmadd_ps(x, $w[v], $acc[u][v]);
+            }
+        }
+    }};
+}
+
 /// The accumulators of [`block_of`]: per row `r`, pixel `u` and weight vector `v`, the sum over
 /// `(c, i, j)` in that order of `w[16·v + ·, c, i, j] · x̃[c, p + r + i, q₀ + u + j]`. Per tap:
 /// one load of each vector's 16 weights, then per pixel its input value broadcast into one FMA
@@ -671,13 +687,13 @@ unsafe fn reduce<const V: usize, const R: usize, const U: usize>(
         ($first:expr, $end:expr, $row:expr, $w:expr, $live:expr) => {
             for r in 0..R {
                 if $live[r] {
-                    let row = $row.wrapping_add(r * image.stride);
-                    for u in $first..$end {
-                        let x = _mm512_set1_ps(*row.wrapping_add(u));
-                        for v in 0..V {
-                            acc[r][u][v] = _mm512_fmadd_ps(x, $w[v], acc[r][u][v]);
-                        }
-                    }
+                    row_fmas!(
+                        acc[r],
+                        $row.wrapping_add(r * image.stride),
+                        $w,
+                        $first,
+                        $end
+                    );
                 }
             }
         };
@@ -752,13 +768,7 @@ unsafe fn reduce_3x3_row<
                     let w: [__m512; V] = std::array::from_fn(|v| {
                         _mm512_loadu_ps(filters[v].add(tap0 + $j * OC_BLOCK))
                     });
-                    let row = opaque(row.wrapping_add($j));
-                    for u in $first..$end {
-                        let x = _mm512_set1_ps(*row.wrapping_add(u));
-                        for v in 0..V {
-                            acc[u][v] = _mm512_fmadd_ps(x, w[v], acc[u][v]);
-                        }
-                    }
+                    row_fmas!(acc, opaque(row.wrapping_add($j)), w, $first, $end);
                 }};
             }
             tap!(0, usize::from(SKIP_FIRST), U);
