@@ -23,7 +23,7 @@ use faer::linalg::cholesky::llt::factor::{
 };
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
 use faer::{Mat, MatMut, MatRef, Par};
-use ndarray::{ArrayView2, ArrayViewMut2, Ix2, ShapeBuilder, StrideShape};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Ix2, ShapeBuilder, StrideShape};
 use rayon::prelude::*;
 
 /// Columns of `C` per GEMM call of [`syrk_lower`], and the order of the diagonal blocks of
@@ -46,11 +46,11 @@ pub struct NonPositivePivot {
 }
 
 /// `$C \leftarrow C + \alpha A A^{\top}$` on the lower triangle of the square `c` (`m × m`), `a`
-/// being `m × k`. The diagonal blocks are computed whole, so entries above the diagonal, within
-/// 512 columns of it, are overwritten too; the rest of the upper triangle is not touched.
-/// Column block `[j, j + w)` is one GEMM: `$C[j.., j..j+w] \mathrel{+}= \alpha A[j.., :]
-/// A[j..j+w, :]^{\top}$`, `$(m - j) \cdot w \cdot k$` multiply-adds, about half those of the
-/// full product in all.
+/// being `m × k`; the strict upper triangle is not touched. Column block `[j, j + w)` (`w` =
+/// 512) is two GEMMs: its diagonal block `$\alpha A[j..j+w, :] A[j..j+w, :]^{\top}$` into a
+/// scratch whose lower triangle is then added to `C`, and the rows below it, `$C[j+w.., j..j+w]
+/// \mathrel{+}= \alpha A[j+w.., :] A[j..j+w, :]^{\top}$`: `$(m - j) \cdot w \cdot k$`
+/// multiply-adds per block, about half those of the full product in all.
 pub fn syrk_lower(alpha: f64, a: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f64>) {
     let m = a.nrows();
     assert!(
@@ -59,12 +59,24 @@ pub fn syrk_lower(alpha: f64, a: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f
         a.ncols(),
         c.dim()
     );
+    // column-major like faer's matrices, so that the GEMM sees the same layout as for the
+    // blocks below it
+    let mut diagonal = Array2::<f64>::zeros((BLOCK.min(m), BLOCK.min(m)).f());
     for j in (0..m).step_by(BLOCK) {
         let w = BLOCK.min(m - j);
-        let below = a.slice(ndarray::s![j.., ..]);
-        let top = a.slice(ndarray::s![j..j + w, ..]);
-        let target = c.slice_mut(ndarray::s![j.., j..j + w]);
-        autograd::kernels::gemm(alpha, below, top.reversed_axes(), 1.0, target);
+        let top = a.slice(s![j..j + w, ..]);
+        let mut d = diagonal.slice_mut(s![..w, ..w]);
+        autograd::kernels::gemm(alpha, top, top.t(), 0.0, d.view_mut());
+        for jj in 0..w {
+            for ii in jj..w {
+                c[[j + ii, j + jj]] += d[[ii, jj]];
+            }
+        }
+        if j + w < m {
+            let below = a.slice(s![j + w.., ..]);
+            let target = c.slice_mut(s![j + w.., j..j + w]);
+            autograd::kernels::gemm(alpha, below, top.t(), 1.0, target);
+        }
     }
 }
 
@@ -72,29 +84,54 @@ pub fn syrk_lower(alpha: f64, a: ArrayView2<'_, f64>, mut c: ArrayViewMut2<'_, f
 /// triangle holds `L` with `$A = L L^{\top}$` and its strict upper triangle zeros. Only the lower
 /// triangle of `a` is read.
 ///
+/// # Errors
+/// The first pivot that is not positive (or not finite); `a` is then partly overwritten.
+pub fn cholesky_in_place(a: &mut Mat<f64>) -> Result<(), NonPositivePivot> {
+    factor_lower_in_place(a)?;
+    for j in 1..a.ncols() {
+        for i in 0..j {
+            a[(i, j)] = 0.0;
+        }
+    }
+    Ok(())
+}
+
+/// [`cholesky_in_place`] on the lower triangle alone: on return the lower triangle of `a` holds
+/// `L` and its strict upper triangle is as it was (so a matrix held whole keeps `$A$` there).
+///
 /// Right-looking, in blocks of 512: per step `k`, `$L_{kk}$` = the Cholesky factor of the
 /// diagonal block (faer, sequential), the panel below it `$L_{\cdot k} = A_{\cdot k}
 /// L_{kk}^{-\top}$` (faer's sequential triangular solve, in chunks of 256 rows in parallel),
 /// and the trailing matrix `$A \mathrel{-}= L_{\cdot k} L_{\cdot k}^{\top}$` ([`syrk_lower`]).
 ///
 /// # Errors
-/// The first pivot that is not positive (or not finite); `a` is then partly overwritten.
-pub fn cholesky_in_place(a: &mut Mat<f64>) -> Result<(), NonPositivePivot> {
+/// As [`cholesky_in_place`]; the lower triangle is then partly overwritten, the upper one not.
+pub fn factor_lower_in_place(a: &mut Mat<f64>) -> Result<(), NonPositivePivot> {
     let n = a.nrows();
-    assert_eq!(a.ncols(), n, "cholesky_in_place: a square matrix");
+    assert_eq!(a.ncols(), n, "factor_lower_in_place: a square matrix");
     let scratch = cholesky_in_place_scratch::<f64>(BLOCK.min(n), Par::Seq, Default::default());
     let mut buffer = MemBuffer::new(scratch);
+    // faer's factorisation of a diagonal block writes the block's strict upper triangle too:
+    // it is kept here and put back
+    let mut upper = Mat::<f64>::zeros(BLOCK.min(n), BLOCK.min(n));
     for k in (0..n).step_by(BLOCK) {
         let b = BLOCK.min(n - k);
-        let diagonal = a.as_mut().submatrix_mut(k, k, b, b);
-        factor_in_place(
-            diagonal,
+        let mut diagonal = a.as_mut().submatrix_mut(k, k, b, b);
+        upper
+            .as_mut()
+            .submatrix_mut(0, 0, b, b)
+            .copy_from_strict_triangular_upper(diagonal.as_ref());
+        let factored = factor_in_place(
+            diagonal.as_mut(),
             LltRegularization::default(),
             Par::Seq,
             MemStack::new(&mut buffer),
             Default::default(),
-        )
-        .map_err(|LltError::NonPositivePivot { index }| NonPositivePivot { index: k + index })?;
+        );
+        diagonal.copy_from_strict_triangular_upper(upper.as_ref().submatrix(0, 0, b, b));
+        factored.map_err(|LltError::NonPositivePivot { index }| NonPositivePivot {
+            index: k + index,
+        })?;
         let rest = n - k - b;
         if rest == 0 {
             break;
@@ -108,11 +145,6 @@ pub fn cholesky_in_place(a: &mut Mat<f64>) -> Result<(), NonPositivePivot> {
         let panel = left.as_ref().submatrix(0, k, rest, b);
         syrk_lower(-1.0, view(panel), view_mut(trailing));
     }
-    for j in 1..n {
-        for i in 0..j {
-            a[(i, j)] = 0.0;
-        }
-    }
     Ok(())
 }
 
@@ -120,10 +152,12 @@ pub fn cholesky_in_place(a: &mut Mat<f64>) -> Result<(), NonPositivePivot> {
 /// the kernel as a candidate for transparent huge pages before its first touch
 /// (`madvise(MADV_HUGEPAGE)`: where `/sys/kernel/mm/transparent_hugepage/enabled` says
 /// `madvise`, the usual default, only advised memory gets them; elsewhere the advice changes
-/// nothing). For the full Laplace posterior's 6,050² matrices (293 MB each, the GGN and the
-/// copy its factorisation works in), faulted in 4 KiB at a time, the faults cost 0.11 s and
-/// 0.13 s of a 1.5 s posterior on two threads of an Intel VM; in 2 MiB pages 512 times fewer
-/// are taken, and `laplace_ggn_full_6050` went from 0.66–0.69 to 0.75–0.78 posteriors/s.
+/// nothing). For the full Laplace posterior's 6,050² matrices (293 MB each: the GGN and, at
+/// the time, a copy for its factorisation, since factored in place), faulted in 4 KiB at a
+/// time, the faults cost 0.11 s and 0.13 s of a 1.5 s posterior on two threads of an Intel
+/// VM; in 2 MiB pages 512 times fewer are taken, and `laplace_ggn_full_6050` went from
+/// 0.66–0.69 to 0.75–0.78 posteriors/s. The GGN's Jacobian (`$P \times NK$`, 43 MB for 900
+/// objects) is one too.
 pub fn large_matrix(nrows: usize, ncols: usize, f: impl FnMut(usize, usize) -> f64) -> Mat<f64> {
     let mut m = Mat::<f64>::with_capacity(nrows, ncols);
     let bytes = m.col_stride().max(0) as usize * ncols * std::mem::size_of::<f64>();
@@ -220,8 +254,8 @@ mod tests {
     //! The blocked kernels against their definitions, on sizes that cut blocks and chunks
     //! partly, and the same bits on one and on three threads.
     use super::{
-        cholesky_in_place, huge_pages_within, large_matrix, syrk_lower, NonPositivePivot,
-        ADVISED_BYTES, BLOCK, HUGE_PAGE,
+        cholesky_in_place, factor_lower_in_place, huge_pages_within, large_matrix, syrk_lower,
+        NonPositivePivot, ADVISED_BYTES, BLOCK, HUGE_PAGE,
     };
     use faer::Mat;
     use ndarray::Array2;
@@ -291,6 +325,9 @@ mod tests {
                         c[[i, j]]
                     );
                 }
+                for i in 0..j {
+                    assert_eq!(c[[i, j]], c0[[i, j]], "upper ({i}, {j}) of {m}×{k} written");
+                }
             }
         }
     }
@@ -317,6 +354,25 @@ mod tests {
                         llt[(i, j)],
                         a[(i, j)]
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_lower_factor_leaves_the_upper_triangle_and_matches_the_full_one() {
+        let mut rng = StdRng::seed_from_u64(15);
+        for m in [7, BLOCK + 300, 2 * BLOCK + 3] {
+            let a = spd(&random(m, 40, &mut rng), 1.0);
+            // an upper triangle unlike A's, to tell whether the factorisation read or wrote it
+            let mut lower = Mat::from_fn(m, m, |i, j| if i >= j { a[(i, j)] } else { -7.0 });
+            let mut full = a.clone();
+            factor_lower_in_place(&mut lower).expect("positive definite");
+            cholesky_in_place(&mut full).expect("positive definite");
+            for j in 0..m {
+                for i in 0..m {
+                    let want = if i >= j { full[(i, j)] } else { -7.0 };
+                    assert_eq!(lower[(i, j)].to_bits(), want.to_bits(), "({i}, {j}) of {m}");
                 }
             }
         }

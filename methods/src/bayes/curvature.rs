@@ -309,23 +309,32 @@ pub fn ggn_full(
     for_each_ggn_chunk(teacher, data, lik, batch, &mut |chunk| {
         let b = chunk.inputs[0].nrows();
         let k = chunk.backprops.len();
-        let mut j = Mat::<f64>::zeros(b * k, p);
-        for (ki, per_layer) in chunk.backprops.iter().enumerate() {
-            let mut offset = 0;
-            for (bl, a) in per_layer.iter().zip(&chunk.inputs) {
-                let (rows, cols) = (bl.ncols(), a.ncols());
-                for i in 0..b {
-                    for r in 0..rows {
-                        let br = bl[[i, r]];
-                        for c in 0..cols {
-                            j[(i * k + ki, offset + r * cols + c)] = br * a[[i, c]];
+        // `$J^{\top}$` (`$P \times BK$`, column-major): one contiguous column per (object,
+        // root), written in memory order, and both GEMM operands of the update packed by plain
+        // copies (a row-major `J` made them transpose every block and scattered these writes a
+        // whole column apart).
+        let mut jt = large_matrix(p, b * k, |_, _| 0.0);
+        for i in 0..b {
+            for (ki, per_layer) in chunk.backprops.iter().enumerate() {
+                let column = jt
+                    .col_mut(i * k + ki)
+                    .try_as_col_major_mut()
+                    .expect("an owned matrix's columns are contiguous")
+                    .as_slice_mut();
+                let mut offset = 0;
+                for (bl, a) in per_layer.iter().zip(&chunk.inputs) {
+                    let a_i = a.row(i);
+                    for (r, &br) in bl.row(i).iter().enumerate() {
+                        let start = offset + r * a_i.len();
+                        for (dst, &ac) in column[start..start + a_i.len()].iter_mut().zip(&a_i) {
+                            *dst = br * ac;
                         }
                     }
+                    offset += bl.ncols() * a_i.len();
                 }
-                offset += rows * cols;
             }
         }
-        syrk_lower(1.0, view(j.transpose()), view_mut(g.as_mut()));
+        syrk_lower(1.0, view(jt.as_ref()), view_mut(g.as_mut()));
         Ok(())
     })?;
     mirror_lower(&mut g);
