@@ -1,6 +1,7 @@
 //! AVX-512F micro-kernels: 12 × 32 (f32) and 12 × 16 (f64) tiles, i.e. 12 rows × 2 zmm vectors
 //! = 24 accumulator registers of the 32, plus 2 for the B row and broadcasts of A folded into the
-//! FMAs as memory operands. Per step of k: 2 vector loads, 12 broadcasts, 24 FMAs. Their 8-row
+//! FMAs as memory operands. Per step of k: 2 vector loads, 12 broadcasts, 24 FMAs (and 4
+//! prefetches when the B panel overflows L1, [`PREFETCH_STEPS`]). Their 8-row
 //! variants (16 accumulators) serve products whose row count 12-row tiles would pad by much
 //! (`best_kernel_for`).
 //!
@@ -12,6 +13,22 @@ use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
 use super::{store_tile_scalar, Blocking, Isa, Kernel, Tile};
+
+/// Steps of `k` ahead at which the micro-kernels prefetch their A and B values. A B panel of
+/// `kc = 512` steps (64 KiB) does not fit a 32 or 48 KiB L1, so every tile streams it from L2
+/// again, and the hardware prefetcher alone left the FMAs waiting. On the Intel AVX-512 VM (48
+/// KiB L1, 2 threads, f64; the square 1024 product, a Cholesky trailing update and the GGN's
+/// rank-900 update, medians of 5–7 alternated rounds): B 8 steps ahead +2–7 %, 16 or 32 steps
+/// +4–6 %, 16 with A as well +10–13 %. Then `distillery bench`, four alternated rounds against
+/// the kernels without prefetches: `gemm_f64_1024` +12 %, `gemm_f32_{512,1024,2048}` +2, +4,
+/// +6 %, `laplace_ggn_full_6050` +10 %, `hvp_mlp_teacher` +3 %, the rest level. Not measured on
+/// the Zen 4 (32 KiB L1), where the same panels overflow L1 as well.
+const PREFETCH_STEPS: usize = 16;
+
+/// Smallest B panel (bytes) for which the micro-kernels prefetch ([`PREFETCH_STEPS`]): one
+/// that fits a 32 KiB L1 stays there over the tiles that use it, and the prefetches only take
+/// load slots (`gemm_f32_256`, `kc = 256`: 3–6 % slower with them, level without).
+const PREFETCH_MIN_B_BYTES: usize = 32 << 10;
 
 macro_rules! avx512_kernel {
     (
@@ -47,19 +64,41 @@ macro_rules! avx512_kernel {
             let mut acc = [[$zero(); NV]; MR];
             let (a_row, a_step) = super::a_strides::<ROWS>(a_stride);
             let (mut a, mut b) = (a, b);
-            for _ in 0..kc {
-                let mut bv = [$zero(); NV];
-                for v in 0..NV {
-                    bv[v] = $load(b.add(v * L));
-                }
-                for i in 0..MR {
-                    let ai = $set1(*a.offset(i as isize * a_row));
+            // One step of k: the rank-1 update of the tile by A's column and B's row.
+            macro_rules! step {
+                () => {
+                    let mut bv = [$zero(); NV];
                     for v in 0..NV {
-                        acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
+                        bv[v] = $load(b.add(v * L));
                     }
+                    for i in 0..MR {
+                        let ai = $set1(*a.offset(i as isize * a_row));
+                        for v in 0..NV {
+                            acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
+                        }
+                    }
+                    a = a.offset(a_step);
+                    b = b.add(NR);
+                };
+            }
+            // two loops rather than a test in one, which the compiler keeps in the loop
+            if kc * NR * std::mem::size_of::<$t>() > PREFETCH_MIN_B_BYTES {
+                for _ in 0..kc {
+                    // the A and B values of the step PREFETCH_STEPS ahead, two cache lines of
+                    // each (B: 128 bytes a step; A packed: 48 or 96), into L1. Addresses only: a
+                    // prefetch never faults, and past a panel's end it is merely wasted.
+                    let b_ahead = b.wrapping_add(NR * PREFETCH_STEPS) as *const i8;
+                    let a_ahead = a.wrapping_offset(a_step * PREFETCH_STEPS as isize) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T0>(b_ahead);
+                    _mm_prefetch::<_MM_HINT_T0>(b_ahead.wrapping_add(64));
+                    _mm_prefetch::<_MM_HINT_T0>(a_ahead);
+                    _mm_prefetch::<_MM_HINT_T0>(a_ahead.wrapping_add(64));
+                    step!();
                 }
-                a = a.offset(a_step);
-                b = b.add(NR);
+            } else {
+                for _ in 0..kc {
+                    step!();
+                }
             }
 
             // Accumulators spilled to an aligned block, read back through a pointer.
