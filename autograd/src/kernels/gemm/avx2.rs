@@ -46,18 +46,7 @@ macro_rules! avx2_kernel {
             let (a_row, a_step) = super::a_strides::<ROWS>(a_stride);
             let (mut a, mut b) = (a, b);
             for _ in 0..kc {
-                let mut bv = [$zero(); NV];
-                for v in 0..NV {
-                    bv[v] = $load(b.add(v * L));
-                }
-                for i in 0..MR {
-                    let ai = $set1(*a.offset(i as isize * a_row));
-                    for v in 0..NV {
-                        acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
-                    }
-                }
-                a = a.offset(a_step);
-                b = b.add(NR);
+                rank1_step!(acc, a, b, a_row, a_step, $zero, $load, $set1, $fmadd);
             }
 
             // Accumulators spilled to an aligned block, read back through a pointer.

@@ -64,23 +64,6 @@ macro_rules! avx512_kernel {
             let mut acc = [[$zero(); NV]; MR];
             let (a_row, a_step) = super::a_strides::<ROWS>(a_stride);
             let (mut a, mut b) = (a, b);
-            // One step of k: the rank-1 update of the tile by A's column and B's row.
-            macro_rules! step {
-                () => {
-                    let mut bv = [$zero(); NV];
-                    for v in 0..NV {
-                        bv[v] = $load(b.add(v * L));
-                    }
-                    for i in 0..MR {
-                        let ai = $set1(*a.offset(i as isize * a_row));
-                        for v in 0..NV {
-                            acc[i][v] = $fmadd(ai, bv[v], acc[i][v]);
-                        }
-                    }
-                    a = a.offset(a_step);
-                    b = b.add(NR);
-                };
-            }
             // two loops rather than a test in one, which the compiler keeps in the loop
             if kc * NR * std::mem::size_of::<$t>() > PREFETCH_MIN_B_BYTES {
                 for _ in 0..kc {
@@ -93,11 +76,11 @@ macro_rules! avx512_kernel {
                     _mm_prefetch::<_MM_HINT_T0>(b_ahead.wrapping_add(64));
                     _mm_prefetch::<_MM_HINT_T0>(a_ahead);
                     _mm_prefetch::<_MM_HINT_T0>(a_ahead.wrapping_add(64));
-                    step!();
+                    rank1_step!(acc, a, b, a_row, a_step, $zero, $load, $set1, $fmadd);
                 }
             } else {
                 for _ in 0..kc {
-                    step!();
+                    rank1_step!(acc, a, b, a_row, a_step, $zero, $load, $set1, $fmadd);
                 }
             }
 

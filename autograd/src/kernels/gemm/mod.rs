@@ -57,6 +57,31 @@ use rayon::prelude::*;
 
 use crate::kernels::scratch;
 
+/// One step of `k` of the x86-64 micro-kernels (`avx2`, `avx512`): B's row of `NV` vectors of
+/// `L` lanes loaded, each of A's `MR` values (`a + i·a_row`) broadcast and multiplied into its
+/// row of accumulators, then both panels advanced (A by `a_step`, B by `NR`). `MR`, `NV`, `L`
+/// and `NR` are the calling kernel's constants; the intrinsics are its vector type's.
+#[cfg(target_arch = "x86_64")]
+macro_rules! rank1_step {
+    (
+        $acc:ident, $a:ident, $b:ident, $a_row:ident, $a_step:ident,
+        $zero:ident, $load:ident, $set1:ident, $fmadd:ident
+    ) => {{
+        let mut bv = [$zero(); NV];
+        for v in 0..NV {
+            bv[v] = $load($b.add(v * L));
+        }
+        for i in 0..MR {
+            let ai = $set1(*$a.offset(i as isize * $a_row));
+            for v in 0..NV {
+                $acc[i][v] = $fmadd(ai, bv[v], $acc[i][v]);
+            }
+        }
+        $a = $a.offset($a_step);
+        $b = $b.add(NR);
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
