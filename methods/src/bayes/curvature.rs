@@ -306,17 +306,23 @@ pub fn ggn_full(
 ) -> Result<Mat<f64>> {
     let p = teacher.num_weights();
     let mut g = large_matrix(p, p, |_, _| 0.0);
+    // `$J^{\top}$` (`$P \times BK$`, column-major): one contiguous column per (object, root),
+    // written in memory order, and both GEMM operands of the update packed by plain copies (a
+    // row-major `J` made them transpose every block and scattered these writes a whole column
+    // apart). Allocated for the first chunk, the largest, and reused: every chunk writes all of
+    // its columns.
+    let mut jt_store: Option<Mat<f64>> = None;
     for_each_ggn_chunk(teacher, data, lik, batch, &mut |chunk| {
         let b = chunk.inputs[0].nrows();
         let k = chunk.backprops.len();
-        // `$J^{\top}$` (`$P \times BK$`, column-major): one contiguous column per (object,
-        // root), written in memory order, and both GEMM operands of the update packed by plain
-        // copies (a row-major `J` made them transpose every block and scattered these writes a
-        // whole column apart).
-        let mut jt = large_matrix(p, b * k, |_, _| 0.0);
+        let mut jt = jt_store
+            .get_or_insert_with(|| large_matrix(p, b * k, |_, _| 0.0))
+            .as_mut()
+            .subcols_mut(0, b * k);
         for i in 0..b {
             for (ki, per_layer) in chunk.backprops.iter().enumerate() {
                 let column = jt
+                    .as_mut()
                     .col_mut(i * k + ki)
                     .try_as_col_major_mut()
                     .expect("an owned matrix's columns are contiguous")

@@ -45,7 +45,7 @@ impl Cholesky {
 
     /// `$\ln|A + \tau I| = 2 \sum_i \ln L_{ii}$`.
     pub fn log_det(&self) -> f64 {
-        (0..self.l.nrows()).map(|i| 2.0 * self.l[(i, i)].ln()).sum()
+        log_det_from_factor(self.l.as_ref())
     }
 
     /// `$(A + \tau I)^{-1} B$` by two triangular solves.
@@ -62,6 +62,23 @@ impl Cholesky {
         let mut x = b.clone();
         self.l.solve_lower_triangular_in_place(x.as_mut());
         x
+    }
+}
+
+/// `$\ln|A| = 2 \sum_i \ln L_{ii}$` from a Cholesky factor `L` of `$A = L L^{\top}$` (only
+/// its diagonal is read).
+fn log_det_from_factor(l: MatRef<'_, f64>) -> f64 {
+    (0..l.nrows()).map(|i| 2.0 * l[(i, i)].ln()).sum()
+}
+
+/// What [`cholesky`]'s error says was tried under the policy `jitter`.
+fn jitters_tried(jitter: Jitter) -> String {
+    match jitter {
+        Jitter::Never => "no jitter allowed".to_string(),
+        Jitter::Relative(start) => format!(
+            "also with a jitter of {start:.0e} … {:.0e} × mean diagonal",
+            start * 1e6
+        ),
     }
 }
 
@@ -91,14 +108,12 @@ pub fn cholesky(a: &Mat<f64>, what: &str, jitter: Jitter) -> Result<Cholesky> {
             tau *= 100.0;
         }
     }
-    let tried = match jitter {
-        Jitter::Never => "no jitter allowed".to_string(),
-        Jitter::Relative(start) => format!(
-            "also with a jitter of {start:.0e} … {:.0e} × mean diagonal",
-            start * 1e6
-        ),
-    };
-    Err(not_positive_definite(a, what, &first, &tried))
+    Err(not_positive_definite(
+        a,
+        what,
+        &first,
+        &jitters_tried(jitter),
+    ))
 }
 
 /// `$\ln|A| = 2 \sum_i \ln L_{ii}$` of the symmetric positive-definite `a`, held whole (both
@@ -121,7 +136,7 @@ pub fn log_det_in_place(a: &mut Mat<f64>, what: &str) -> Result<f64> {
     );
     let diagonal: Vec<f64> = (0..n).map(|i| a[(i, i)]).collect();
     let factored = blocked::factor_lower_in_place(a);
-    let log_det = (0..n).map(|i| 2.0 * a[(i, i)].ln()).sum();
+    let log_det = log_det_from_factor(a.as_ref());
     mirror_upper(a);
     for (i, &d) in diagonal.iter().enumerate() {
         a[(i, i)] = d;
@@ -132,7 +147,7 @@ pub fn log_det_in_place(a: &mut Mat<f64>, what: &str) -> Result<f64> {
             a,
             what,
             &format!("{e:?}"),
-            "no jitter allowed",
+            &jitters_tried(Jitter::Never),
         )),
     }
 }
